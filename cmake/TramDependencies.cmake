@@ -1,0 +1,13 @@
+# Every third-party library comes from Debian's packages (scripts/setup-deps.sh installs them).
+# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::UTF8PROC, simdjson::simdjson.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+find_package(simdjson REQUIRED CONFIG)
+if(TRAM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(TRAM_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,104 @@
+// Thin RAII wrappers over the SQLite C API: one owner per handle, errors as Status.
+// A Database is used by one thread at a time (SQLite's multi-thread mode); open one per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "tram/engine/status.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tram::sql {
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating if needed) a database file in WAL mode with foreign keys on.
+  // ":memory:" opens a private in-memory database.
+  static Result<Database> open(const std::string& path);
+
+  Database(Database&& other) noexcept;
+  Database& operator=(Database&& other) noexcept;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  // Runs one or more statements without results.
+  Status exec(std::string_view sql);
+  // Compiles one statement. Statements must be destroyed before their Database.
+  Result<Statement> prepare(std::string_view sql);
+  // Copies the whole content of `from` into this database (sqlite3_backup).
+  Status copy_from(Database& from);
+  int64_t changes() const;
+  sqlite3* handle() const { return db_; }
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_ = nullptr;
+};
+
+class Statement {
+ public:
+  Statement() = default;  // empty until assigned from Database::prepare
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Parameters are 1-based, as in SQLite. Text and blobs are copied (SQLITE_TRANSIENT).
+  void bind_null(int i);
+  void bind_int(int i, int64_t v);
+  void bind_real(int i, double v);
+  void bind_text(int i, std::string_view v);
+  void bind_blob(int i, std::span<const uint8_t> v);
+
+  // Steps once: true when a row is ready, false when done. Errors become Status.
+  Result<bool> step();
+  // Steps to completion (for statements without results).
+  Status run();
+  void reset();  // resets and clears bindings
+
+  int column_count() const;
+  int column_type(int i) const;  // SQLITE_INTEGER, SQLITE_TEXT, … (0-based)
+  bool column_is_null(int i) const;
+  int64_t column_int(int i) const;
+  double column_real(int i) const;
+  std::string_view column_text(int i) const;
+  std::span<const uint8_t> column_blob(int i) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A savepoint that rolls back unless committed. Nests inside an enclosing transaction
+// (then commit() only releases the savepoint), or acts as BEGIN … COMMIT at top level.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Database& db);
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+  Status commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
+// Double-quotes an identifier for SQL ("a""b").
+std::string quote_ident(std::string_view name);
+
+}  // namespace tram::sql

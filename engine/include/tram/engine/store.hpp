@@ -1,0 +1,87 @@
+// The replica: SQLite tables generated from a Schema, and the one code path that applies
+// change sets to them — on the server and on every device, so the same log in the same order
+// gives the same rows everywhere. Merge rules: docs/merge.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tram/engine/changeset.hpp"
+#include "tram/engine/hlc.hpp"
+#include "tram/engine/schema.hpp"
+#include "tram/engine/sqlite.hpp"
+
+namespace tram {
+
+// One change set to apply, with the receiver's verdict on its clock.
+struct ApplyItem {
+  const ChangeSet* cs = nullptr;
+  Hash id{};
+  ClockTrust clock = ClockTrust::trusted;
+};
+
+struct ApplyOutcome {
+  uint32_t applied = 0;          // change sets applied now
+  uint32_t already_applied = 0;  // change sets seen before: no effect
+  uint32_t conflicts = 0;        // conflict records written
+};
+
+// One field of a row as stored: its value and the write that produced it.
+struct StoredField {
+  Value value;
+  std::optional<WriterId> writer;  // nullopt: never written
+};
+
+struct RowState {
+  bool deleted = false;
+  std::optional<WriterId> liveness_writer;
+  std::vector<StoredField> fields;  // in the order of TableDef::fields
+};
+
+// A concurrent write that lost, kept for a reviewer.
+struct ConflictRecord {
+  std::string table;
+  std::string row;
+  uint32_t field = 0;
+  Hash winner{};      // change set whose value is current
+  Hash loser{};       // change set whose value lost
+  Value loser_value;  // for field 0: integer 1 = deleted, 0 = alive
+};
+
+// Not thread-safe; one per thread. Owns its Database.
+class Store {
+ public:
+  // Opens or creates the database at `path` (":memory:" for tests) and creates the tables of
+  // `schema` and Tram's own bookkeeping tables (prefixed "_tram_").
+  static Result<std::unique_ptr<Store>> open(const std::string& path, const Schema& schema);
+  ~Store();
+
+  // Applies the items in order, in one transaction (a savepoint if one is open already).
+  // Validates every write against the schema first: nothing is applied when one is invalid.
+  // Applying a change set a second time changes nothing.
+  Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
+
+  // A row as stored (including tombstones); nullopt when never seen.
+  Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row);
+  Result<std::vector<ConflictRecord>> conflicts();
+  // True when the change set with this id has been applied.
+  Result<bool> is_applied(const Hash& id);
+
+  // BLAKE2b-256 over every row of every table (values and merge metadata, in id order) and
+  // every conflict record: equal hashes mean identical replicas.
+  Result<Hash> state_hash();
+
+  const Schema& schema() const;
+  sql::Database& db();
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tram

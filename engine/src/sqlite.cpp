@@ -1,0 +1,172 @@
+#include "tram/engine/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace tram::sql {
+namespace {
+
+Status error(sqlite3* db, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : "out of memory";
+  return {Errc::storage_error, std::move(msg)};
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database db(raw);  // owns raw even when opening failed
+  if (rc != SQLITE_OK) return error(raw, "open " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  // WAL: readers never block the writer. synchronous=FULL: a committed transaction survives
+  // power loss, which a signed receipt promises.
+  TRAM_RETURN_IF_ERROR(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  return db;
+}
+
+Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+  }
+  return *this;
+}
+
+Database::~Database() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status Database::exec(std::string_view sql) {
+  const std::string s(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return {Errc::storage_error, msg + " in: " + s.substr(0, 200)};
+  }
+  return {};
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return error(db_, "prepare " + std::string(sql.substr(0, 200)));
+  }
+  return Statement(db_, stmt);
+}
+
+Status Database::copy_from(Database& from) {
+  sqlite3_backup* b = sqlite3_backup_init(db_, "main", from.db_, "main");
+  if (!b) return error(db_, "backup");
+  sqlite3_backup_step(b, -1);
+  if (sqlite3_backup_finish(b) != SQLITE_OK) return error(db_, "backup");
+  return {};
+}
+
+int64_t Database::changes() const { return sqlite3_changes64(db_); }
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+void Statement::bind_null(int i) { sqlite3_bind_null(stmt_, i); }
+void Statement::bind_int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+void Statement::bind_real(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+void Statement::bind_text(int i, std::string_view v) {
+  sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+void Statement::bind_blob(int i, std::span<const uint8_t> v) {
+  sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+}
+
+Result<bool> Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Status st = error(db_, "step");
+  sqlite3_reset(stmt_);
+  return st;
+}
+
+Status Statement::run() {
+  for (;;) {
+    auto r = step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+  }
+  sqlite3_reset(stmt_);
+  return {};
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+int Statement::column_type(int i) const { return sqlite3_column_type(stmt_, i); }
+bool Statement::column_is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+int64_t Statement::column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
+double Statement::column_real(int i) const { return sqlite3_column_double(stmt_, i); }
+std::string_view Statement::column_text(int i) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+  return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i))) : std::string_view();
+}
+std::span<const uint8_t> Statement::column_blob(int i) const {
+  auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, i));
+  return p ? std::span<const uint8_t>(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i)))
+           : std::span<const uint8_t>();
+}
+
+Result<Transaction> Transaction::begin(Database& db) {
+  TRAM_RETURN_IF_ERROR(db.exec("SAVEPOINT tram_tx"));
+  return Transaction(&db);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+
+Transaction::~Transaction() {
+  if (db_) {
+    // Roll back to the savepoint, then release it so it no longer holds the transaction open.
+    (void)db_->exec("ROLLBACK TO tram_tx; RELEASE tram_tx");
+  }
+}
+
+Status Transaction::commit() {
+  Status st = db_->exec("RELEASE tram_tx");
+  if (st.ok()) db_ = nullptr;
+  return st;
+}
+
+std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace tram::sql
