@@ -23,7 +23,44 @@ Status fail(Errc code, std::string_view path, std::string_view what) {
   return {code, std::move(msg)};
 }
 
-Errc parse_error_code(simdjson::error_code e) {
+// True when every number token outside strings follows the JSON grammar. simdjson reports
+// both "1e999" and "1.e" as NUMBER_ERROR; only this error path tells them apart.
+bool numbers_well_formed(std::string_view s) {
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && !(c >= '0' && c <= '9')) continue;
+    auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+    size_t k = i + (c == '-' ? 1 : 0);
+    if (!digit(k)) return false;
+    if (s[k] == '0' && digit(k + 1)) return false;  // leading zero
+    while (digit(k)) ++k;
+    if (k < s.size() && s[k] == '.') {
+      if (!digit(++k)) return false;
+      while (digit(k)) ++k;
+    }
+    if (k < s.size() && (s[k] == 'e' || s[k] == 'E')) {
+      ++k;
+      if (k < s.size() && (s[k] == '+' || s[k] == '-')) ++k;
+      if (!digit(k)) return false;
+      while (digit(k)) ++k;
+    }
+    i = k - 1;
+  }
+  return true;
+}
+
+Errc parse_error_code(simdjson::error_code e, std::string_view bytes) {
+  if (e == simdjson::NUMBER_ERROR) return numbers_well_formed(bytes) ? Errc::out_of_range : Errc::malformed_json;
   switch (e) {
     case simdjson::DEPTH_ERROR: return Errc::too_deep;
     case simdjson::UTF8_ERROR: return Errc::invalid_utf8;
@@ -274,7 +311,7 @@ Result<ChangeSet> decode(std::string_view bytes, const ChangeSetLimits& limits) 
   const simdjson::padded_string padded(bytes);
   dom::element root;
   if (auto err = parser.parse(padded).get(root)) {
-    return fail(parse_error_code(err), "$", simdjson::error_message(err));
+    return fail(parse_error_code(err, bytes), "$", simdjson::error_message(err));
   }
   dom::object obj;
   if (root.get_object().get(obj)) return fail(Errc::wrong_type, "$", "expected an object");
