@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build run test test-all bench asan clean format
+.PHONY: deps build run test bench asan clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -25,7 +25,7 @@ bench: deps
 asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@ctest --preset asan -LE slow
+	@ctest --preset asan
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')

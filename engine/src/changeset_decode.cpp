@@ -361,7 +361,7 @@ Result<ChangeSet> decode(std::string_view bytes, const ChangeSetLimits& limits) 
       cs.hlc = Hlc::from_parts(static_cast<int64_t>(*wall), static_cast<uint32_t>(*counter));
       seen |= kHlc;
     } else if (key == "author") {
-      auto t = get_text(e, path, limits.max_name_bytes * 2);
+      auto t = get_text(e, path, limits.max_author_bytes);
       if (!t.ok()) return t.status();
       if (t->empty()) return fail(Errc::invalid_value, path, "must not be empty");
       cs.author = std::move(t).value();
@@ -369,11 +369,7 @@ Result<ChangeSet> decode(std::string_view bytes, const ChangeSetLimits& limits) 
     } else if (key == "schema") {
       auto s = get_string(e, path);
       if (!s.ok()) return s.status();
-      const bool ok = !s->empty() && s->size() <= limits.max_name_bytes &&
-                      std::all_of(s->begin(), s->end(), [](char c) {
-                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-                      });
-      if (!ok) return fail(Errc::invalid_value, path, "not a schema id ([a-z0-9._-])");
+      if (!is_valid_schema_id(*s, limits.max_name_bytes)) return fail(Errc::invalid_value, path, "not a schema id ([a-z0-9._-])");
       cs.schema = *s;
       seen |= kSchema;
     } else if (key == "schema_v") {

@@ -26,6 +26,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::unknown_table: return "unknown_table";
     case Errc::unknown_field_id: return "unknown_field_id";
     case Errc::type_mismatch: return "type_mismatch";
+    case Errc::schema_mismatch: return "schema_mismatch";
     case Errc::storage_error: return "storage_error";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";

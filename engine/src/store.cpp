@@ -92,7 +92,7 @@ class Store::Impl {
   Status init();
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
   Status validate(const ApplyItem& item) const;
-  Status apply_op(const Op& op, const ApplyItem& item, uint32_t& conflicts);
+  Status apply_op(const Op& op, const ApplyItem& item);
   Status load(TableSql& t, std::string_view id, Row& row);
   Status write(TableSql& t, std::string_view id, const Row& row);
   Status record_conflict(const TableSql& t, std::string_view row, uint32_t field, WriterId winner,
@@ -105,6 +105,7 @@ class Store::Impl {
   std::map<std::string, TableSql, std::less<>> tables_;
   std::optional<sql::Statement> is_applied_, mark_applied_, find_writer_, add_conflict_;
   int64_t apply_ord_ = 0;
+  uint32_t conflicts_written_ = 0;
 };
 
 Status Store::Impl::init() {
@@ -177,6 +178,11 @@ Status Store::Impl::init() {
 
 Status Store::Impl::validate(const ApplyItem& item) const {
   const ChangeSet& cs = *item.cs;
+  // Additive schema versions keep old change sets valid; a newer one may name what we lack.
+  if (cs.schema != schema_.id || cs.schema_version > schema_.version) {
+    return {Errc::schema_mismatch, "change set is for schema " + cs.schema + " v" + std::to_string(cs.schema_version) +
+                                       ", this replica has " + schema_.id + " v" + std::to_string(schema_.version)};
+  }
   for (size_t i = 0; i < cs.ops.size(); ++i) {
     const Op& op = cs.ops[i];
     auto it = tables_.find(op.table);
@@ -289,10 +295,12 @@ Status Store::Impl::record_conflict(const TableSql& t, std::string_view row, uin
   const char tag = value_type_tag(value_type(loser_value) == ValueType::null ? ValueType::null : type);
   st.bind_text(6, std::string_view(&tag, 1));
   bind_value(st, 7, loser_value);
-  return st.run();
+  TRAM_RETURN_IF_ERROR(st.run());
+  if (db_.changes() > 0) ++conflicts_written_;
+  return {};
 }
 
-Status Store::Impl::apply_op(const Op& op, const ApplyItem& item, uint32_t& conflicts) {
+Status Store::Impl::apply_op(const Op& op, const ApplyItem& item) {
   TableSql& t = tables_.find(op.table)->second;
   Row row;
   TRAM_RETURN_IF_ERROR(load(t, op.row, row));
@@ -315,7 +323,6 @@ Status Store::Impl::apply_op(const Op& op, const ApplyItem& item, uint32_t& conf
       if (incoming_wins) cur = Cell{std::move(value), my_rank, me};
       return {};
     }
-    ++conflicts;
     if (incoming_wins) {
       TRAM_RETURN_IF_ERROR(record_conflict(t, op.row, field, me, &item.id, *cur.writer, nullptr, cur.value, type));
       cur = Cell{std::move(value), my_rank, me};
@@ -339,6 +346,7 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
   if (!tx.ok()) return tx.status();
   ApplyOutcome out;
   const int64_t ord_before = apply_ord_;
+  conflicts_written_ = 0;
   for (const ApplyItem& item : items) {
     is_applied_->reset();
     is_applied_->bind_blob(1, item.id);
@@ -362,7 +370,7 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
     mark.bind_int(6, item.clock == ClockTrust::ahead ? 1 : 0);
     mark.bind_int(7, ++apply_ord_);
     Status st = mark.run();
-    for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item, out.conflicts);
+    for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item);
     if (!st.ok()) {
       apply_ord_ = ord_before;
       return st;
@@ -374,6 +382,7 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
     apply_ord_ = ord_before;
     return st;
   }
+  out.conflicts = conflicts_written_;
   return out;
 }
 

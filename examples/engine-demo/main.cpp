@@ -29,6 +29,12 @@ int fail(const Status& st) {
   return 1;
 }
 
+template <typename T>
+T must(Result<T> r) {
+  if (!r.ok()) std::exit(fail(r.status()));
+  return std::move(r).value();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +64,7 @@ int main(int argc, char** argv) {
   std::printf("1. Official A of Mường La (commune 03808) creates an H1 report offline.\n");
   Op create{"progress_report", report, OpKind::put,
             {{1, Value{Text{"03808"}}}, {2, Value{48.5}}, {3, *make_text("Đã lắp đặt 12 bể chứa nước sạch")}}, {}};
-  auto c1 = a.make({create});
+  auto c1 = must(a.make({create}));
   std::printf("   change set seq=1 id=%s… (%zu bytes, signed)\n", to_hex(c1.id).substr(0, 16).c_str(),
               c1.signed_cs.bytes.size());
 
@@ -77,9 +83,9 @@ int main(int argc, char** argv) {
   auto row = (*store)->get_row("progress_report", report);
   const WriterId seen = *(*row)->fields[1].writer;
   std::printf("\n2. Both officials edit the report's value, each having seen only version 1.\n");
-  auto ea = a.make({Op{"progress_report", report, OpKind::put, {{2, Value{55.0}}}, {{2, seen}}}});
-  auto eb = b.make({Op{"progress_report", report, OpKind::put, {{2, Value{60.0}}, {3, *make_text("Hoàn thành 15 bể")}},
-                       {{2, seen}, {3, seen}}}});
+  auto ea = must(a.make({Op{"progress_report", report, OpKind::put, {{2, Value{55.0}}}, {{2, seen}}}}));
+  auto eb = must(b.make({Op{"progress_report", report, OpKind::put, {{2, Value{60.0}}, {3, *make_text("Hoàn thành 15 bể")}},
+                       {{2, seen}, {3, seen}}}}));
   if (auto r = accept(a, head_a, ea); !r.ok()) return fail(r.status());
   auto rb = accept(b, head_b, eb);
   if (!rb.ok()) return fail(rb.status());

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "test_support.hpp"
@@ -13,6 +14,7 @@ namespace {
 
 using testing::put;
 using testing::text;
+using testing::must;
 
 class Chain : public ::testing::Test {
  protected:
@@ -23,7 +25,7 @@ class Chain : public ::testing::Test {
   ChainHead head;
   std::map<uint64_t, Hash> accepted;
 
-  DeviceChain::Made make(std::string row) { return dev.make({put(std::move(row), {{1, text("03808")}})}); }
+  DeviceChain::Made make(std::string row) { return must(dev.make({put(std::move(row), {{1, text("03808")}})})); }
   ChainCheck check(const SignedChangeSet& s) {
     return check_chain(dev.device(), head, [&](uint64_t seq) -> std::optional<Hash> {
       auto it = accepted.find(seq);
@@ -75,14 +77,14 @@ TEST_F(Chain, ForkSameSequenceOtherBytes) {
   auto b = make("r2");
   DeviceChain clone(DeviceKey::from_seed([&] { std::array<uint8_t, 32> s{}; dev.key().export_seed(s); return s; }()),
                     clock, "official", "sonla-2026", 1, saved);
-  auto b2 = clone.make({put("other", {{1, text("03646")}})});
+  auto b2 = must(clone.make({put("other", {{1, text("03646")}})}));
   accept(a);
   accept(b);
   ChainCheck r = check(b2.signed_cs);
   EXPECT_EQ(r.verdict, ChainVerdict::fork);
   EXPECT_EQ(r.code, Errc::fork_detected);
   // And a next-sequence change set that links to something else is a fork too.
-  auto c2 = clone.make({put("other2", {{1, text("03646")}})});
+  auto c2 = must(clone.make({put("other2", {{1, text("03646")}})}));
   EXPECT_EQ(check(c2.signed_cs).code, Errc::fork_detected);
 }
 
@@ -96,7 +98,7 @@ TEST_F(Chain, BadSignatureAndTampering) {
   EXPECT_EQ(check(t).code, Errc::bad_signature);
   // Signed by another device's key.
   DeviceChain other(DeviceKey::generate(rng), clock, "x", "sonla-2026", 1);
-  EXPECT_EQ(check(other.make({put("r", {})}).signed_cs).code, Errc::bad_signature);
+  EXPECT_EQ(check(must(other.make({put("r", {})})).signed_cs).code, Errc::bad_signature);
 }
 
 TEST_F(Chain, MalformedButSignedCarriesTheDecodeCode) {
@@ -113,10 +115,37 @@ TEST_F(Chain, MalformedButSignedCarriesTheDecodeCode) {
 
 TEST_F(Chain, DeviceFieldMustMatchTheSigningKey) {
   DeviceChain other(DeviceKey::generate(rng), clock, "x", "sonla-2026", 1);
-  auto m = other.make({put("r", {})});
+  auto m = must(other.make({put("r", {})}));
   // Re-sign another device's change set with our key: it verifies, but names the wrong device.
   SignedChangeSet s{m.signed_cs.bytes, dev.key().sign(m.signed_cs.bytes)};
   EXPECT_EQ(check(s).code, Errc::device_mismatch);
+}
+
+}  // namespace
+}  // namespace tram
+
+namespace tram {
+namespace {
+
+TEST(DeviceChainMake, RefusesWhatAReceiverWouldRefuseAndDoesNotAdvance) {
+  FakeClock wall(1'780'000'000'000);
+  HybridClock clock(wall, 300'000);
+  SeededRandom rng(3);
+  DeviceChain dev(DeviceKey::generate(rng), clock, "official", "sonla-2026", 1);
+  EXPECT_EQ(dev.make({testing::put("r", {{2, Value{std::nan("")}}})}).code(), Errc::out_of_range);
+  EXPECT_EQ(dev.make({testing::put("r", {{3, Value{Text{"ba\xcc\x89n"}}}})}).code(), Errc::not_normalized);
+  EXPECT_EQ(dev.make({testing::put("r", {{3, Value{Text{"\xff"}}}})}).code(), Errc::invalid_utf8);
+  EXPECT_EQ(dev.make({testing::put("r", {{3, testing::text("a")}, {2, Value{1.0}}})}).code(), Errc::invalid_value);
+  EXPECT_EQ(dev.make({testing::put("Bad Table", {})}).code(), Errc::invalid_value);
+  EXPECT_EQ(dev.make({}).code(), Errc::invalid_value);
+  ChangeSetLimits tiny;
+  tiny.max_bytes = 200;
+  EXPECT_EQ(dev.make({testing::put("r", {{3, testing::text(std::string(300, 'x'))}})}, tiny).code(), Errc::too_large);
+  EXPECT_EQ(dev.head().seq, 0u);
+  auto ok = dev.make({testing::put("r", {{2, Value{1.0}}, {3, testing::text("Thuận Châu")}})});
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->cs.seq, 1u);
+  EXPECT_TRUE(decode(ok->signed_cs.bytes).ok());
 }
 
 }  // namespace

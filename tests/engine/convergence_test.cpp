@@ -200,7 +200,7 @@ class Simulation {
         }
       }
       if (ops.empty()) return;
-      auto made = chain.make(std::move(ops));
+      auto made = testing::must(chain.make(std::move(ops)));
       ApplyItem item{&made.cs, made.id, ClockTrust::trusted};
       ASSERT_TRUE(view->apply({&item, 1}).ok());
       outbox.push_back(std::move(made));

@@ -13,6 +13,7 @@ namespace {
 using testing::del;
 using testing::put;
 using testing::text;
+using testing::must;
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -38,14 +39,14 @@ class StoreTest : public ::testing::Test {
 };
 
 TEST_F(StoreTest, InsertThenSequentialEditsMergeCleanly) {
-  auto c1 = a.make({put("r1", {{1, text("03808")}, {2, Value{10.0}}, {3, text("bắt đầu")}})});
+  auto c1 = must(a.make({put("r1", {{1, text("03808")}, {2, Value{10.0}}, {3, text("bắt đầu")}})}));
   EXPECT_EQ(apply(c1).applied, 1u);
   const WriterId w = WriterId::of(c1.id);
   // A edits the value, B (who saw the same version) edits the narrative: different fields.
   wall.advance(10);
-  auto ea = a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})});
+  auto ea = must(a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})}));
   wall.advance(10);
-  auto eb = b.make({put("r1", {{3, text("đang làm")}}, {{0, w}, {3, w}})});
+  auto eb = must(b.make({put("r1", {{3, text("đang làm")}}, {{0, w}, {3, w}})}));
   EXPECT_EQ(apply(ea).conflicts, 0u);
   EXPECT_EQ(apply(eb).conflicts, 0u);
   RowState r = row("r1");
@@ -57,13 +58,13 @@ TEST_F(StoreTest, InsertThenSequentialEditsMergeCleanly) {
 }
 
 TEST_F(StoreTest, ConcurrentEditsOfOneFieldKeepTheLoser) {
-  auto c1 = a.make({put("r1", {{2, Value{10.0}}})});
+  auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
   apply(c1);
   const WriterId w = WriterId::of(c1.id);
   wall.advance(10);
-  auto ea = a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})});
+  auto ea = must(a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})}));
   wall.advance(10);  // B's edit is later: B wins whatever the arrival order
-  auto eb = b.make({put("r1", {{2, Value{30.0}}}, {{0, w}, {2, w}})});
+  auto eb = must(b.make({put("r1", {{2, Value{30.0}}}, {{0, w}, {2, w}})}));
   EXPECT_EQ(apply(eb).conflicts, 0u);
   EXPECT_EQ(apply(ea).conflicts, 1u);
   EXPECT_EQ(row("r1").fields[1].value, Value{30.0});
@@ -77,10 +78,10 @@ TEST_F(StoreTest, ConcurrentEditsOfOneFieldKeepTheLoser) {
 }
 
 TEST_F(StoreTest, SameOutcomeInEitherArrivalOrder) {
-  auto c1 = a.make({put("r1", {{2, Value{10.0}}})});
+  auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
   const WriterId w = WriterId::of(c1.id);
-  auto ea = a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})});
-  auto eb = b.make({put("r1", {{2, Value{30.0}}, {3, text("x")}}, {{0, w}, {2, w}})});
+  auto ea = must(a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})}));
+  auto eb = must(b.make({put("r1", {{2, Value{30.0}}, {3, text("x")}}, {{0, w}, {2, w}})}));
   auto other = std::move(Store::open(":memory:", testing::report_schema())).value();
   apply(c1);
   apply(ea);
@@ -93,13 +94,13 @@ TEST_F(StoreTest, SameOutcomeInEitherArrivalOrder) {
 }
 
 TEST_F(StoreTest, ClockFarAheadNeverWins) {
-  auto c1 = a.make({put("r1", {{2, Value{10.0}}})});
+  auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
   apply(c1);
   const WriterId w = WriterId::of(c1.id);
   wall.advance(5LL * 365 * 24 * 3600 * 1000);  // B's phone is 5 years ahead
-  auto eb = b.make({put("r1", {{2, Value{99.0}}}, {{2, w}})});
+  auto eb = must(b.make({put("r1", {{2, Value{99.0}}}, {{2, w}})}));
   wall.advance(-5LL * 365 * 24 * 3600 * 1000);
-  auto ea = a.make({put("r1", {{2, Value{20.0}}}, {{2, w}})});
+  auto ea = must(a.make({put("r1", {{2, Value{20.0}}}, {{2, w}})}));
   apply(eb, ClockTrust::ahead);
   apply(ea);
   EXPECT_EQ(row("r1").fields[1].value, Value{20.0});
@@ -108,17 +109,17 @@ TEST_F(StoreTest, ClockFarAheadNeverWins) {
 }
 
 TEST_F(StoreTest, DeleteIsATombstoneAndRecreateWorks) {
-  auto c1 = a.make({put("r1", {{1, text("03808")}, {2, Value{10.0}}})});
+  auto c1 = must(a.make({put("r1", {{1, text("03808")}, {2, Value{10.0}}})}));
   apply(c1);
-  auto d = a.make({del("r1", {{0, WriterId::of(c1.id)}})});
+  auto d = must(a.make({del("r1", {{0, WriterId::of(c1.id)}})}));
   apply(d);
   RowState r = row("r1");
   EXPECT_TRUE(r.deleted);
   EXPECT_EQ(r.fields[1].value, Value{10.0});  // tombstones keep values for a reviewer
   // Re-creating: a put based on what the device saw of the tombstone.
   const WriterId seen = WriterId::of(c1.id);
-  auto re = a.make({put("r1", {{1, text("03808")}, {2, Value{5.0}}, {3, Value{}}},
-                        {{0, WriterId::of(d.id)}, {1, seen}, {2, seen}})});
+  auto re = must(a.make({put("r1", {{1, text("03808")}, {2, Value{5.0}}, {3, Value{}}},
+                        {{0, WriterId::of(d.id)}, {1, seen}, {2, seen}})}));
   EXPECT_EQ(apply(re).conflicts, 0u);
   r = row("r1");
   EXPECT_FALSE(r.deleted);
@@ -127,13 +128,13 @@ TEST_F(StoreTest, DeleteIsATombstoneAndRecreateWorks) {
 }
 
 TEST_F(StoreTest, ConcurrentDeleteAndEditIsDecidedAndRecorded) {
-  auto c1 = a.make({put("r1", {{2, Value{10.0}}})});
+  auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
   apply(c1);
   const WriterId w = WriterId::of(c1.id);
   wall.advance(10);
-  auto d = a.make({del("r1", {{0, w}})});
+  auto d = must(a.make({del("r1", {{0, w}})}));
   wall.advance(10);
-  auto e = b.make({put("r1", {{2, Value{11.0}}}, {{0, w}, {2, w}})});  // later: the edit wins
+  auto e = must(b.make({put("r1", {{2, Value{11.0}}}, {{0, w}, {2, w}})}));  // later: the edit wins
   apply(d);
   apply(e);
   EXPECT_FALSE(row("r1").deleted);
@@ -145,14 +146,14 @@ TEST_F(StoreTest, ConcurrentDeleteAndEditIsDecidedAndRecorded) {
 }
 
 TEST_F(StoreTest, DeleteOfUnknownRowLeavesATombstone) {
-  auto d = a.make({del("ghost")});
+  auto d = must(a.make({del("ghost")}));
   apply(d);
   EXPECT_TRUE(row("ghost").deleted);
 }
 
 TEST_F(StoreTest, ApplyingTwiceChangesNothing) {
-  auto c1 = a.make({put("r1", {{2, Value{10.0}}})});
-  auto c2 = b.make({put("r1", {{2, Value{20.0}}})});  // concurrent: a conflict record
+  auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
+  auto c2 = must(b.make({put("r1", {{2, Value{20.0}}})}));  // concurrent: a conflict record
   apply(c1);
   apply(c2);
   const Hash before = *store->state_hash();
@@ -166,10 +167,10 @@ TEST_F(StoreTest, ApplyingTwiceChangesNothing) {
 }
 
 TEST_F(StoreTest, BatchIsOneTransactionAndInvalidInputAppliesNothing) {
-  auto good = a.make({put("r1", {{2, Value{1.0}}})});
-  auto bad_type = a.make({put("r2", {{2, text("not a number")}})});
-  auto bad_table = a.make({Op{"no_such_table", "x", OpKind::put, {}, {}}});
-  auto bad_field = a.make({put("r3", {{99, Value{1.0}}})});
+  auto good = must(a.make({put("r1", {{2, Value{1.0}}})}));
+  auto bad_type = must(a.make({put("r2", {{2, text("not a number")}})}));
+  auto bad_table = must(a.make({Op{"no_such_table", "x", OpKind::put, {}, {}}}));
+  auto bad_field = must(a.make({put("r3", {{99, Value{1.0}}})}));
   const Hash empty = *store->state_hash();
   for (const auto* bad : {&bad_type, &bad_table, &bad_field}) {
     ApplyItem items[] = {{&good.cs, good.id, ClockTrust::trusted}, {&bad->cs, bad->id, ClockTrust::trusted}};
@@ -190,7 +191,7 @@ TEST_F(StoreTest, BatchIsOneTransactionAndInvalidInputAppliesNothing) {
 TEST_F(StoreTest, PersistsAcrossReopen) {
   const std::string path = ::testing::TempDir() + "/tram-store-test.db";
   std::remove(path.c_str());
-  auto c1 = a.make({put("r1", {{3, text("Sốp Cộp")}})});
+  auto c1 = must(a.make({put("r1", {{3, text("Sốp Cộp")}})}));
   Hash h;
   {
     auto s = std::move(Store::open(path, testing::report_schema())).value();
@@ -201,6 +202,19 @@ TEST_F(StoreTest, PersistsAcrossReopen) {
   auto s = std::move(Store::open(path, testing::report_schema())).value();
   EXPECT_EQ(*s->state_hash(), h);
   EXPECT_TRUE(*s->is_applied(c1.id));
+}
+
+TEST_F(StoreTest, RefusesChangeSetsForAnotherOrNewerSchema) {
+  DeviceChain other{DeviceKey::generate(rng), clock_a, "o", "another-schema", 1};
+  DeviceChain newer{DeviceKey::generate(rng), clock_a, "n", "sonla-2026", 2};
+  DeviceChain older{DeviceKey::generate(rng), clock_a, "n", "sonla-2026", 0};
+  auto x = must(other.make({put("r1", {})}));
+  auto y = must(newer.make({put("r1", {})}));
+  auto z = must(older.make({put("r1", {})}));
+  ApplyItem ix{&x.cs, x.id, ClockTrust::trusted}, iy{&y.cs, y.id, ClockTrust::trusted};
+  EXPECT_EQ(store->apply({&ix, 1}).code(), Errc::schema_mismatch);
+  EXPECT_EQ(store->apply({&iy, 1}).code(), Errc::schema_mismatch);
+  EXPECT_EQ(apply(z).applied, 1u);  // an older version's change sets stay valid
 }
 
 TEST(Schema, RejectsBadDefinitions) {

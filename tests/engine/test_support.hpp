@@ -1,6 +1,9 @@
 // Helpers shared by the engine tests: a small schema built in code and change-set builders.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,14 @@ inline Schema report_schema() {
                            FieldDef{3, "narrative", ValueType::text}, FieldDef{4, "status", ValueType::integer},
                            FieldDef{5, "final", ValueType::boolean}, FieldDef{6, "recorded_on", ValueType::date},
                            FieldDef{7, "photo", ValueType::attachment}}}}};
+}
+
+// The value of a Result that must be ok in this test (fails the test otherwise).
+template <typename T>
+T must(Result<T> r) {
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  if (!r.ok()) std::abort();
+  return std::move(r).value();
 }
 
 inline Value text(std::string s) { return Value{Text{std::move(s)}}; }

@@ -68,15 +68,21 @@ struct ChangeSetLimits {
   size_t max_ops = 2000;
   size_t max_fields_per_op = 256;
   size_t max_text_bytes = 32 * 1024;
-  size_t max_name_bytes = 64;   // table names, row ids, author, schema id
+  size_t max_name_bytes = 64;   // table names, row ids, schema id
+  size_t max_author_bytes = 128;
   size_t max_depth = 5;         // the format's own nesting: object > ops > op > f > value
 };
 
-// The JSON encoding of a change set. Precondition: the change set satisfies the limits and
-// its names and text are valid (as decode() checks); encode() does not re-validate.
+// Checks a change set model against every rule decode() enforces (names, NFC text, finite
+// reals, ranges, ordering, limits except the encoded size). Devices call it before signing.
+Status validate(const ChangeSet& cs, const ChangeSetLimits& limits = {});
+
+// The JSON encoding of a change set. Precondition: validate(cs) is ok; encode() does not
+// re-check. Thread-safe.
 std::string encode(const ChangeSet& cs);
 
 // Parses and validates `bytes`. Every failure has its own code (docs/changeset-format.md).
+// Thread-safe: each thread reuses its own parser.
 Result<ChangeSet> decode(std::string_view bytes, const ChangeSetLimits& limits = {});
 
 // Bytes exactly as signed, with their detached signature.
@@ -91,6 +97,8 @@ SignedChangeSet sign_changeset(const ChangeSet& cs, const DeviceKey& key);
 
 // True for names of tables: [a-z][a-z0-9_]*, at most max_name_bytes.
 bool is_valid_table_name(std::string_view s, size_t max_bytes = 64) noexcept;
+// True for schema ids: [a-z0-9._-], 1..max bytes.
+bool is_valid_schema_id(std::string_view s, size_t max_bytes = 64) noexcept;
 // True for row ids: 1..max bytes of [A-Za-z0-9._:-] (UUIDs and official codes).
 bool is_valid_row_id(std::string_view s, size_t max_bytes = 64) noexcept;
 

@@ -54,7 +54,7 @@ class SeededRandom final : public RandomSource {
   explicit SeededRandom(uint64_t seed) : state_(seed) {}
   void fill(std::span<std::byte> out) override;
   uint64_t next();
-  // Uniform in [0, n); n > 0.
+  // In [0, n), n > 0; modulo bias is negligible for the small n tests use.
   uint64_t below(uint64_t n) { return next() % n; }
 
  private:

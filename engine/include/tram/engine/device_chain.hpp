@@ -19,14 +19,15 @@ class DeviceChain {
       : key_(std::move(key)), clock_(clock), author_(std::move(author)), schema_(std::move(schema)),
         schema_version_(schema_version), head_(head) {}
 
-  // Builds the next change set from `ops`, signs it and advances the chain.
-  // Returns the signed bytes and the decoded model (for applying locally).
+  // Builds the next change set from `ops`, validates it (validate(), then the encoded size),
+  // signs it and advances the chain. On failure nothing is signed and the chain stays put.
+  // Returns the signed bytes and the model (for applying locally). Not thread-safe.
   struct Made {
     SignedChangeSet signed_cs;
     ChangeSet cs;
     Hash id;
   };
-  Made make(std::vector<Op> ops);
+  Result<Made> make(std::vector<Op> ops, const ChangeSetLimits& limits = {});
 
   const PublicKey& device() const { return key_.public_key(); }
   const DeviceKey& key() const { return key_; }

@@ -32,13 +32,14 @@ enum class Errc {
   device_mismatch,    // signed by one device, naming another
   duplicate,          // exactly the change set already accepted at this sequence
   seq_gap,            // a later sequence than the next one expected
-  fork_detected,      // same sequence (or same predecessor) with other bytes
+  fork_detected,      // other bytes at an accepted sequence, or a next one linking elsewhere
   // Clocks.
   clock_skew,
   // Schema and apply.
   unknown_table,
   unknown_field_id,
   type_mismatch,      // value type differs from the schema's field type
+  schema_mismatch,    // change set written for another schema, or a newer version
   // Storage and programming errors.
   storage_error,
   invalid_argument,
