@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -55,7 +56,10 @@ Schema bench_schema() {
 
 Value text(std::string_view s) {
   auto v = make_text(s);  // NFC, as decode() requires
-  if (!v.ok()) std::abort();
+  if (!v.ok()) {
+    std::fprintf(stderr, "engine_bench: make_text: %s\n", v.status().to_string().c_str());
+    std::abort();
+  }
   return std::move(v).value();
 }
 
@@ -96,7 +100,12 @@ class Workload {
       std::vector<Op> ops;
       ops.reserve(rows);
       for (size_t r = 0; r < rows; ++r) ops.push_back(new_row());
-      DeviceChain::Made m = dev.make(std::move(ops));
+      auto made = dev.make(std::move(ops));  // validates, then signs
+      if (!made.ok()) {
+        std::fprintf(stderr, "engine_bench: DeviceChain::make: %s\n", made.status().to_string().c_str());
+        std::abort();
+      }
+      DeviceChain::Made m = std::move(made).value();
       b.bytes += m.signed_cs.bytes.size();
       b.signed_cs.push_back(std::move(m.signed_cs));
       if (keep_models) {
