@@ -1,9 +1,9 @@
 # Every third-party library comes from Debian's packages (scripts/setup-deps.sh installs them).
-# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::UTF8PROC, simdjson::simdjson.
+# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::ICU, simdjson::simdjson.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
-pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 find_package(simdjson REQUIRED CONFIG)
 if(TRAM_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -1,9 +1,10 @@
+// Text: UTF-8 validation with simdjson's SIMD validator, NFC with ICU's UTF-8 normalizer,
+// whose quick check makes the common case (already NFC) nearly free.
 #include "tram/engine/text.hpp"
 
-#include <utf8proc.h>
-
-#include <cstdlib>
-#include <memory>
+#include <simdjson.h>
+#include <unicode/bytestream.h>
+#include <unicode/normalizer2.h>
 
 namespace tram {
 namespace {
@@ -15,41 +16,44 @@ bool is_ascii(std::string_view s) noexcept {
   return true;
 }
 
-struct FreeDeleter {
-  void operator()(void* p) const noexcept { std::free(p); }
-};
+const icu::Normalizer2* nfc() {
+  // ICU caches the instance; it is immutable and thread-safe once obtained.
+  static const icu::Normalizer2* instance = [] {
+    UErrorCode err = U_ZERO_ERROR;
+    const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(err);
+    return U_SUCCESS(err) ? n : nullptr;
+  }();
+  return instance;
+}
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view s) noexcept {
-  if (is_ascii(s)) return true;
-  auto* p = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(s.size());
-  while (left > 0) {
-    utf8proc_int32_t cp;
-    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
-    if (n <= 0 || cp < 0) return false;
-    p += n;
-    left -= n;
-  }
-  return true;
-}
+bool is_valid_utf8(std::string_view s) noexcept { return simdjson::validate_utf8(s); }
 
 Result<std::string> to_nfc(std::string_view s) {
   if (is_ascii(s)) return std::string(s);  // ASCII is always NFC
-  utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(
-      reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-      &out, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-  std::unique_ptr<utf8proc_uint8_t, FreeDeleter> owned(out);
-  if (n < 0) return Status(Errc::invalid_utf8, utf8proc_errmsg(n));
-  return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+  if (!is_valid_utf8(s)) return Status(Errc::invalid_utf8, "text is not valid UTF-8");
+  const icu::Normalizer2* n = nfc();
+  if (n == nullptr) return Status(Errc::storage_error, "ICU normalization data unavailable");
+  UErrorCode err = U_ZERO_ERROR;
+  if (n->isNormalizedUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), err) && U_SUCCESS(err)) {
+    return std::string(s);
+  }
+  err = U_ZERO_ERROR;
+  std::string out;
+  icu::StringByteSink<std::string> sink(&out, static_cast<int32_t>(s.size()));
+  n->normalizeUTF8(0, icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), sink, nullptr, err);
+  if (U_FAILURE(err)) return Status(Errc::invalid_utf8, u_errorName(err));
+  return out;
 }
 
 bool is_nfc(std::string_view s) {
   if (is_ascii(s)) return true;
-  auto r = to_nfc(s);
-  return r.ok() && *r == s;
+  if (!is_valid_utf8(s)) return false;
+  const icu::Normalizer2* n = nfc();
+  UErrorCode err = U_ZERO_ERROR;
+  return n != nullptr && n->isNormalizedUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), err) &&
+         U_SUCCESS(err);
 }
 
 }  // namespace tram

@@ -1,4 +1,4 @@
-// Unicode text handling: UTF-8 validation and NFC normalization (utf8proc).
+// Unicode text handling: UTF-8 validation and NFC normalization (ICU).
 // Vietnamese text arrives precomposed (NFC) or combining (NFD) depending on the keyboard;
 // everything the engine stores or signs is NFC.
 #pragma once
