@@ -28,7 +28,7 @@ Result<Database> Database::open(const std::string& path) {
   // power loss, which a signed receipt promises.
   // A 32 MiB page cache keeps the upper B-tree levels of large replicas in memory.
   TRAM_RETURN_IF_ERROR(db.exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;"));
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4000;"));
   return db;
 }
 

@@ -1,6 +1,8 @@
 // Applying change sets: field-level merge against the write each edit was based on
 // (docs/merge.md). Every table row carries, per field, the rank (clock) and writer of the
-// write that produced its value; field 0 is the row's liveness.
+// write that produced its value; field 0 is the row's liveness. Writers are full change-set
+// ids kept in a small per-row dictionary (_ws, sorted, 32 bytes each; a cell stores its index),
+// so conflict records name both change sets without a global, randomly keyed index.
 #include "tram/engine/store.hpp"
 
 #include <sqlite3.h>
@@ -19,8 +21,6 @@ int64_t rank_of(Hlc hlc, ClockTrust trust) {
   return trust == ClockTrust::trusted ? hlc.packed : std::numeric_limits<int64_t>::min() + hlc.packed;
 }
 
-int64_t to_sql(WriterId w) { return static_cast<int64_t>(w.v); }
-WriterId from_sql(int64_t v) { return WriterId{static_cast<uint64_t>(v)}; }
 
 std::string_view sql_type(ValueType t) {
   switch (t) {
@@ -67,7 +67,7 @@ Value read_value(const sql::Statement& st, int i, ValueType t) {
 struct Cell {
   Value value;
   int64_t rank = 0;
-  std::optional<WriterId> writer;
+  std::optional<Hash> writer;  // id of the change set that wrote the value
 };
 
 // A row in memory: cells[0] is liveness (integer 1 = deleted), cells[k] the table's k-th field.
@@ -90,20 +90,19 @@ class Store::Impl {
   Impl(sql::Database db, Schema schema) : db_(std::move(db)), schema_(std::move(schema)) {}
 
   Status init();
+  Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
   Status validate(const ApplyItem& item) const;
   Status apply_op(const Op& op, const ApplyItem& item);
   Status load(TableSql& t, std::string_view id, Row& row);
   Status write(TableSql& t, std::string_view id, const Row& row);
-  Status record_conflict(const TableSql& t, std::string_view row, uint32_t field, WriterId winner,
-                         const Hash* winner_id, WriterId loser, const Hash* loser_id, const Value& loser_value,
-                         ValueType type);
-  Result<Hash> full_id(WriterId w);
+  Status record_conflict(const TableSql& t, std::string_view row, uint32_t field, const Hash& winner,
+                         const Hash& loser, const Value& loser_value, ValueType type);
 
   sql::Database db_;
   Schema schema_;
   std::map<std::string, TableSql, std::less<>> tables_;
-  std::optional<sql::Statement> is_applied_, mark_applied_, find_writer_, add_conflict_;
+  std::optional<sql::Statement> applied_at_, mark_applied_, add_conflict_;
   int64_t apply_ord_ = 0;
   uint32_t conflicts_written_ = 0;
 };
@@ -111,10 +110,12 @@ class Store::Impl {
 Status Store::Impl::init() {
   TRAM_RETURN_IF_ERROR(schema_.validate());
   TRAM_RETURN_IF_ERROR(db_.exec(
+      // Keyed by (device, seq), not by the random id: a device's change sets arrive together
+      // and then share pages, which halves the pages each change set writes.
       "CREATE TABLE IF NOT EXISTS _tram_applied ("
-      " id BLOB PRIMARY KEY NOT NULL, device BLOB NOT NULL,"
-      " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, clock_ahead INTEGER NOT NULL, ord INTEGER NOT NULL"
-      ") WITHOUT ROWID;"
+      " device BLOB NOT NULL, seq INTEGER NOT NULL, id BLOB NOT NULL,"
+      " hlc INTEGER NOT NULL, clock_ahead INTEGER NOT NULL, ord INTEGER NOT NULL,"
+      " PRIMARY KEY (device, seq)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _tram_conflicts ("
       " tbl TEXT NOT NULL, row_id TEXT NOT NULL, field INTEGER NOT NULL,"
       " winner BLOB NOT NULL, loser BLOB NOT NULL, loser_type TEXT NOT NULL, loser_value ANY,"
@@ -125,13 +126,10 @@ Status Store::Impl::init() {
     slot.emplace(std::move(st).value());
     return {};
   };
-  TRAM_RETURN_IF_ERROR(prep(is_applied_, "SELECT 1 FROM _tram_applied WHERE id = ?"));
+  TRAM_RETURN_IF_ERROR(prep(applied_at_, "SELECT id FROM _tram_applied WHERE device = ? AND seq = ?"));
   TRAM_RETURN_IF_ERROR(prep(mark_applied_,
-                            "INSERT OR IGNORE INTO _tram_applied(id, device, seq, hlc, clock_ahead, ord)"
+                            "INSERT OR IGNORE INTO _tram_applied(device, seq, id, hlc, clock_ahead, ord)"
                             " VALUES (?, ?, ?, ?, ?, ?)"));
-  // A writer id is the first 8 bytes of the change-set id: a range scan of the primary key
-  // finds it, so no second (random, write-amplifying) index is needed.
-  TRAM_RETURN_IF_ERROR(prep(find_writer_, "SELECT id FROM _tram_applied WHERE id >= ? AND id < ? ORDER BY ord LIMIT 1"));
   TRAM_RETURN_IF_ERROR(prep(add_conflict_,
                             "INSERT OR IGNORE INTO _tram_conflicts(tbl, row_id, field, winner, loser, loser_type,"
                             " loser_value) VALUES (?, ?, ?, ?, ?, ?, ?)"));
@@ -146,10 +144,10 @@ Status Store::Impl::init() {
   for (const TableDef& t : schema_.tables) {
     const std::string name = sql::quote_ident(t.name);
     std::string ddl = "CREATE TABLE IF NOT EXISTS " + name +
-                      " (id TEXT PRIMARY KEY NOT NULL, _deleted INTEGER NOT NULL DEFAULT 0,"
+                      " (id TEXT PRIMARY KEY NOT NULL, _ws BLOB NOT NULL, _deleted INTEGER NOT NULL DEFAULT 0,"
                       " _r0 INTEGER, _w0 INTEGER";
-    std::string cols = "id, _deleted, _r0, _w0";
-    std::string update = "_deleted = excluded._deleted, _r0 = excluded._r0, _w0 = excluded._w0";
+    std::string cols = "id, _ws, _deleted, _r0, _w0";
+    std::string update = "_ws = excluded._ws, _deleted = excluded._deleted, _r0 = excluded._r0, _w0 = excluded._w0";
     TableSql ts;
     ts.def = &t;
     ts.pos[0] = 0;
@@ -166,8 +164,8 @@ Status Store::Impl::init() {
     TRAM_RETURN_IF_ERROR(db_.exec(ddl));
     auto sel = db_.prepare("SELECT " + cols + " FROM " + name + " WHERE id = ?");
     if (!sel.ok()) return sel.status();
-    std::string params = "?";
-    for (size_t i = 1; i < 1 + 3 * k; ++i) params += ", ?";
+    std::string params = "?, ?";
+    for (size_t i = 0; i < 3 * k; ++i) params += ", ?";
     auto up = db_.prepare("INSERT INTO " + name + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + update);
     if (!up.ok()) return up.status();
     ts.select = std::move(sel).value();
@@ -175,6 +173,24 @@ Status Store::Impl::init() {
     tables_.emplace(t.name, std::move(ts));
   }
   return {};
+}
+
+Result<std::optional<Hash>> Store::Impl::applied_at(const PublicKey& device, uint64_t seq) {
+  sql::Statement& st = *applied_at_;
+  st.reset();
+  st.bind_blob(1, device);
+  st.bind_int(2, static_cast<int64_t>(seq));
+  auto has = st.step();
+  if (!has.ok()) return has.status();
+  std::optional<Hash> out;
+  if (*has) {
+    auto blob = st.column_blob(0);
+    Hash h{};
+    if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
+    out = h;
+  }
+  st.reset();
+  return out;
 }
 
 Status Store::Impl::validate(const ApplyItem& item) const {
@@ -217,14 +233,20 @@ Status Store::Impl::load(TableSql& t, std::string_view id, Row& row) {
   if (!has.ok()) return has.status();
   row.exists = *has;
   if (row.exists) {
+    const auto ws = t.select.column_blob(1);
+    const size_t n_writers = ws.size() / sizeof(Hash);
     for (size_t k = 0; k < n; ++k) {
-      const int c = 1 + 3 * static_cast<int>(k);
+      const int c = 2 + 3 * static_cast<int>(k);
       Cell& cell = row.cells[k];
       cell.value = k == 0 ? Value{t.select.column_int(c)}
                           : read_value(t.select, c, t.def->fields[k - 1].type);
       if (!t.select.column_is_null(c + 1)) {
         cell.rank = t.select.column_int(c + 1);
-        cell.writer = from_sql(t.select.column_int(c + 2));
+        const auto idx = static_cast<size_t>(t.select.column_int(c + 2));
+        if (idx >= n_writers) return {Errc::storage_error, t.def->name + "/" + std::string(id) + ": writer index out of range"};
+        Hash h;
+        std::copy_n(ws.begin() + static_cast<long>(idx * sizeof(Hash)), sizeof(Hash), h.begin());
+        cell.writer = h;
       }
     }
   }
@@ -236,8 +258,19 @@ Status Store::Impl::write(TableSql& t, std::string_view id, const Row& row) {
   sql::Statement& st = t.upsert;
   st.reset();
   st.bind_text(1, id);
+  // The writers still referenced, sorted: the same cells give the same bytes on every replica.
+  std::vector<Hash> writers;
+  for (const Cell& cell : row.cells) {
+    if (cell.writer) writers.push_back(*cell.writer);
+  }
+  std::sort(writers.begin(), writers.end());
+  writers.erase(std::unique(writers.begin(), writers.end()), writers.end());
+  std::vector<uint8_t> ws;
+  ws.reserve(writers.size() * sizeof(Hash));
+  for (const Hash& h : writers) ws.insert(ws.end(), h.begin(), h.end());
+  st.bind_blob(2, ws);
   for (size_t k = 0; k < row.cells.size(); ++k) {
-    const int c = 2 + 3 * static_cast<int>(k);
+    const int c = 3 + 3 * static_cast<int>(k);
     const Cell& cell = row.cells[k];
     if (k == 0) {
       st.bind_int(c, std::holds_alternative<int64_t>(cell.value) ? std::get<int64_t>(cell.value) : 0);
@@ -246,7 +279,7 @@ Status Store::Impl::write(TableSql& t, std::string_view id, const Row& row) {
     }
     if (cell.writer) {
       st.bind_int(c + 1, cell.rank);
-      st.bind_int(c + 2, to_sql(*cell.writer));
+      st.bind_int(c + 2, std::lower_bound(writers.begin(), writers.end(), *cell.writer) - writers.begin());
     } else {
       st.bind_null(c + 1);
       st.bind_null(c + 2);
@@ -255,46 +288,8 @@ Status Store::Impl::write(TableSql& t, std::string_view id, const Row& row) {
   return st.run();
 }
 
-Result<Hash> Store::Impl::full_id(WriterId w) {
-  // [prefix, prefix + 1) as 8-byte big-endian blobs; the id 0xff…ff prefix has no upper bound.
-  std::array<uint8_t, 8> lo{}, hi{};
-  for (int i = 0; i < 8; ++i) lo[i] = static_cast<uint8_t>(w.v >> (8 * (7 - i)));
-  const uint64_t next = w.v + 1;
-  for (int i = 0; i < 8; ++i) hi[i] = static_cast<uint8_t>(next >> (8 * (7 - i)));
-  find_writer_->reset();
-  find_writer_->bind_blob(1, lo);
-  std::array<uint8_t, 33> top;  // above every 32-byte id
-  top.fill(0xff);
-  if (next == 0) find_writer_->bind_blob(2, top);
-  else find_writer_->bind_blob(2, hi);
-  auto has = find_writer_->step();
-  if (!has.ok()) return has.status();
-  if (!*has) return Status(Errc::not_found, "no applied change set with writer id");
-  Hash h{};
-  auto blob = find_writer_->column_blob(0);
-  if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
-  find_writer_->reset();
-  return h;
-}
-
-Status Store::Impl::record_conflict(const TableSql& t, std::string_view row, uint32_t field, WriterId winner,
-                                    const Hash* winner_id, WriterId loser, const Hash* loser_id,
-                                    const Value& loser_value, ValueType type) {
-  Hash w{}, l{};
-  if (winner_id) {
-    w = *winner_id;
-  } else {
-    auto r = full_id(winner);
-    if (!r.ok()) return r.status();
-    w = *r;
-  }
-  if (loser_id) {
-    l = *loser_id;
-  } else {
-    auto r = full_id(loser);
-    if (!r.ok()) return r.status();
-    l = *r;
-  }
+Status Store::Impl::record_conflict(const TableSql& t, std::string_view row, uint32_t field, const Hash& w,
+                                    const Hash& l, const Value& loser_value, ValueType type) {
   sql::Statement& st = *add_conflict_;
   st.reset();
   st.bind_text(1, t.def->name);
@@ -314,31 +309,32 @@ Status Store::Impl::apply_op(const Op& op, const ApplyItem& item) {
   TableSql& t = tables_.find(op.table)->second;
   Row row;
   TRAM_RETURN_IF_ERROR(load(t, op.row, row));
-  const WriterId me = WriterId::of(item.id);
+  const Hash& me = item.id;
   const int64_t my_rank = rank_of(item.cs->hlc, item.clock);
 
   // Merges one write into one cell (the rules of docs/merge.md).
   auto merge = [&](uint32_t field, size_t k, Value value, ValueType type) -> Status {
     Cell& cur = row.cells[k];
     const std::optional<WriterId> base = op.base_of(field);
-    const bool sequential = !row.exists || !cur.writer || *cur.writer == me || (base && *base == *cur.writer);
+    const bool sequential =
+        !row.exists || !cur.writer || *cur.writer == me || (base && *base == WriterId::of(*cur.writer));
     if (sequential) {
       cur = Cell{std::move(value), my_rank, me};
       return {};
     }
     // Concurrent: neither write saw the other.
-    const bool incoming_wins = std::pair(my_rank, me.v) > std::pair(cur.rank, cur.writer->v);
+    const bool incoming_wins = std::tie(my_rank, me) > std::tie(cur.rank, *cur.writer);
     if (cur.value == value) {
       // Same value: nothing is lost; keep the greater write's metadata so every order agrees.
       if (incoming_wins) cur = Cell{std::move(value), my_rank, me};
       return {};
     }
     if (incoming_wins) {
-      TRAM_RETURN_IF_ERROR(record_conflict(t, op.row, field, me, &item.id, *cur.writer, nullptr, cur.value, type));
+      TRAM_RETURN_IF_ERROR(record_conflict(t, op.row, field, me, *cur.writer, cur.value, type));
       cur = Cell{std::move(value), my_rank, me};
       return {};
     }
-    return record_conflict(t, op.row, field, *cur.writer, nullptr, me, &item.id, value, type);
+    return record_conflict(t, op.row, field, *cur.writer, me, value, type);
   };
 
   const int64_t liveness = op.kind == OpKind::del ? 1 : 0;
@@ -362,16 +358,24 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
     // nothing for an id that is there already.
     sql::Statement& mark = *mark_applied_;
     mark.reset();
-    mark.bind_blob(1, item.id);
-    mark.bind_blob(2, item.cs->device);
-    mark.bind_int(3, static_cast<int64_t>(item.cs->seq));
+    mark.bind_blob(1, item.cs->device);
+    mark.bind_int(2, static_cast<int64_t>(item.cs->seq));
+    mark.bind_blob(3, item.id);
     mark.bind_int(4, item.cs->hlc.packed);
     mark.bind_int(5, item.clock == ClockTrust::ahead ? 1 : 0);
     mark.bind_int(6, apply_ord_ + 1);
     Status st = mark.run();
     if (st.ok() && db_.changes() == 0) {
-      ++out.already_applied;
-      continue;
+      // (device, seq) is taken: the same change set again, or another one (a fork that the
+      // chain check should have stopped before it got here).
+      auto prior = applied_at(item.cs->device, item.cs->seq);
+      if (prior.ok() && *prior == item.id) {
+        ++out.already_applied;
+        continue;
+      }
+      st = prior.ok() ? Status(Errc::fork_detected, "device " + to_hex(item.cs->device) + " seq " +
+                                                        std::to_string(item.cs->seq) + " was applied with other bytes")
+                      : prior.status();
     }
     ++apply_ord_;
     for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item);
@@ -411,18 +415,14 @@ Result<std::optional<RowState>> Store::get_row(std::string_view table, std::stri
   if (!r.exists) return std::optional<RowState>();
   RowState s;
   s.deleted = std::get<int64_t>(r.cells[0].value) != 0;
-  s.liveness_writer = r.cells[0].writer;
-  for (size_t k = 1; k < r.cells.size(); ++k) s.fields.push_back(StoredField{r.cells[k].value, r.cells[k].writer});
+  auto writer_of = [](const Cell& c) { return c.writer ? std::optional(WriterId::of(*c.writer)) : std::nullopt; };
+  s.liveness_writer = writer_of(r.cells[0]);
+  for (size_t k = 1; k < r.cells.size(); ++k) s.fields.push_back(StoredField{r.cells[k].value, writer_of(r.cells[k])});
   return std::optional<RowState>(std::move(s));
 }
 
-Result<bool> Store::is_applied(const Hash& id) {
-  auto& st = *impl_->is_applied_;
-  st.reset();
-  st.bind_blob(1, id);
-  auto r = st.step();
-  st.reset();
-  return r;
+Result<std::optional<Hash>> Store::applied_at(const PublicKey& device, uint64_t seq) {
+  return impl_->applied_at(device, seq);
 }
 
 Result<std::vector<ConflictRecord>> Store::conflicts() {

@@ -163,7 +163,18 @@ TEST_F(StoreTest, ApplyingTwiceChangesNothing) {
   EXPECT_EQ(r->already_applied, 2u);
   EXPECT_EQ(r->applied, 0u);
   EXPECT_EQ(*store->state_hash(), before);
-  EXPECT_TRUE(*store->is_applied(c1.id));
+  EXPECT_EQ(*store->applied_at(c1.cs.device, c1.cs.seq), std::optional(c1.id));
+}
+
+TEST_F(StoreTest, AnotherChangeSetAtAnAppliedSequenceIsAForkNotADuplicate) {
+  auto c1 = must(a.make({put("r1", {{2, Value{1.0}}})}));
+  apply(c1);
+  ChangeSet other = c1.cs;
+  other.ops[0].fields[0].value = Value{2.0};
+  const Hash other_id = blake2b_256(encode(other));
+  ApplyItem item{&other, other_id, ClockTrust::trusted};
+  EXPECT_EQ(store->apply({&item, 1}).code(), Errc::fork_detected);
+  EXPECT_EQ(row("r1").fields[1].value, Value{1.0});
 }
 
 TEST_F(StoreTest, BatchIsOneTransactionAndInvalidInputAppliesNothing) {
@@ -177,7 +188,7 @@ TEST_F(StoreTest, BatchIsOneTransactionAndInvalidInputAppliesNothing) {
     auto r = store->apply(items);
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(*store->state_hash(), empty);
-    EXPECT_FALSE(*store->is_applied(good.id));
+    EXPECT_FALSE(store->applied_at(good.cs.device, good.cs.seq)->has_value());
   }
   ApplyItem t[] = {{&bad_type.cs, bad_type.id, ClockTrust::trusted}};
   EXPECT_EQ(store->apply(t).code(), Errc::type_mismatch);
@@ -201,7 +212,7 @@ TEST_F(StoreTest, PersistsAcrossReopen) {
   }
   auto s = std::move(Store::open(path, testing::report_schema())).value();
   EXPECT_EQ(*s->state_hash(), h);
-  EXPECT_TRUE(*s->is_applied(c1.id));
+  EXPECT_EQ(*s->applied_at(c1.cs.device, c1.cs.seq), std::optional(c1.id));
 }
 
 TEST_F(StoreTest, RefusesChangeSetsForAnotherOrNewerSchema) {

@@ -68,8 +68,8 @@ class Store {
   // A row as stored (including tombstones); nullopt when never seen.
   Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row);
   Result<std::vector<ConflictRecord>> conflicts();
-  // True when the change set with this id has been applied.
-  Result<bool> is_applied(const Hash& id);
+  // The id of the change set applied from `device` at `seq`, if any.
+  Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
 
   // BLAKE2b-256 over every row of every table (values and merge metadata, in id order) and
   // every conflict record: equal hashes mean identical replicas.
