@@ -27,6 +27,9 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::unknown_field_id: return "unknown_field_id";
     case Errc::type_mismatch: return "type_mismatch";
     case Errc::schema_mismatch: return "schema_mismatch";
+    case Errc::forbidden_scope: return "forbidden_scope";
+    case Errc::forbidden_role: return "forbidden_role";
+    case Errc::workflow_violation: return "workflow_violation";
     case Errc::storage_error: return "storage_error";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";

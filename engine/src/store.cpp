@@ -90,6 +90,8 @@ class Store::Impl {
   Impl(sql::Database db, Schema schema) : db_(std::move(db)), schema_(std::move(schema)) {}
 
   Status init();
+  Status check_recorded_schema();
+  Status add_missing_columns(const TableDef& t);
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
   Status validate(const ApplyItem& item) const;
@@ -119,7 +121,9 @@ Status Store::Impl::init() {
       "CREATE TABLE IF NOT EXISTS _tram_conflicts ("
       " tbl TEXT NOT NULL, row_id TEXT NOT NULL, field INTEGER NOT NULL,"
       " winner BLOB NOT NULL, loser BLOB NOT NULL, loser_type TEXT NOT NULL, loser_value ANY,"
-      " PRIMARY KEY (tbl, row_id, field, loser)) WITHOUT ROWID;"));
+      " PRIMARY KEY (tbl, row_id, field, loser)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS _tram_meta (key TEXT PRIMARY KEY NOT NULL, value ANY) WITHOUT ROWID;"));
+  TRAM_RETURN_IF_ERROR(check_recorded_schema());
   auto prep = [&](std::optional<sql::Statement>& slot, std::string_view q) -> Status {
     auto st = db_.prepare(q);
     if (!st.ok()) return st.status();
@@ -162,6 +166,7 @@ Status Store::Impl::init() {
     }
     ddl += ") WITHOUT ROWID";
     TRAM_RETURN_IF_ERROR(db_.exec(ddl));
+    TRAM_RETURN_IF_ERROR(add_missing_columns(t));
     auto sel = db_.prepare("SELECT " + cols + " FROM " + name + " WHERE id = ?");
     if (!sel.ok()) return sel.status();
     std::string params = "?, ?";
@@ -171,6 +176,66 @@ Status Store::Impl::init() {
     ts.select = std::move(sel).value();
     ts.upsert = std::move(up).value();
     tables_.emplace(t.name, std::move(ts));
+  }
+  return {};
+}
+
+// The database remembers the schema id and version it was last opened with: another schema, or
+// an older version than the data was written with, is refused; a newer one is recorded.
+Status Store::Impl::check_recorded_schema() {
+  auto get = db_.prepare("SELECT value FROM _tram_meta WHERE key = ?");
+  if (!get.ok()) return get.status();
+  auto read = [&](std::string_view key) -> Result<std::optional<std::string>> {
+    get->reset();
+    get->bind_text(1, key);
+    auto has = get->step();
+    if (!has.ok()) return has.status();
+    std::optional<std::string> v;
+    if (*has) v = std::string(get->column_text(0));
+    get->reset();
+    return v;
+  };
+  auto id = read("schema_id");
+  if (!id.ok()) return id.status();
+  auto version = read("schema_version");
+  if (!version.ok()) return version.status();
+  if (*id && **id != schema_.id) {
+    return {Errc::schema_mismatch, "database holds schema " + **id + ", not " + schema_.id};
+  }
+  if (*version && std::stoull(**version) > schema_.version) {
+    return {Errc::schema_mismatch, "database was written with " + schema_.id + " v" + **version +
+                                       "; this program has only v" + std::to_string(schema_.version)};
+  }
+  auto put = db_.prepare("INSERT INTO _tram_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!put.ok()) return put.status();
+  put->bind_text(1, "schema_id");
+  put->bind_text(2, schema_.id);
+  TRAM_RETURN_IF_ERROR(put->run());
+  put->reset();
+  put->bind_text(1, "schema_version");
+  put->bind_text(2, std::to_string(schema_.version));
+  return put->run();
+}
+
+// Additive migration: a field added by a newer schema version becomes three new columns.
+// Old rows read NULL (never written), which is what a client on the old version would send.
+Status Store::Impl::add_missing_columns(const TableDef& t) {
+  auto info = db_.prepare("SELECT name FROM pragma_table_info(?)");
+  if (!info.ok()) return info.status();
+  info->bind_text(1, t.name);
+  std::vector<std::string> have;
+  for (;;) {
+    auto row = info->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    have.emplace_back(info->column_text(0));
+  }
+  for (const FieldDef& f : t.fields) {
+    if (std::find(have.begin(), have.end(), f.name) != have.end()) continue;
+    const std::string table = sql::quote_ident(t.name), id = std::to_string(f.id);
+    TRAM_RETURN_IF_ERROR(db_.exec("ALTER TABLE " + table + " ADD COLUMN " + sql::quote_ident(f.name) + " " +
+                                  std::string(sql_type(f.type)) + "; ALTER TABLE " + table + " ADD COLUMN _r" + id +
+                                  " INTEGER; ALTER TABLE " + table + " ADD COLUMN _w" + id + " INTEGER;"));
   }
   return {};
 }

@@ -41,3 +41,57 @@ TEST(Text, DatesParseOnlyRealDays) {
 
 }  // namespace
 }  // namespace tram
+
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
+namespace tram {
+namespace {
+
+TEST(VietnameseText, NfcNfdAndTonePlacementMatch) {
+  EXPECT_EQ(vi_match_key(kNfc), vi_match_key(kNfd));
+  EXPECT_EQ(vi_match_key("Hoà Bình"), vi_match_key("Hòa Bình"));  // old and new tone placement
+  EXPECT_EQ(vi_match_key("THUỶ"), vi_match_key("thủy"));
+  EXPECT_EQ(vi_match_key("Chiềng Cơi"), vi_match_key("chiềng cơi"));
+  EXPECT_NE(vi_match_key("Chiềng Cơi"), vi_match_key("Chiềng Coi"));  // a different letter stays different
+  EXPECT_NE(vi_match_key("Mường La"), vi_match_key("Mương La"));      // and so does a different tone
+  EXPECT_EQ(vi_match_key("03670"), "03670");
+}
+
+TEST(VietnameseText, SearchFoldsDiacriticsAndDStroke) {
+  EXPECT_EQ(vi_search_fold("Chiềng Cơi"), "chieng coi");
+  EXPECT_EQ(vi_search_fold("Đoàn Kết"), "doan ket");
+  EXPECT_EQ(vi_search_fold(kNfd), "muong la");
+  EXPECT_EQ(vi_search_fold("Hoà"), vi_search_fold("hòa"));
+}
+
+TEST(VietnameseText, SortsUnitNamesInVietnameseOrder) {
+  std::ifstream in(std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026/seed/sonla-units-2025.csv");
+  ASSERT_TRUE(in);
+  std::vector<std::string> names;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    const size_t a = line.find(','), b = line.rfind(',');
+    names.push_back(line.substr(a + 1, b - a - 1));
+  }
+  ASSERT_EQ(names.size(), 75u);
+  auto vi_sorted = names;
+  std::sort(vi_sorted.begin(), vi_sorted.end(), [](const auto& x, const auto& y) { return vi_compare(x, y) < 0; });
+  auto byte_sorted = names;
+  std::sort(byte_sorted.begin(), byte_sorted.end());
+  EXPECT_NE(vi_sorted, byte_sorted);
+  auto pos = [&](const char* n) { return std::find(vi_sorted.begin(), vi_sorted.end(), n) - vi_sorted.begin(); };
+  EXPECT_LT(pos("Bắc Yên"), pos("Bình Thuận"));      // a < ă < â < b … i
+  EXPECT_LT(pos("Chiềng Hặc"), pos("Chiềng Hoa"));   // ă before o
+  EXPECT_LT(pos("Co Mạ"), pos("Đoàn Kết"));          // d < đ < e …
+  EXPECT_LT(pos("Đoàn Kết"), pos("Gia Phù"));        // đ before g (bytes put it last)
+  EXPECT_LT(pos("Mộc Châu"), pos("Mường Bang"));     // ô before ư
+  EXPECT_LT(pos("Sông Mã"), pos("Sốp Cộp"));         // tones come after letters
+  EXPECT_EQ(vi_sorted.back(), "Yên Sơn");
+  EXPECT_EQ(vi_compare("Hoà", "Hoà"), 0);
+}
+
+}  // namespace
+}  // namespace tram

@@ -40,6 +40,10 @@ enum class Errc {
   unknown_field_id,
   type_mismatch,      // value type differs from the schema's field type
   schema_mismatch,    // change set written for another schema, or a newer version
+  // Authorization (schema write rules, scope, workflow).
+  forbidden_scope,     // a unit outside the device's scope
+  forbidden_role,      // the role may not do this to this table or field
+  workflow_violation,  // a transition the workflow does not allow, or a locked row
   // Storage and programming errors.
   storage_error,
   invalid_argument,

@@ -1,0 +1,29 @@
+// Whether a principal (a device's role and unit scope) may make a change set, checked against
+// the schema's write rules, scoping, constraints and workflow and the rows as they are now.
+// The server runs it before merging; a device runs it before signing, with the same rules.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tram/engine/changeset.hpp"
+#include "tram/engine/schema.hpp"
+#include "tram/engine/store.hpp"
+
+namespace tram {
+
+struct Principal {
+  Role role = Role::official;
+  std::vector<std::string> units;  // unit codes in scope
+  bool all_units = false;          // province-wide (reviewers, administrators)
+  bool in_scope(std::string_view unit) const;
+};
+
+// ok, or the first refusal: forbidden_role, forbidden_scope, workflow_violation,
+// invalid_value (naming table, row, field and rule), type_mismatch, unknown_table,
+// unknown_field_id. Reads current rows from `current` (the store the change set would be
+// applied to). Ops are checked against the rows before the change set, not after its earlier
+// ops: a change set should touch a row once, as DeviceChain users do.
+Status authorize(const Principal& who, const ChangeSet& cs, Store& current);
+
+}  // namespace tram

@@ -1,0 +1,127 @@
+// Who may write what: scope, roles, constraints and the report workflow
+// (draft -> submitted -> accepted | returned -> edited -> submitted), each allowed and refused.
+#include "tram/engine/authorize.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+#include "tram/engine/device_chain.hpp"
+#include "tram/engine/schema_loader.hpp"
+
+namespace tram {
+namespace {
+
+using testing::must;
+using testing::text;
+
+class Authorize : public ::testing::Test {
+ protected:
+  Schema schema = must(load_schema_dir(std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026"));
+  std::unique_ptr<Store> store = must(Store::open(":memory:", schema));
+  FakeClock wall{1'780'000'000'000};
+  HybridClock clock{wall, 300'000};
+  SeededRandom rng{5};
+  DeviceChain device{DeviceKey::generate(rng), clock, "someone", schema.id, schema.version};
+  Principal official{Role::official, {"03808"}};        // Mường La commune
+  Principal other_official{Role::official, {"03646"}};  // Tô Hiệu ward
+  Principal reviewer{Role::reviewer, {}, true};
+  Principal admin{Role::admin, {}, true};
+
+  uint32_t id(const char* field) { return schema.table("progress_report")->field(std::string_view(field))->id; }
+
+  std::vector<FieldWrite> report(const char* unit, const char* status) {
+    std::vector<FieldWrite> f = {{id("unit_code"), text(unit)},     {id("period"), text("2026-H1")},
+                                 {id("value"), Value{42.0}},        {id("progress"), text("on_track")},
+                                 {id("author"), text("Lò Văn Minh")}, {id("recorded_on"), Value{*Date::parse("2026-06-03")}},
+                                 {id("status"), text(status)}};
+    std::sort(f.begin(), f.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+    return f;
+  }
+  ChangeSet cs(Op op) { return must(device.make({std::move(op)})).cs; }
+  Op put(std::vector<FieldWrite> f, std::string row = "r1") {
+    return Op{"progress_report", std::move(row), OpKind::put, std::move(f), {}};
+  }
+  Status check(const Principal& who, Op op) { return authorize(who, cs(std::move(op)), *store); }
+  // Checks, then applies, as the server would.
+  void accept(const Principal& who, Op op) {
+    auto m = must(device.make({std::move(op)}));
+    ASSERT_TRUE(authorize(who, m.cs, *store).ok()) << authorize(who, m.cs, *store).to_string();
+    ApplyItem item{&m.cs, m.id, ClockTrust::trusted};
+    ASSERT_TRUE(store->apply({&item, 1}).ok());
+  }
+  std::vector<FieldWrite> status(const char* s, std::vector<FieldWrite> more = {}) {
+    more.push_back({id("status"), text(s)});
+    std::sort(more.begin(), more.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+    return more;
+  }
+};
+
+TEST_F(Authorize, OfficialWritesOnlyInTheirUnits) {
+  EXPECT_TRUE(check(official, put(report("03808", "draft"))).ok());
+  Status st = check(official, put(report("03646", "draft")));
+  EXPECT_EQ(st.code(), Errc::forbidden_scope);
+  EXPECT_NE(st.message().find("03646"), std::string::npos);
+  accept(official, put(report("03808", "draft")));
+  // Another unit's official can neither edit nor delete it.
+  EXPECT_EQ(check(other_official, put({{id("value"), Value{1.0}}})).code(), Errc::forbidden_scope);
+  EXPECT_EQ(check(other_official, Op{"progress_report", "r1", OpKind::del, {}, {}}).code(), Errc::forbidden_scope);
+  // Nor can a report be moved to another unit: the unit is immutable.
+  EXPECT_NE(check(official, put({{id("unit_code"), text("03646")}})).code(), Errc::ok);
+}
+
+TEST_F(Authorize, RolesAndFields) {
+  // Officials do not write reference data; administrators do.
+  Op unit{"unit", "03808", OpKind::put, {{1, text("03808")}, {2, text("Mường La")}, {3, text("xã")}}, {}};
+  EXPECT_EQ(check(official, unit).code(), Errc::forbidden_role);
+  EXPECT_TRUE(check(admin, unit).ok());
+  // Officials do not write the reviewer's fields; reviewers do not create reports.
+  auto f = report("03808", "draft");
+  f.push_back({id("review_comment"), text("tự duyệt")});
+  std::sort(f.begin(), f.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+  EXPECT_EQ(check(official, put(f)).code(), Errc::forbidden_role);
+  EXPECT_EQ(check(reviewer, put(report("03808", "draft"))).code(), Errc::forbidden_role);
+}
+
+TEST_F(Authorize, ValuesAreCheckedAgainstTheSchema) {
+  auto f = report("03808", "draft");
+  f.erase(std::find_if(f.begin(), f.end(), [&](const FieldWrite& w) { return w.field == id("author"); }));
+  Status st = check(official, put(f));
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_NE(st.message().find("progress_report/r1/author: required"), std::string::npos) << st.message();
+  auto g = report("03808", "draft");
+  for (auto& w : g) {
+    if (w.field == id("value")) w.value = Value{-5.0};
+  }
+  st = check(official, put(g));
+  EXPECT_NE(st.message().find("progress_report/r1/value: min"), std::string::npos) << st.message();
+}
+
+TEST_F(Authorize, TheReportWorkflow) {
+  // A report starts as a draft (or is submitted at once); it cannot start accepted.
+  EXPECT_EQ(check(official, put(report("03808", "accepted"))).code(), Errc::workflow_violation);
+  EXPECT_TRUE(check(official, put(report("03808", "submitted"))).ok());
+  accept(official, put(report("03808", "draft")));
+  // Drafts are edited freely, then submitted.
+  accept(official, put({{id("narrative"), text("Đã lắp đặt 12 bể nước")}}));
+  accept(official, put(status("submitted")));
+  // Submitted: the official waits; only a reviewer decides.
+  EXPECT_EQ(check(official, put({{id("value"), Value{50.0}}})).code(), Errc::workflow_violation);
+  EXPECT_EQ(check(official, put(status("accepted"))).code(), Errc::workflow_violation);
+  // Returning needs a comment.
+  EXPECT_EQ(check(reviewer, put(status("returned"))).code(), Errc::workflow_violation);
+  accept(reviewer, put(status("returned", {{id("review_comment"), text("Bổ sung ảnh minh chứng")}})));
+  // Returned: the official edits and resubmits.
+  accept(official, put({{id("value"), Value{55.0}}}));
+  EXPECT_EQ(check(official, put(status("draft"))).code(), Errc::workflow_violation);  // no such transition
+  accept(official, put(status("submitted")));
+  accept(reviewer, put(status("accepted", {{id("reviewed_by"), text("Sở Tài chính")}})));
+  // Accepted reports are locked, for everyone.
+  Status st = check(official, put({{id("value"), Value{60.0}}}));
+  EXPECT_EQ(st.code(), Errc::workflow_violation);
+  EXPECT_NE(st.message().find("locked"), std::string::npos);
+  EXPECT_EQ(check(reviewer, put(status("returned", {{id("review_comment"), text("x")}}))).code(), Errc::workflow_violation);
+  EXPECT_EQ(check(official, Op{"progress_report", "r1", OpKind::del, {}, {}}).code(), Errc::workflow_violation);
+}
+
+}  // namespace
+}  // namespace tram
