@@ -11,7 +11,7 @@ build: deps
 
 # The main job: until the server and demo exist, the engine demonstration.
 run: build
-	@./build/dev/examples/engine-demo/tram-engine-demo var
+	@./build/dev/examples/engine-demo/tram-engine-demo var schemas
 
 # Every test: the fast suite and the slow label (1,000-seed convergence).
 test: build

@@ -147,6 +147,16 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
 
 }  // namespace
 
+bool may_read(const Principal& who, const TableDef& table, const RowState& row) {
+  if (!table.scope_field) return table.province_wide || who.all_units;
+  for (size_t k = 0; k < table.fields.size(); ++k) {
+    if (table.fields[k].id != *table.scope_field) continue;
+    const std::string* unit = text_of(row.fields[k].value);
+    return unit ? who.in_scope(*unit) : who.all_units;
+  }
+  return who.all_units;
+}
+
 Status authorize(const Principal& who, const ChangeSet& cs, Store& current) {
   const Schema& schema = current.schema();
   for (const Op& op : cs.ops) {

@@ -69,6 +69,22 @@ TEST_F(Authorize, OfficialWritesOnlyInTheirUnits) {
   EXPECT_NE(check(official, put({{id("unit_code"), text("03646")}})).code(), Errc::ok);
 }
 
+TEST_F(Authorize, ReadingFollowsScope) {
+  accept(official, put(report("03808", "draft")));
+  const RowState row = **store->get_row("progress_report", "r1");
+  const TableDef& reports = *schema.table("progress_report");
+  EXPECT_TRUE(may_read(official, reports, row));
+  EXPECT_FALSE(may_read(other_official, reports, row));
+  EXPECT_TRUE(may_read(reviewer, reports, row));
+  // Province-wide reference rows are read by everyone; per-unit applicability only in scope.
+  accept(admin, Op{"unit", "03808", OpKind::put, {{1, text("03808")}, {2, text("Mường La")}, {3, text("xã")}}, {}});
+  EXPECT_TRUE(may_read(other_official, *schema.table("unit"), **store->get_row("unit", "03808")));
+  accept(admin, Op{"indicator_unit", "CT-X:03808", OpKind::put, {{1, text("CT-X")}, {2, text("03808")}}, {}});
+  const RowState applies = **store->get_row("indicator_unit", "CT-X:03808");
+  EXPECT_TRUE(may_read(official, *schema.table("indicator_unit"), applies));
+  EXPECT_FALSE(may_read(other_official, *schema.table("indicator_unit"), applies));
+}
+
 TEST_F(Authorize, RolesAndFields) {
   // Officials do not write reference data; administrators do.
   Op unit{"unit", "03808", OpKind::put, {{1, text("03808")}, {2, text("Mường La")}, {3, text("xã")}}, {}};

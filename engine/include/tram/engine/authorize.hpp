@@ -26,4 +26,9 @@ struct Principal {
 // ops: a change set should touch a row once, as DeviceChain users do.
 Status authorize(const Principal& who, const ChangeSet& cs, Store& current);
 
+// Whether a principal may read a row: rows of a scoped table only when the row's unit is in
+// scope; province-wide reference rows always. The server filters every pull, page and
+// attachment through it, so records of other units never leave the server.
+bool may_read(const Principal& who, const TableDef& table, const RowState& row);
+
 }  // namespace tram
