@@ -64,11 +64,7 @@ Value read_value(const sql::Statement& st, int i, ValueType t) {
 }
 
 // One field of a row in memory during a merge.
-struct Cell {
-  Value value;
-  int64_t rank = 0;
-  std::optional<Hash> writer;  // id of the change set that wrote the value
-};
+using Cell = CellImage;
 
 // A row in memory: cells[0] is liveness (integer 1 = deleted), cells[k] the table's k-th field.
 struct Row {
@@ -559,6 +555,39 @@ Result<Hash> Store::state_hash() {
   buf += "conflicts\n";
   TRAM_RETURN_IF_ERROR(dump("SELECT * FROM _tram_conflicts ORDER BY tbl, row_id, field, loser"));
   return blake2b_256(buf);
+}
+
+Result<std::optional<RowImage>> Store::row_image(std::string_view table, std::string_view row) {
+  auto it = impl_->tables_.find(table);
+  if (it == impl_->tables_.end()) return Status(Errc::unknown_table, "no table \"" + std::string(table) + "\"");
+  Row r;
+  TRAM_RETURN_IF_ERROR(impl_->load(it->second, row, r));
+  if (!r.exists) return std::optional<RowImage>();
+  return std::optional<RowImage>(RowImage{std::move(r.cells)});
+}
+
+Status Store::put_row_image(std::string_view table, std::string_view row, const RowImage& image) {
+  auto it = impl_->tables_.find(table);
+  if (it == impl_->tables_.end()) return Status(Errc::unknown_table, "no table \"" + std::string(table) + "\"");
+  const TableDef& t = *it->second.def;
+  if (image.cells.size() != t.fields.size() + 1) {
+    return {Errc::invalid_value, std::string(table) + "/" + std::string(row) + ": image has " +
+                                     std::to_string(image.cells.size()) + " cells, table has " +
+                                     std::to_string(t.fields.size() + 1)};
+  }
+  if (!std::holds_alternative<int64_t>(image.cells[0].value)) {
+    return {Errc::type_mismatch, std::string(table) + "/" + std::string(row) + ": liveness must be an integer"};
+  }
+  for (size_t k = 1; k < image.cells.size(); ++k) {
+    const ValueType vt = value_type(image.cells[k].value);
+    if (vt != ValueType::null && vt != t.fields[k - 1].type) {
+      return {Errc::type_mismatch, std::string(table) + "/" + std::string(row) + "/" + t.fields[k - 1].name + ": wrong type"};
+    }
+  }
+  Row r;
+  r.exists = true;
+  r.cells = image.cells;
+  return impl_->write(it->second, row, r);
 }
 
 const Schema& Store::schema() const { return impl_->schema_; }

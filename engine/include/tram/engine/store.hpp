@@ -42,6 +42,20 @@ struct RowState {
   std::vector<StoredField> fields;  // in the order of TableDef::fields
 };
 
+// One field exactly as stored, merge metadata included.
+struct CellImage {
+  Value value;
+  int64_t rank = 0;            // the writer's clock as merged (docs/merge.md)
+  std::optional<Hash> writer;  // id of the change set that wrote it; nullopt: never written
+};
+
+// A row exactly as stored: cells[0] is liveness (integer 1 = deleted, 0 = alive), then one cell
+// per field in TableDef::fields order. What a server sends in a pull and a device's replica
+// stores, so that both sides merge later edits the same way.
+struct RowImage {
+  std::vector<CellImage> cells;
+};
+
 // A concurrent write that lost, kept for a reviewer.
 struct ConflictRecord {
   std::string table;
@@ -68,6 +82,12 @@ class Store {
   // A row as stored (including tombstones); nullopt when never seen.
   Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row);
   Result<std::vector<ConflictRecord>> conflicts();
+
+  // The row with its merge metadata; nullopt when never seen.
+  Result<std::optional<RowImage>> row_image(std::string_view table, std::string_view row);
+  // Overwrites a row with an image taken from another replica (a device storing what it
+  // pulled). The image must have one cell per field plus liveness.
+  Status put_row_image(std::string_view table, std::string_view row, const RowImage& image);
   // The id of the change set applied from `device` at `seq`, if any.
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
 
