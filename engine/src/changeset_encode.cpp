@@ -4,31 +4,10 @@
 #include <cstdio>
 
 #include "tram/engine/changeset.hpp"
+#include "tram/engine/json.hpp"
 
 namespace tram {
 namespace {
-
-void put_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 template <typename T>
 void put_number(std::string& out, T v) {
@@ -43,27 +22,6 @@ void put_writer(std::string& out, WriterId w) {
   out.push_back('"');
   out += to_hex(b);
   out.push_back('"');
-}
-
-void put_value(std::string& out, const Value& v) {
-  const ValueType t = value_type(v);
-  if (t == ValueType::null) {
-    out += "null";
-    return;
-  }
-  out += "[\"";
-  out.push_back(value_type_tag(t));
-  out += "\",";
-  switch (t) {
-    case ValueType::integer: put_number(out, std::get<int64_t>(v)); break;
-    case ValueType::real: put_number(out, std::get<double>(v)); break;
-    case ValueType::text: put_string(out, std::get<Text>(v).s); break;
-    case ValueType::boolean: out += std::get<bool>(v) ? "true" : "false"; break;
-    case ValueType::date: put_string(out, std::get<Date>(v).to_string()); break;
-    case ValueType::attachment: put_string(out, to_hex(std::get<AttachmentRef>(v).hash)); break;
-    case ValueType::null: break;
-  }
-  out.push_back(']');
 }
 
 }  // namespace
@@ -105,9 +63,9 @@ std::string encode(const ChangeSet& cs) {
   out.push_back(',');
   put_number(out, cs.hlc.counter());
   out += "],\"author\":";
-  put_string(out, cs.author);
+  json::append_string(out, cs.author);
   out += ",\"schema\":";
-  put_string(out, cs.schema);
+  json::append_string(out, cs.schema);
   out += ",\"schema_v\":";
   put_number(out, cs.schema_version);
   out += ",\"ops\":[";
@@ -115,9 +73,9 @@ std::string encode(const ChangeSet& cs) {
     const Op& op = cs.ops[i];
     if (i) out.push_back(',');
     out += "{\"t\":";
-    put_string(out, op.table);
+    json::append_string(out, op.table);
     out += ",\"id\":";
-    put_string(out, op.row);
+    json::append_string(out, op.row);
     out += op.kind == OpKind::put ? ",\"k\":\"put\"" : ",\"k\":\"del\"";
     if (op.kind == OpKind::put) {
       out += ",\"f\":{";
@@ -126,7 +84,7 @@ std::string encode(const ChangeSet& cs) {
         out.push_back('"');
         put_number(out, op.fields[j].field);
         out += "\":";
-        put_value(out, op.fields[j].value);
+        json::append_value(out, op.fields[j].value);
       }
       out.push_back('}');
     }
@@ -173,3 +131,65 @@ bool is_valid_row_id(std::string_view s, size_t max_bytes) noexcept {
 }
 
 }  // namespace tram
+
+namespace tram::json {
+
+void append_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string quote(std::string_view s) {
+  std::string out;
+  append_string(out, s);
+  return out;
+}
+
+void append_value(std::string& out, const Value& v) {
+  const ValueType t = value_type(v);
+  if (t == ValueType::null) {
+    out += "null";
+    return;
+  }
+  out += "[\"";
+  out.push_back(value_type_tag(t));
+  out += "\",";
+  char buf[32];
+  switch (t) {
+    case ValueType::integer: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::get<int64_t>(v));
+      out.append(buf, end);
+      break;
+    }
+    case ValueType::real: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::get<double>(v));
+      out.append(buf, end);
+      break;
+    }
+    case ValueType::text: append_string(out, std::get<Text>(v).s); break;
+    case ValueType::boolean: out += std::get<bool>(v) ? "true" : "false"; break;
+    case ValueType::date: append_string(out, std::get<Date>(v).to_string()); break;
+    case ValueType::attachment: append_string(out, to_hex(std::get<AttachmentRef>(v).hash)); break;
+    case ValueType::null: break;
+  }
+  out.push_back(']');
+}
+
+}  // namespace tram::json

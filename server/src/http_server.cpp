@@ -1,0 +1,226 @@
+#include "http_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tram/engine/json.hpp"
+
+namespace tram::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Connections per client address, and in all.
+class ConnectionTable {
+ public:
+  explicit ConnectionTable(const HttpLimits& limits) : limits_(limits) {}
+  // 0 when admitted, else the HTTP status to refuse with.
+  int admit(const std::string& ip) {
+    std::lock_guard lock(mu_);
+    if (total_ >= limits_.max_connections) return 503;
+    if (per_ip_[ip] >= limits_.max_connections_per_ip) return 429;
+    ++per_ip_[ip];
+    ++total_;
+    return 0;
+  }
+  void release(const std::string& ip) {
+    std::lock_guard lock(mu_);
+    if (--per_ip_[ip] == 0) per_ip_.erase(ip);
+    --total_;
+  }
+
+ private:
+  const HttpLimits& limits_;
+  std::mutex mu_;
+  std::map<std::string, size_t> per_ip_;
+  size_t total_ = 0;
+};
+
+struct Shared {
+  Service& service;
+  HttpLimits limits;
+  std::function<void(const std::string&)> log;
+  ConnectionTable connections;
+  std::atomic<uint64_t> next_request{1};
+};
+
+http::response<http::string_body> make_response(unsigned version, bool keep_alive, const Response& r,
+                                                const std::string& request_id) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "tram-server");
+  res.set(http::field::content_type, r.content_type);
+  res.set("X-Request-Id", request_id);
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+Response limit_error(int status, std::string_view code, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.error_code = code;
+  r.body = "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}";
+  return r;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Shared& shared, std::string ip, int refusal)
+      : stream_(std::move(socket)), shared_(shared), ip_(std::move(ip)), refusal_(refusal) {}
+  ~Session() {
+    if (refusal_ == 0) {
+      shared_.connections.release(ip_);
+      shared_.service.connection_closed();
+    }
+  }
+
+  void start() {
+    if (refusal_ != 0) {
+      // Over the limits: answer once, then close, so the client learns why.
+      auto r = refusal_ == 429 ? limit_error(429, "too_many_connections", "too many connections from this address")
+                               : limit_error(503, "server_busy", "too many connections; retry later");
+      send(make_response(11, false, r, "refused"), false);
+      return;
+    }
+    shared_.service.connection_opened();
+    read();
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(shared_.limits.max_body_bytes);
+    parser_->header_limit(shared_.limits.max_header_bytes);
+    // The first byte may wait for the idle timeout; the request then has request_timeout.
+    stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      return send(make_response(11, false, limit_error(413, "too_large", "request body over " + std::to_string(shared_.limits.max_body_bytes) + " bytes"), "limit"), false);
+    }
+    if (ec == http::error::header_limit) {
+      return send(make_response(11, false, limit_error(431, "headers_too_large", "request headers over " + std::to_string(shared_.limits.max_header_bytes) + " bytes"), "limit"), false);
+    }
+    if (ec) {
+      return send(make_response(11, false, limit_error(400, "bad_request", ec.message()), "error"), false);
+    }
+    auto req = parser_->release();
+    char id[20];
+    std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
+    Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
+              std::string(req[http::field::authorization]), id};
+    const auto start = std::chrono::steady_clock::now();
+    Response out = shared_.service.handle(r);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "{\"level\":\"info\",\"request_id\":\"%s\",\"peer\":\"%s\",\"method\":\"%s\",\"path\":%s,"
+                  "\"status\":%d,\"ms\":%.2f%s%s%s}",
+                  id, ip_.c_str(), r.method.c_str(), json::quote(r.target.substr(0, 200)).c_str(), out.status, ms,
+                  out.error_code.empty() ? "" : ",\"error\":\"", out.error_code.c_str(), out.error_code.empty() ? "" : "\"");
+    shared_.log(line);
+    const bool keep = req.keep_alive();
+    send(make_response(req.version(), keep, out, id), keep);
+  }
+
+  void send(http::response<http::string_body> res, bool keep_alive) {
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+    http::async_write(stream_, *sp, [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->close();
+      self->stream_.expires_after(std::chrono::seconds(self->shared_.limits.idle_timeout_s));
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Shared& shared_;
+  std::string ip_;
+  int refusal_;
+};
+
+class Server final : public HttpServer {
+ public:
+  Server(Service& service, HttpLimits limits, std::function<void(const std::string&)> log)
+      : shared_{service, limits, std::move(log), ConnectionTable(shared_.limits)}, acceptor_(asio::make_strand(ioc_)) {}
+
+  Status bind(const std::string& host, uint16_t port) {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) return {Errc::invalid_argument, "bad listen address " + host + ": " + ec.message()};
+    tcp::endpoint ep{address, port};
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return {Errc::storage_error, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
+    return {};
+  }
+
+  uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+
+  void run(int threads, bool handle_signals) override {
+    accept();
+    asio::signal_set signals(ioc_, SIGINT, SIGTERM);
+    if (handle_signals) signals.async_wait([this](beast::error_code, int) { stop(); });
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : pool) t.join();
+  }
+
+  void stop() override { ioc_.stop(); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (!ec) {
+        beast::error_code ignored;
+        const std::string ip = socket.remote_endpoint(ignored).address().to_string();
+        const int refusal = shared_.connections.admit(ip);
+        std::make_shared<Session>(std::move(socket), shared_, ip, refusal)->start();
+      }
+      accept();
+    });
+  }
+
+  asio::io_context ioc_;
+  Shared shared_;
+  tcp::acceptor acceptor_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::bind(Service& service, const std::string& host, uint16_t port,
+                                                     HttpLimits limits, std::function<void(const std::string&)> log) {
+  auto server = std::make_unique<Server>(service, limits, std::move(log));
+  TRAM_RETURN_IF_ERROR(server->bind(host, port));
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace tram::server

@@ -1,0 +1,308 @@
+// tram-server: serve, administer and seed a Tram server whose state lives in one data
+// directory (tram.db, server.key, admin.token). Run `tram-server --help`.
+#include <sodium.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "http_server.hpp"
+#include "service.hpp"
+#include "sqlite_storage.hpp"
+#include "tram/engine/device_chain.hpp"
+#include "tram/engine/schema_loader.hpp"
+#include "tram/engine/seed.hpp"
+
+namespace fs = std::filesystem;
+using namespace tram;
+using namespace tram::server;
+
+namespace {
+
+constexpr const char* kUsage = R"(tram-server — the Tram sync server
+
+Usage:
+  tram-server serve --data DIR [--listen HOST:PORT] [--schemas DIR] [--threads N]
+  tram-server seed  --data DIR [--schemas DIR]
+  tram-server admin create-user --data DIR --id USER --role official|department|reviewer|admin
+                                [--units CODE,CODE,...] [--all-units]
+  tram-server admin enrol-code  --data DIR --user USER [--ttl-hours 72]
+  tram-server admin devices     --data DIR
+  tram-server admin revoke      --data DIR --device HEX
+  tram-server admin release     --data DIR --device HEX
+  tram-server admin backup      --data DIR --to FILE
+  tram-server admin token       --data DIR
+
+Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
+or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
+--listen 127.0.0.1:0 picks a free port and prints it. Plain HTTP is for loopback and development;
+put TLS in front (docs/operations.md).
+)";
+
+struct Options {
+  std::map<std::string, std::string> kv;
+  std::vector<std::string> positional;
+  bool has(const std::string& k) const { return kv.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = kv.find(k);
+    return it == kv.end() ? def : it->second;
+  }
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      const std::string key = a.substr(2);
+      const bool flag = key == "all-units" || key == "help" || i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0;
+      o.kv[key] = flag ? "1" : argv[++i];
+    } else {
+      o.positional.push_back(a);
+    }
+  }
+  // Environment, then a config file, fill what the command line did not give.
+  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}}) {
+    if (!o.has(key) && std::getenv(env)) o.kv[key] = std::getenv(env);
+  }
+  if (o.has("config")) {
+    std::ifstream in(o.get("config"));
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t eq = line.find('=');
+      if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+      auto trim = [](std::string s) {
+        s.erase(0, s.find_first_not_of(" \t"));
+        s.erase(s.find_last_not_of(" \t\r") + 1);
+        return s;
+      };
+      const std::string k = trim(line.substr(0, eq));
+      if (!o.has(k)) o.kv[k] = trim(line.substr(eq + 1));
+    }
+  }
+  return o;
+}
+
+int die(const std::string& msg) {
+  std::fprintf(stderr, "tram-server: %s\n", msg.c_str());
+  return 1;
+}
+
+// A 32-byte secret in a file readable only by the server's user, created on first use.
+std::string secret_file(const fs::path& path, RandomSource& random) {
+  std::ifstream in(path);
+  std::string hex;
+  if (in >> hex && hex.size() == 64) return hex;
+  std::array<uint8_t, 32> raw;
+  random.fill(std::as_writable_bytes(std::span(raw)));
+  hex = to_hex(raw);
+  sodium_memzero(raw.data(), raw.size());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << hex << "\n";
+  }
+  ::chmod(tmp.c_str(), 0600);
+  fs::rename(tmp, path);
+  return hex;
+}
+
+struct Server {
+  std::unique_ptr<Service> service;
+  std::string admin_token;
+};
+
+std::string default_schemas() {
+  if (fs::exists("schemas/sonla-2026")) return "schemas";
+  return TRAM_DEFAULT_SCHEMAS_DIR;
+}
+
+Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& random) {
+  const std::string data = o.get("data");
+  if (data.empty()) return Status(Errc::invalid_argument, "--data DIR is required");
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  if (ec) return Status(Errc::storage_error, "cannot create " + data + ": " + ec.message());
+  const std::string schemas = o.get("schemas", default_schemas());
+  auto schema = load_schema_dir(schemas + "/sonla-2026");
+  if (!schema.ok()) return schema.status();
+  auto storage = SqliteStorage::open((fs::path(data) / "tram.db").string(), *schema);
+  if (!storage.ok()) return storage.status();
+  const std::string key_hex = secret_file(fs::path(data) / "server.key", random);
+  auto seed = from_hex<32>(key_hex);
+  DeviceKey key = DeviceKey::from_seed(*seed);
+  sodium_memzero(seed->data(), seed->size());
+  Server s;
+  s.admin_token = secret_file(fs::path(data) / "admin.token", random);
+  s.service = std::make_unique<Service>(ServiceConfig{}, std::move(storage).value(), std::move(key), s.admin_token, clock, random);
+  return s;
+}
+
+// Held while serving, so that commands that append to the log (seed) cannot run alongside.
+int lock_data_dir(const std::string& data) {
+  const std::string path = (fs::path(data) / "serve.lock").string();
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR, 0600);
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) return -1;
+  return fd;
+}
+
+int serve(const Options& o, ClockSource& clock, RandomSource& random) {
+  auto server = open_server(o, clock, random);
+  if (!server.ok()) return die(server.status().to_string());
+  if (lock_data_dir(o.get("data")) < 0) return die("another tram-server is serving or seeding " + o.get("data"));
+  const std::string listen = o.get("listen", "127.0.0.1:8080");
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return die("--listen HOST:PORT");
+  std::mutex log_mu;
+  auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
+                               static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), HttpLimits{},
+                               [&](const std::string& line) {
+                                 std::lock_guard lock(log_mu);
+                                 std::fprintf(stderr, "%s\n", line.c_str());
+                               });
+  if (!http.ok()) return die(http.status().to_string());
+  std::printf("tram-server listening on %s:%u\n", listen.substr(0, colon).c_str(), (*http)->port());
+  std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
+  std::fflush(stdout);
+  (*http)->run(std::max(1, std::stoi(o.get("threads", "2"))), true);
+  return 0;
+}
+
+int seed(const Options& o, ClockSource& clock, RandomSource& random) {
+  auto server = open_server(o, clock, random);
+  if (!server.ok()) return die(server.status().to_string());
+  if (lock_data_dir(o.get("data")) < 0) return die("stop the server before seeding " + o.get("data"));
+  const std::string schemas = o.get("schemas", default_schemas());
+  auto schema = load_schema_dir(schemas + "/sonla-2026");
+  auto rows = load_seed_rows(schemas + "/sonla-2026/seed/rows", *schema);
+  if (!rows.ok()) return die(rows.status().to_string());
+  // The seed is signed by the server's own administrator device, like any other change.
+  Service& svc = *server->service;
+  const std::string seed_hex = secret_file(fs::path(o.get("data")) / "seed-device.key", random);
+  auto seed_bytes = from_hex<32>(seed_hex);
+  DeviceKey key = DeviceKey::from_seed(*seed_bytes);
+  if (Status st = svc.create_user(UserRecord{"seed-admin", Role::admin, {}, true}); !st.ok()) return die(st.to_string());
+  ChainHead head;
+  bool enrolled = false;
+  for (const auto& d : *svc.devices()) {
+    if (d.key == key.public_key()) {
+      head = d.head;
+      enrolled = true;
+    }
+  }
+  if (enrolled && head.seq > 0) {
+    std::printf("already seeded (seed device at seq %llu)\n", static_cast<unsigned long long>(head.seq));
+    return 0;
+  }
+  if (!enrolled) {
+    auto code = svc.issue_enrolment_code("seed-admin", 60'000);
+    if (!code.ok()) return die(code.status().to_string());
+    server::Request req{"POST", "/v1/enroll", "{\"code\":\"" + *code + "\",\"public_key\":\"" + to_hex(key.public_key()) + "\"}", "", "seed"};
+    auto r = svc.handle(req);
+    if (r.status != 200) return die("enrolling the seed device: " + r.body);
+  }
+  HybridClock hlc(clock, 5 * 60'000);
+  DeviceChain chain(std::move(key), hlc, "seed-admin", schema->id, schema->version, head);
+  size_t accepted = 0;
+  for (size_t i = 0; i < rows->size(); i += 250) {
+    std::vector<Op> chunk(rows->begin() + static_cast<long>(i), rows->begin() + static_cast<long>(std::min(rows->size(), i + 250)));
+    auto made = chain.make(std::move(chunk));
+    if (!made.ok()) return die(made.status().to_string());
+    std::vector<char> b64(sodium_base64_ENCODED_LEN(made->signed_cs.bytes.size(), sodium_base64_VARIANT_ORIGINAL));
+    sodium_bin2base64(b64.data(), b64.size(), reinterpret_cast<const unsigned char*>(made->signed_cs.bytes.data()),
+                      made->signed_cs.bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+    auto r = svc.push_as(chain.device(), "{\"changesets\":[{\"cs\":\"" + std::string(b64.data()) + "\",\"sig\":\"" +
+                                             to_hex(made->signed_cs.sig) + "\"}]}");
+    if (!r.ok() || r->find("\"status\":\"accepted\"") == std::string::npos) {
+      return die("seed change set refused: " + (r.ok() ? *r : r.status().to_string()));
+    }
+    accepted += made->cs.ops.size();
+  }
+  std::printf("seeded %zu rows of %s v%u (units, task groups, tasks, indicators, periods)\n", accepted, schema->id.c_str(),
+              schema->version);
+  return 0;
+}
+
+int admin(const Options& o, ClockSource& clock, RandomSource& random) {
+  if (o.positional.size() < 2) return die("admin needs a command; see --help");
+  const std::string cmd = o.positional[1];
+  auto server = open_server(o, clock, random);
+  if (!server.ok()) return die(server.status().to_string());
+  Service& svc = *server->service;
+  if (cmd == "create-user") {
+    UserRecord u;
+    u.id = o.get("id");
+    auto role = role_from_name(o.get("role"));
+    if (u.id.empty() || !role) return die("create-user --id USER --role official|department|reviewer|admin");
+    u.role = *role;
+    std::stringstream units(o.get("units"));
+    for (std::string code; std::getline(units, code, ',');) {
+      if (!code.empty()) u.units.push_back(code);
+    }
+    u.all_units = o.has("all-units");
+    if (Status st = svc.create_user(u); !st.ok()) return die(st.to_string());
+    std::printf("user %s (%s) scope %s\n", u.id.c_str(), std::string(role_name(u.role)).c_str(),
+                u.all_units ? "province" : o.get("units").c_str());
+    return 0;
+  }
+  if (cmd == "enrol-code") {
+    auto code = svc.issue_enrolment_code(o.get("user"), std::stoll(o.get("ttl-hours", "72")) * 3600 * 1000);
+    if (!code.ok()) return die(code.status().to_string());
+    std::printf("%s\n", code->c_str());
+    return 0;
+  }
+  if (cmd == "devices") {
+    auto list = svc.devices();
+    if (!list.ok()) return die(list.status().to_string());
+    for (const auto& d : *list) {
+      std::printf("%s  %-20s %-11s seq=%llu\n", to_hex(d.key).c_str(), d.user.c_str(),
+                  std::string(device_state_name(d.state)).c_str(), static_cast<unsigned long long>(d.head.seq));
+    }
+    return 0;
+  }
+  if (cmd == "revoke" || cmd == "release") {
+    auto key = from_hex<32>(o.get("device"));
+    if (!key) return die(cmd + " --device <64 hex>");
+    Status st = svc.set_device_state(*key, cmd == "revoke" ? DeviceState::revoked : DeviceState::active);
+    if (!st.ok()) return die(st.to_string());
+    std::printf("device %s %s\n", o.get("device").c_str(), cmd == "revoke" ? "revoked" : "released");
+    return 0;
+  }
+  if (cmd == "backup") {
+    if (!o.has("to")) return die("backup --to FILE");
+    if (Status st = svc.backup(o.get("to")); !st.ok()) return die(st.to_string());
+    std::printf("backup written to %s\n", o.get("to").c_str());
+    return 0;
+  }
+  if (cmd == "token") {
+    std::printf("%s\n", server->admin_token.c_str());
+    return 0;
+  }
+  return die("unknown admin command " + cmd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  if (o.has("help") || o.positional.empty()) {
+    std::fputs(kUsage, stdout);
+    return o.has("help") ? 0 : 1;
+  }
+  SystemClock clock;
+  SystemRandom random;
+  crypto_init();
+  const std::string& cmd = o.positional[0];
+  if (cmd == "serve") return serve(o, clock, random);
+  if (cmd == "seed") return seed(o, clock, random);
+  if (cmd == "admin") return admin(o, clock, random);
+  return die("unknown command " + cmd + "; see --help");
+}

@@ -1,0 +1,657 @@
+#include "service.hpp"
+
+#include <simdjson.h>
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "tram/engine/json.hpp"
+
+namespace tram::server {
+namespace {
+
+namespace dom = simdjson::dom;
+
+Response error(int status, std::string_view code, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.error_code = code;
+  r.body = "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}";
+  return r;
+}
+
+Response ok(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+std::optional<std::string> base64_decode(std::string_view b64) {
+  std::string out(b64.size() * 3 / 4 + 3, '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), b64.data(), b64.size(), nullptr,
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return std::nullopt;
+  }
+  out.resize(len);
+  return out;
+}
+
+std::string query_param(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view kv = rest.substr(0, amp);
+    const size_t eq = kv.find('=');
+    if (kv.substr(0, eq) == name) return eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return {};
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string units_json(const std::vector<std::string>& units) {
+  std::string out = "[";
+  for (size_t i = 0; i < units.size(); ++i) out += (i ? "," : "") + json::quote(units[i]);
+  return out + "]";
+}
+
+// Wire codes of push rejections (docs/protocol.md). Decoding errors are all "malformed", with
+// the precise decode code as "detail".
+std::string_view wire_code(Errc e) {
+  switch (e) {
+    case Errc::malformed_json: case Errc::wrong_type: case Errc::missing_field: case Errc::unknown_field:
+    case Errc::duplicate_key: case Errc::too_deep: case Errc::out_of_range: case Errc::invalid_utf8:
+    case Errc::not_normalized: case Errc::unsupported_version:
+      return "malformed";
+    case Errc::device_mismatch: return "bad_signature";
+    case Errc::type_mismatch: case Errc::unknown_table: case Errc::unknown_field_id: return "invalid_value";
+    default: return errc_name(e);
+  }
+}
+
+const double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+}  // namespace
+
+Service::Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceKey server_key, std::string admin_token,
+                 ClockSource& clock, RandomSource& random)
+    : config_(std::move(config)), storage_(std::move(storage)), server_key_(std::move(server_key)),
+      admin_token_(std::move(admin_token)), clock_(clock), random_(random) {}
+
+Response Service::handle(const Request& req) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string route_name = "other";
+  Response r;
+  try {
+    r = route(req, route_name);
+  } catch (const std::exception& e) {
+    // A bug, not bad input: answer 500 and keep serving everyone else.
+    r = error(500, "internal", e.what());
+  }
+  observe(route_name, r.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return r;
+}
+
+Response Service::route(const Request& req, std::string& route_name) {
+  const std::string_view path = path_of(req.target);
+  route_name = std::string(path);
+  if (path == "/healthz") return ok("{\"status\":\"ok\"}");
+  if (path == "/metrics") {
+    Response r = ok(metrics_text());
+    r.content_type = "text/plain; version=0.0.4";
+    return r;
+  }
+  if (path == "/v1/server-key" && req.method == "GET") {
+    return ok("{\"key\":\"" + to_hex(server_key()) + "\",\"algorithm\":\"ed25519\"}");
+  }
+  if (path == "/v1/enroll" && req.method == "POST") return enroll(req);
+  if (path == "/v1/auth/challenge" && req.method == "POST") return challenge(req);
+  if (path == "/v1/auth/session" && req.method == "POST") return open_session(req);
+  if (path.starts_with("/v1/admin/")) {
+    route_name = "/v1/admin";
+    return admin(req, std::string(path.substr(10)));
+  }
+  if ((path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET")) {
+    Response err;
+    auto who = authenticate(req, err);
+    if (!who.ok()) return err;
+    return path == "/v1/push" ? push(req, who->first, who->second) : pull(req, who->first, who->second);
+  }
+  route_name = "other";
+  return error(404, "not_found", "no route " + req.method + " " + std::string(path));
+}
+
+Response Service::enroll(const Request& req) {
+  dom::parser parser;
+  dom::element root;
+  std::string_view code, key_hex;
+  if (parser.parse(req.body).get(root) || root["code"].get_string().get(code) ||
+      root["public_key"].get_string().get(key_hex)) {
+    return error(400, "malformed", "expected {\"code\": string, \"public_key\": hex}");
+  }
+  auto key = from_hex<32>(key_hex);
+  if (!key) return error(400, "malformed", "public_key must be 64 hex digits");
+  DeviceRecord d;
+  UserRecord u;
+  {
+    std::lock_guard lock(writer_);
+    auto r = storage_->enrol(blake2b_256(code), *key, clock_.now_ms());
+    if (!r.ok()) {
+      if (r.code() == Errc::duplicate && r.status().message().find("device") != std::string::npos) {
+        return error(409, "already_enrolled", r.status().message());
+      }
+      return error(403, "enrolment_refused", r.status().message());
+    }
+    d = *r;
+    auto user = storage_->user(d.user);
+    if (!user.ok() || !*user) return error(500, "internal", "enrolment code names an unknown user");
+    u = **user;
+  }
+  return ok("{\"device\":\"" + to_hex(d.key) + "\",\"user\":" + json::quote(u.id) + ",\"role\":" +
+            json::quote(role_name(u.role)) + ",\"units\":" + units_json(u.units) + ",\"all_units\":" +
+            (u.all_units ? "true" : "false") + ",\"server_key\":\"" + to_hex(server_key()) + "\"}");
+}
+
+Response Service::challenge(const Request& req) {
+  dom::parser parser;
+  dom::element root;
+  std::string_view device_hex;
+  if (parser.parse(req.body).get(root) || root["device"].get_string().get(device_hex)) {
+    return error(400, "malformed", "expected {\"device\": hex}");
+  }
+  auto key = from_hex<32>(device_hex);
+  if (!key) return error(400, "malformed", "device must be 64 hex digits");
+  {
+    std::lock_guard lock(writer_);
+    auto d = storage_->device(*key);
+    if (!d.ok()) return error(503, "storage", d.status().message());
+    if (!*d) return error(401, "unknown_device", "this device is not enrolled");
+  }
+  std::array<uint8_t, 32> nonce;
+  random_.fill(std::as_writable_bytes(std::span(nonce)));
+  const std::string c = to_hex(nonce);
+  {
+    std::lock_guard lock(sessions_mu_);
+    const int64_t now = clock_.now_ms();
+    std::erase_if(challenges_, [&](const auto& kv) { return kv.second.expires_ms < now; });
+    challenges_[c] = Session{*key, now + config_.challenge_ttl_ms};
+  }
+  return ok("{\"challenge\":\"" + c + "\",\"expires_in_s\":" + std::to_string(config_.challenge_ttl_ms / 1000) + "}");
+}
+
+Response Service::open_session(const Request& req) {
+  dom::parser parser;
+  dom::element root;
+  std::string_view device_hex, challenge_hex, sig_hex;
+  if (parser.parse(req.body).get(root) || root["device"].get_string().get(device_hex) ||
+      root["challenge"].get_string().get(challenge_hex) || root["signature"].get_string().get(sig_hex)) {
+    return error(400, "malformed", "expected {\"device\", \"challenge\", \"signature\"}");
+  }
+  auto key = from_hex<32>(device_hex);
+  auto sig = from_hex<64>(sig_hex);
+  if (!key || !sig) return error(400, "malformed", "device: 64 hex digits, signature: 128 hex digits");
+  {
+    // The challenge is consumed whatever happens next: a captured answer cannot be replayed.
+    std::lock_guard lock(sessions_mu_);
+    auto it = challenges_.find(std::string(challenge_hex));
+    if (it == challenges_.end() || it->second.device != *key || it->second.expires_ms < clock_.now_ms()) {
+      if (it != challenges_.end()) challenges_.erase(it);
+      return error(401, "bad_challenge", "unknown, used or expired challenge: ask for a new one");
+    }
+    challenges_.erase(it);
+  }
+  if (!verify_signature(*key, "tram-session-v1:" + std::string(challenge_hex), *sig)) {
+    return error(401, "bad_signature", "the challenge signature does not verify with the device key");
+  }
+  std::array<uint8_t, 32> t;
+  random_.fill(std::as_writable_bytes(std::span(t)));
+  const std::string token = to_hex(t);
+  {
+    std::lock_guard lock(sessions_mu_);
+    const int64_t now = clock_.now_ms();
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires_ms < now; });
+    sessions_[token] = Session{*key, now + config_.session_ttl_ms};
+  }
+  return ok("{\"token\":\"" + token + "\",\"expires_in_s\":" + std::to_string(config_.session_ttl_ms / 1000) + "}");
+}
+
+Result<std::pair<DeviceRecord, UserRecord>> Service::authenticate(const Request& req, Response& err) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!req.authorization.starts_with(kBearer)) {
+    err = error(401, "unauthenticated", "missing Authorization: Bearer <session token>");
+    return Status(Errc::invalid_argument, "");
+  }
+  PublicKey device{};
+  {
+    std::lock_guard lock(sessions_mu_);
+    auto it = sessions_.find(req.authorization.substr(kBearer.size()));
+    if (it == sessions_.end() || it->second.expires_ms < clock_.now_ms()) {
+      err = error(401, "unauthenticated", "unknown or expired session token: open a new session");
+      return Status(Errc::invalid_argument, "");
+    }
+    device = it->second.device;
+  }
+  std::lock_guard lock(writer_);
+  auto d = storage_->device(device);
+  if (!d.ok() || !*d) {
+    err = error(401, "unknown_device", "this device is not enrolled");
+    return Status(Errc::invalid_argument, "");
+  }
+  if ((*d)->state == DeviceState::revoked) {
+    err = error(403, "device_revoked", "this device was revoked by an administrator");
+    return Status(Errc::invalid_argument, "");
+  }
+  if ((*d)->state == DeviceState::quarantined) {
+    err = error(403, "device_quarantined", "this device's chain forked (a cloned key?); an administrator must review it");
+    return Status(Errc::invalid_argument, "");
+  }
+  auto u = storage_->user((*d)->user);
+  if (!u.ok() || !*u) {
+    err = error(403, "unknown_user", "the device's user no longer exists");
+    return Status(Errc::invalid_argument, "");
+  }
+  return std::pair(**d, **u);
+}
+
+std::string Service::receipt_json(const LogEntry& e) {
+  // The receipt is a JSON text signed as is; clients verify the signature over "body".
+  std::string body = "{\"v\":1,\"server\":\"" + to_hex(server_key()) + "\",\"server_seq\":" + std::to_string(e.server_seq) +
+                     ",\"id\":\"" + to_hex(e.id) + "\",\"device\":\"" + to_hex(e.device) + "\",\"seq\":" +
+                     std::to_string(e.seq) + ",\"status\":\"" + (e.accepted ? "accepted" : "rejected") + "\"" +
+                     (e.accepted ? "" : ",\"code\":" + json::quote(e.code)) + ",\"received_at_ms\":" +
+                     std::to_string(e.received_ms) + ",\"clock_ahead\":" + (e.clock_ahead ? "true" : "false") +
+                     ",\"log\":\"" + to_hex(e.log_hash) + "\"}";
+  const Signature sig = server_key_.sign(body);
+  return "{\"body\":" + json::quote(body) + ",\"sig\":\"" + to_hex(sig) + "\"}";
+}
+
+std::string Service::head_json() {
+  const LogHead h = storage_->head().value();
+  const std::string signed_text = "tram-head-v1:" + std::to_string(h.server_seq) + ":" + to_hex(h.log_hash);
+  return "{\"server_seq\":" + std::to_string(h.server_seq) + ",\"log\":\"" + to_hex(h.log_hash) + "\",\"sig\":\"" +
+         to_hex(server_key_.sign(signed_text)) + "\"}";
+}
+
+Response Service::push(const Request& req, const DeviceRecord& device, const UserRecord& user) {
+  dom::parser parser;
+  dom::element root;
+  dom::array items;
+  if (auto e = parser.parse(req.body).get(root)) {
+    return error(400, "malformed", std::string("request body is not JSON: ") + simdjson::error_message(e));
+  }
+  if (root["changesets"].get_array().get(items)) return error(400, "malformed", "expected {\"changesets\": [...]}");
+  if (items.size() > config_.max_batch) {
+    return error(413, "too_large", std::to_string(items.size()) + " change sets in one push, limit " +
+                                       std::to_string(config_.max_batch));
+  }
+  // Decode and verify signatures before taking the writer lock: the expensive part runs in
+  // parallel on every connection thread.
+  struct Item {
+    std::optional<SignedChangeSet> cs;
+    std::string code, detail, message;
+    bool verified = false;
+  };
+  std::vector<Item> parsed(items.size());
+  size_t i = 0;
+  for (dom::element el : items) {
+    Item& it = parsed[i++];
+    std::string_view b64, sig_hex;
+    if (el["cs"].get_string().get(b64) || el["sig"].get_string().get(sig_hex)) {
+      it.code = "malformed";
+      it.message = "each item is {\"cs\": base64, \"sig\": hex}";
+      continue;
+    }
+    auto bytes = base64_decode(b64);
+    auto sig = from_hex<64>(sig_hex);
+    if (!bytes || !sig) {
+      it.code = "malformed";
+      it.message = "cs must be base64 and sig 128 hex digits";
+      continue;
+    }
+    if (bytes->size() > config_.limits.max_bytes) {
+      it.code = "too_large";
+      it.message = std::to_string(bytes->size()) + " bytes, limit " + std::to_string(config_.limits.max_bytes);
+      continue;
+    }
+    it.cs = SignedChangeSet{std::move(*bytes), *sig};
+    it.verified = verify_signature(device.key, it.cs->bytes, it.cs->sig);
+    if (!it.verified) {
+      it.code = "bad_signature";
+      it.message = "signature does not verify with the device's enrolled key";
+    }
+  }
+
+  std::string results = "[";
+  bool quarantined = false;
+  ++writer_waiting_;
+  std::lock_guard lock(writer_);
+  --writer_waiting_;
+  auto head = storage_->device(device.key);
+  if (!head.ok() || !*head) return error(503, "storage", "cannot read the device's chain");
+  ChainHead chain = (*head)->head;
+  const Principal who = user.principal();
+  const int64_t now = clock_.now_ms();
+  if (Status st = storage_->begin(); !st.ok()) return error(503, "storage", st.message());
+  std::vector<std::string> item_json(parsed.size());
+  std::vector<std::pair<size_t, LogEntry>> receipts;  // rendered after the commit
+  std::vector<ChangeSet> keep_alive;
+  keep_alive.reserve(parsed.size());
+  for (size_t k = 0; k < parsed.size(); ++k) {
+    Item& it = parsed[k];
+    std::string out = "{\"index\":" + std::to_string(k);
+    auto rejected = [&](std::string_view code, std::string_view message, std::string extra = {}) {
+      std::lock_guard m(metrics_mu_);
+      ++changesets_[std::string(code)];
+      return out + ",\"status\":\"rejected\",\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) +
+             extra + "}";
+    };
+    if (!it.cs || !it.verified) {
+      item_json[k] = rejected(it.code, it.message);
+      continue;
+    }
+    auto accepted_at = [&](uint64_t seq) -> std::optional<Hash> {
+      auto r = storage_->chain_at(device.key, seq);
+      return r.ok() ? *r : std::nullopt;
+    };
+    ChainCheck c = check_chain(device.key, chain, accepted_at, *it.cs, config_.limits);
+    switch (c.verdict) {
+      case ChainVerdict::next: {
+        keep_alive.push_back(std::move(*c.changeset));
+        const ChangeSet& cs = keep_alive.back();
+        Decision d{&*it.cs, &cs, c.id, true, judge_clock(cs.hlc, now, config_.max_drift_ms), {}, {}};
+        Status auth = authorize(who, cs, storage_->replica());
+        if (!auth.ok()) {
+          d.accept = false;
+          d.code = wire_code(auth.code());
+          d.message = auth.message();
+        }
+        auto entry = storage_->record(d, now);
+        if (!entry.ok()) {
+          storage_->rollback();
+          return error(503, "storage", entry.status().message());
+        }
+        chain = ChainHead{cs.seq, c.id};
+        receipts.emplace_back(k, *entry);
+        break;
+      }
+      case ChainVerdict::duplicate: {
+        auto entry = storage_->log_entry(device.key, c.changeset->seq);
+        if (!entry.ok() || !*entry) {
+          storage_->rollback();
+          return error(503, "storage", "duplicate without its log entry");
+        }
+        receipts.emplace_back(k, **entry);
+        item_json[k] = "duplicate";
+        break;
+      }
+      case ChainVerdict::gap:
+        item_json[k] = rejected("seq_gap", c.message, ",\"expected_seq\":" + std::to_string(c.expected_seq));
+        break;
+      case ChainVerdict::fork:
+        // Evidence of a cloned key: keep it aside, quarantine the device, merge nothing more.
+        (void)storage_->keep_fork(device.key, *it.cs);
+        quarantined = true;
+        item_json[k] = rejected("fork_detected", c.message);
+        break;
+      case ChainVerdict::bad_signature:
+        item_json[k] = rejected("bad_signature", c.message);
+        break;
+      case ChainVerdict::malformed:
+        item_json[k] = rejected(wire_code(c.code), c.message,
+                                ",\"detail\":" + json::quote(errc_name(c.code)));
+        break;
+    }
+    if (quarantined) {
+      for (size_t rest = k + 1; rest < parsed.size(); ++rest) {
+        item_json[rest] = "{\"index\":" + std::to_string(rest) +
+                          ",\"status\":\"rejected\",\"code\":\"device_quarantined\",\"message\":\"a fork earlier in this push\"}";
+      }
+      break;
+    }
+  }
+  if (quarantined) (void)storage_->set_device_state(device.key, DeviceState::quarantined);
+  if (Status st = storage_->commit(); !st.ok()) {
+    storage_->rollback();
+    return error(503, "storage", "not committed, nothing was accepted: " + st.message());
+  }
+  // Durably committed: now, and only now, the receipts.
+  for (auto& [k, e] : receipts) {
+    const bool dup = item_json[k] == "duplicate";
+    const std::string status = dup ? "duplicate" : (e.accepted ? "accepted" : "rejected");
+    {
+      std::lock_guard m(metrics_mu_);
+      ++changesets_[e.accepted || dup ? status : e.code];
+    }
+    item_json[k] = "{\"index\":" + std::to_string(k) + ",\"status\":\"" + status + "\",\"seq\":" + std::to_string(e.seq) +
+                   ",\"id\":\"" + to_hex(e.id) + "\"" +
+                   (e.accepted ? "" : ",\"code\":" + json::quote(e.code) + ",\"message\":" + json::quote(e.message)) +
+                   (e.clock_ahead ? ",\"clock_ahead\":true" : "") + ",\"receipt\":" + receipt_json(e) + "}";
+  }
+  for (size_t k = 0; k < item_json.size(); ++k) results += (k ? "," : "") + item_json[k];
+  return ok("{\"results\":" + results + "],\"head\":" + head_json() + "}");
+}
+
+Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord& user) {
+  uint64_t after = 0;
+  size_t limit = config_.max_page;
+  try {
+    const std::string a = query_param(req.target, "after"), l = query_param(req.target, "limit");
+    if (!a.empty()) after = std::stoull(a);
+    if (!l.empty()) limit = std::min<size_t>(std::stoull(l), config_.max_page);
+  } catch (const std::exception&) {
+    return error(400, "malformed", "after and limit are non-negative integers");
+  }
+  if (limit == 0) limit = 1;
+  const Principal who = user.principal();
+  std::lock_guard lock(writer_);
+  auto changed = storage_->changed_rows(after, limit);
+  if (!changed.ok()) return error(503, "storage", changed.status().message());
+  const Schema& schema = storage_->replica().schema();
+  std::string rows = "[";
+  std::vector<Hash> writers;
+  std::map<Hash, size_t> writer_index;
+  uint64_t next = after;
+  size_t sent = 0;
+  for (const RowVersion& rv : *changed) {
+    next = rv.version;
+    const TableDef* t = schema.table(rv.table);
+    if (!t) continue;
+    auto image = storage_->replica().row_image(rv.table, rv.row);
+    auto state = storage_->replica().get_row(rv.table, rv.row);
+    if (!image.ok() || !*image || !state.ok() || !*state) continue;
+    if (!may_read(who, *t, **state)) continue;  // other units' rows never leave the server
+    rows += (sent++ ? "," : "");
+    rows += "{\"v\":" + std::to_string(rv.version) + ",\"t\":" + json::quote(rv.table) + ",\"id\":" + json::quote(rv.row) + ",\"c\":[";
+    const auto& cells = (*image)->cells;
+    for (size_t k = 0; k < cells.size(); ++k) {
+      if (k) rows.push_back(',');
+      if (!cells[k].writer) {
+        rows += "null";
+        continue;
+      }
+      auto [it, inserted] = writer_index.emplace(*cells[k].writer, writers.size());
+      if (inserted) writers.push_back(*cells[k].writer);
+      rows.push_back('[');
+      json::append_value(rows, cells[k].value);
+      rows += "," + std::to_string(cells[k].rank) + "," + std::to_string(it->second) + "]";
+    }
+    rows += "]}";
+  }
+  std::string w = "[";
+  for (size_t k = 0; k < writers.size(); ++k) w += (k ? ",\"" : "\"") + to_hex(writers[k]) + "\"";
+  const bool more = changed->size() == limit;
+  return ok("{\"rows\":" + rows + "],\"writers\":" + w + "],\"next\":" + std::to_string(next) +
+            ",\"more\":" + (more ? "true" : "false") + ",\"head\":" + head_json() + "}");
+}
+
+Response Service::admin(const Request& req, const std::string& path) {
+  if (admin_token_.empty() || req.authorization != "Bearer " + admin_token_) {
+    return error(401, "unauthenticated", "admin routes need Authorization: Bearer <admin token>");
+  }
+  dom::parser parser;
+  dom::element root;
+  if (path == "users" && req.method == "POST") {
+    std::string_view id, role;
+    if (parser.parse(req.body).get(root) || root["id"].get_string().get(id) || root["role"].get_string().get(role)) {
+      return error(400, "malformed", "expected {\"id\", \"role\", \"units\": [...], \"all_units\": bool}");
+    }
+    UserRecord u;
+    u.id = id;
+    auto r = role_from_name(role);
+    if (!r) return error(400, "malformed", "role: official, department, reviewer or admin");
+    u.role = *r;
+    dom::array units;
+    if (!root["units"].get_array().get(units)) {
+      for (dom::element e : units) {
+        std::string_view s;
+        if (e.get_string().get(s)) return error(400, "malformed", "units are strings");
+        u.units.emplace_back(s);
+      }
+    }
+    bool all = false;
+    if (!root["all_units"].get_bool().get(all)) u.all_units = all;
+    if (Status st = create_user(u); !st.ok()) return error(400, errc_name(st.code()), st.message());
+    return ok("{\"user\":" + json::quote(u.id) + "}");
+  }
+  if (path == "enrolment-codes" && req.method == "POST") {
+    std::string_view user;
+    int64_t ttl_hours = 72;
+    if (parser.parse(req.body).get(root) || root["user"].get_string().get(user)) {
+      return error(400, "malformed", "expected {\"user\", \"ttl_hours\"}");
+    }
+    if (root["ttl_hours"].get_int64().get(ttl_hours)) ttl_hours = 72;
+    auto code = issue_enrolment_code(std::string(user), ttl_hours * 3600 * 1000);
+    if (!code.ok()) return error(404, errc_name(code.code()), code.status().message());
+    return ok("{\"code\":" + json::quote(*code) + ",\"expires_in_s\":" + std::to_string(ttl_hours * 3600) + "}");
+  }
+  if (path == "devices" && req.method == "GET") {
+    auto list = devices();
+    if (!list.ok()) return error(503, "storage", list.status().message());
+    std::string out = "[";
+    for (size_t k = 0; k < list->size(); ++k) {
+      const DeviceRecord& d = (*list)[k];
+      out += (k ? "," : "") + std::string("{\"device\":\"") + to_hex(d.key) + "\",\"user\":" + json::quote(d.user) +
+             ",\"state\":\"" + std::string(device_state_name(d.state)) + "\",\"seq\":" + std::to_string(d.head.seq) + "}";
+    }
+    return ok("{\"devices\":" + out + "]}");
+  }
+  if (path.starts_with("devices/") && req.method == "POST") {
+    const std::string rest = path.substr(8);
+    const size_t slash = rest.find('/');
+    auto key = from_hex<32>(rest.substr(0, slash));
+    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (!key) return error(400, "malformed", "devices/<64 hex>/revoke|release");
+    DeviceState state;
+    if (action == "revoke") state = DeviceState::revoked;
+    else if (action == "release") state = DeviceState::active;
+    else return error(404, "not_found", "devices/<key>/revoke or /release");
+    Status st = set_device_state(*key, state);
+    if (!st.ok()) return error(404, errc_name(st.code()), st.message());
+    return ok("{\"device\":\"" + to_hex(*key) + "\",\"state\":\"" + std::string(device_state_name(state)) + "\"}");
+  }
+  return error(404, "not_found", "no admin route " + req.method + " " + path);
+}
+
+Status Service::create_user(const UserRecord& user) {
+  if (user.id.empty()) return {Errc::invalid_value, "user id must not be empty"};
+  std::lock_guard lock(writer_);
+  return storage_->create_user(user);
+}
+
+Result<std::string> Service::issue_enrolment_code(const std::string& user, int64_t ttl_ms) {
+  std::lock_guard lock(writer_);
+  auto u = storage_->user(user);
+  if (!u.ok()) return u.status();
+  if (!*u) return Status(Errc::not_found, "no user " + user);
+  // 10 random bytes as 4 groups of base32-like characters: easy to read over a phone line.
+  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::array<uint8_t, 16> raw;
+  random_.fill(std::as_writable_bytes(std::span(raw)));
+  std::string code;
+  for (size_t k = 0; k < raw.size(); ++k) {
+    if (k && k % 4 == 0) code.push_back('-');
+    code.push_back(kAlphabet[raw[k] % 32]);
+  }
+  TRAM_RETURN_IF_ERROR(storage_->add_enrolment_code(blake2b_256(code), user, clock_.now_ms() + ttl_ms));
+  return code;
+}
+
+Result<std::vector<DeviceRecord>> Service::devices() {
+  std::lock_guard lock(writer_);
+  return storage_->devices();
+}
+
+Status Service::set_device_state(const PublicKey& device, DeviceState state) {
+  std::lock_guard lock(writer_);
+  return storage_->set_device_state(device, state);
+}
+
+Status Service::backup(const std::string& path) {
+  std::lock_guard lock(writer_);
+  return storage_->backup(path);
+}
+
+Result<std::string> Service::push_as(const PublicKey& device, const std::string& body) {
+  DeviceRecord d;
+  UserRecord u;
+  {
+    std::lock_guard lock(writer_);
+    auto dr = storage_->device(device);
+    if (!dr.ok() || !*dr) return Status(Errc::not_found, "device not enrolled");
+    d = **dr;
+    auto ur = storage_->user(d.user);
+    if (!ur.ok() || !*ur) return Status(Errc::not_found, "user missing");
+    u = **ur;
+  }
+  Request req{"POST", "/v1/push", body, "", "cli"};
+  Response r = push(req, d, u);
+  if (r.status != 200) return Status(Errc::invalid_value, r.body);
+  return r.body;
+}
+
+void Service::observe(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(metrics_mu_);
+  ++requests_[{route, status}];
+  auto& buckets = latency_buckets_[route];
+  for (size_t k = 0; k < std::size(kBuckets); ++k) {
+    if (seconds <= kBuckets[k]) ++buckets[k];
+  }
+  ++buckets[11];  // +Inf
+  latency_sum_[route] += seconds;
+}
+
+std::string Service::metrics_text() {
+  std::lock_guard lock(metrics_mu_);
+  std::string out =
+      "# HELP tram_requests_total HTTP requests by route and status.\n# TYPE tram_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    out += "tram_requests_total{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP tram_changesets_total Change sets by outcome (accepted, duplicate, or rejection code).\n"
+         "# TYPE tram_changesets_total counter\n";
+  for (const auto& [code, n] : changesets_) out += "tram_changesets_total{outcome=\"" + code + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP tram_request_seconds Request latency by route.\n# TYPE tram_request_seconds histogram\n";
+  for (const auto& [route, buckets] : latency_buckets_) {
+    for (size_t k = 0; k < std::size(kBuckets); ++k) {
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", kBuckets[k]);
+      out += "tram_request_seconds_bucket{route=\"" + route + "\",le=\"" + le + "\"} " + std::to_string(buckets[k]) + "\n";
+    }
+    out += "tram_request_seconds_bucket{route=\"" + route + "\",le=\"+Inf\"} " + std::to_string(buckets[11]) + "\n";
+    out += "tram_request_seconds_sum{route=\"" + route + "\"} " + std::to_string(latency_sum_[route]) + "\n";
+    out += "tram_request_seconds_count{route=\"" + route + "\"} " + std::to_string(buckets[11]) + "\n";
+  }
+  out += "# HELP tram_writer_queue_depth Requests waiting for the single writer.\n# TYPE tram_writer_queue_depth gauge\n";
+  out += "tram_writer_queue_depth " + std::to_string(writer_waiting_.load()) + "\n";
+  out += "# HELP tram_connections Open connections.\n# TYPE tram_connections gauge\n";
+  out += "tram_connections " + std::to_string(connections_.load()) + "\n";
+  return out;
+}
+
+}  // namespace tram::server

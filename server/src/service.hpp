@@ -1,0 +1,104 @@
+// The protocol (docs/protocol.md) without the transport: requests in, responses out.
+// Enrolment, device sessions, push with signed receipts, scoped pull, admin operations and
+// metrics. Thread-safe: any number of connection threads may call handle() at once; signature
+// checks run on the calling thread, storage work under one writer lock.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "storage.hpp"
+#include "tram/engine/clock.hpp"
+#include "tram/engine/crypto.hpp"
+
+namespace tram::server {
+
+struct Request {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+  std::string authorization;
+  std::string request_id;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::string error_code;  // for logs and metrics; empty on success
+};
+
+struct ServiceConfig {
+  int64_t max_drift_ms = 5 * 60 * 1000;   // clocks further ahead are flagged and never win
+  size_t max_batch = 500;                  // change sets per push
+  size_t max_page = 1000;                  // rows per pull page
+  int64_t session_ttl_ms = 60 * 60 * 1000;
+  int64_t challenge_ttl_ms = 2 * 60 * 1000;
+  ChangeSetLimits limits;
+};
+
+class Service {
+ public:
+  Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceKey server_key, std::string admin_token,
+          ClockSource& clock, RandomSource& random);
+
+  Response handle(const Request& req);
+
+  // Administration, shared by the CLI and the admin HTTP API.
+  Status create_user(const UserRecord& user);
+  // A new single-use enrolment code for `user`, valid for ttl_ms.
+  Result<std::string> issue_enrolment_code(const std::string& user, int64_t ttl_ms);
+  Result<std::vector<DeviceRecord>> devices();
+  Status set_device_state(const PublicKey& device, DeviceState state);
+  Status backup(const std::string& path);
+  // Pushes signed change sets as the administrator's own device (used by `seed`).
+  Result<std::string> push_as(const PublicKey& device, const std::string& body);
+
+  const PublicKey& server_key() const { return server_key_.public_key(); }
+  std::string metrics_text();
+  void connection_opened() { ++connections_; }
+  void connection_closed() { --connections_; }
+
+ private:
+  struct Session {
+    PublicKey device;
+    int64_t expires_ms;
+  };
+  Response route(const Request& req, std::string& route_name);
+  Response enroll(const Request& req);
+  Response challenge(const Request& req);
+  Response open_session(const Request& req);
+  Response push(const Request& req, const DeviceRecord& device, const UserRecord& user);
+  Response pull(const Request& req, const DeviceRecord& device, const UserRecord& user);
+  Response admin(const Request& req, const std::string& path);
+  // The device behind a bearer token, or the error response to send.
+  Result<std::pair<DeviceRecord, UserRecord>> authenticate(const Request& req, Response& error);
+  std::string receipt_json(const LogEntry& e);
+  std::string head_json();
+  void observe(const std::string& route, int status, double seconds);
+
+  ServiceConfig config_;
+  std::unique_ptr<Storage> storage_;
+  DeviceKey server_key_;
+  std::string admin_token_;
+  ClockSource& clock_;
+  RandomSource& random_;
+
+  std::mutex writer_;  // storage and the replica: one writer, consistent reads
+  std::mutex sessions_mu_;
+  std::map<std::string, Session> sessions_;        // token -> session
+  std::map<std::string, Session> challenges_;      // challenge -> device, single use
+
+  std::mutex metrics_mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::string, uint64_t> changesets_;     // "accepted", "duplicate", or a rejection code
+  std::map<std::string, std::array<uint64_t, 12>> latency_buckets_;
+  std::map<std::string, double> latency_sum_;
+  std::atomic<int64_t> connections_{0};
+  std::atomic<int64_t> writer_waiting_{0};
+};
+
+}  // namespace tram::server

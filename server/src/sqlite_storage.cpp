@@ -1,0 +1,363 @@
+#include "sqlite_storage.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+namespace tram::server {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+template <size_t N>
+std::array<uint8_t, N> blob(const sql::Statement& st, int col) {
+  std::array<uint8_t, N> out{};
+  auto b = st.column_blob(col);
+  if (b.size() == N) std::memcpy(out.data(), b.data(), N);
+  return out;
+}
+
+DeviceState state_from(std::string_view s) {
+  if (s == "revoked") return DeviceState::revoked;
+  if (s == "quarantined") return DeviceState::quarantined;
+  return DeviceState::active;
+}
+
+}  // namespace
+
+std::string_view device_state_name(DeviceState s) {
+  switch (s) {
+    case DeviceState::active: return "active";
+    case DeviceState::revoked: return "revoked";
+    case DeviceState::quarantined: return "quarantined";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& path, const Schema& schema) {
+  auto store = Store::open(path, schema);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(store).value()));
+  TRAM_RETURN_IF_ERROR(s->init());
+  return s;
+}
+
+Status SqliteStorage::init() {
+  TRAM_RETURN_IF_ERROR(db().exec(
+      "CREATE TABLE IF NOT EXISTS _srv_users (id TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL,"
+      " units TEXT NOT NULL, all_units INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS _srv_codes (hash BLOB PRIMARY KEY NOT NULL, user TEXT NOT NULL,"
+      " expires_ms INTEGER NOT NULL, used_by BLOB);"
+      "CREATE TABLE IF NOT EXISTS _srv_devices (key BLOB PRIMARY KEY NOT NULL, user TEXT NOT NULL,"
+      " state TEXT NOT NULL, head_seq INTEGER NOT NULL, head_id BLOB NOT NULL, enrolled_ms INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS _srv_log (server_seq INTEGER PRIMARY KEY, device BLOB NOT NULL,"
+      " seq INTEGER NOT NULL, id BLOB NOT NULL, accepted INTEGER NOT NULL, code TEXT NOT NULL,"
+      " message TEXT NOT NULL, received_ms INTEGER NOT NULL, clock_ahead INTEGER NOT NULL,"
+      " log_hash BLOB NOT NULL, bytes BLOB NOT NULL, sig BLOB NOT NULL);"
+      "CREATE UNIQUE INDEX IF NOT EXISTS _srv_log_chain ON _srv_log(device, seq);"
+      "CREATE TABLE IF NOT EXISTS _srv_rowver (tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
+      " version INTEGER NOT NULL, PRIMARY KEY (tbl, row_id)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS _srv_rowver_version ON _srv_rowver(version);"
+      "CREATE TABLE IF NOT EXISTS _srv_forks (device BLOB NOT NULL, bytes BLOB NOT NULL, sig BLOB NOT NULL);"));
+  auto st = db().prepare("SELECT server_seq, log_hash FROM _srv_log ORDER BY server_seq DESC LIMIT 1");
+  if (!st.ok()) return st.status();
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  if (*has) head_ = LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)};
+  auto rv = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
+  if (!rv.ok()) return rv.status();
+  auto rvh = rv->step();
+  if (!rvh.ok()) return rvh.status();
+  row_version_ = static_cast<uint64_t>(rv->column_int(0));
+  return {};
+}
+
+Status SqliteStorage::create_user(const UserRecord& u) {
+  auto st = db().prepare(
+      "INSERT INTO _srv_users(id, role, units, all_units) VALUES (?, ?, ?, ?)"
+      " ON CONFLICT(id) DO UPDATE SET role = excluded.role, units = excluded.units, all_units = excluded.all_units");
+  if (!st.ok()) return st.status();
+  st->bind_text(1, u.id);
+  st->bind_text(2, role_name(u.role));
+  st->bind_text(3, join(u.units));
+  st->bind_int(4, u.all_units ? 1 : 0);
+  return st->run();
+}
+
+Result<std::optional<UserRecord>> SqliteStorage::user(const std::string& id) {
+  auto st = db().prepare("SELECT id, role, units, all_units FROM _srv_users WHERE id = ?");
+  if (!st.ok()) return st.status();
+  st->bind_text(1, id);
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  if (!*has) return std::optional<UserRecord>();
+  UserRecord u;
+  u.id = st->column_text(0);
+  u.role = role_from_name(st->column_text(1)).value_or(Role::official);
+  u.units = split(st->column_text(2));
+  u.all_units = st->column_int(3) != 0;
+  return std::optional<UserRecord>(std::move(u));
+}
+
+Status SqliteStorage::add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) {
+  auto st = db().prepare("INSERT INTO _srv_codes(hash, user, expires_ms) VALUES (?, ?, ?)");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, code_hash);
+  st->bind_text(2, user);
+  st->bind_int(3, expires_ms);
+  return st->run();
+}
+
+Result<DeviceRecord> SqliteStorage::enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) {
+  auto tx = sql::Transaction::begin(db());
+  if (!tx.ok()) return tx.status();
+  auto st = db().prepare("SELECT user, expires_ms, used_by FROM _srv_codes WHERE hash = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, code_hash);
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  if (!*has) return Status(Errc::not_found, "unknown enrolment code");
+  const std::string user(st->column_text(0));
+  if (!st->column_is_null(2)) return Status(Errc::duplicate, "enrolment code already used");
+  if (st->column_int(1) < now_ms) return Status(Errc::invalid_value, "enrolment code expired");
+  st->reset();
+  auto existing = device(key);
+  if (!existing.ok()) return existing.status();
+  if (*existing) return Status(Errc::duplicate, "this device key is already enrolled");
+  auto use = db().prepare("UPDATE _srv_codes SET used_by = ? WHERE hash = ?");
+  if (!use.ok()) return use.status();
+  use->bind_blob(1, key);
+  use->bind_blob(2, code_hash);
+  TRAM_RETURN_IF_ERROR(use->run());
+  auto ins = db().prepare(
+      "INSERT INTO _srv_devices(key, user, state, head_seq, head_id, enrolled_ms) VALUES (?, ?, 'active', 0, ?, ?)");
+  if (!ins.ok()) return ins.status();
+  const Hash zero{};
+  ins->bind_blob(1, key);
+  ins->bind_text(2, user);
+  ins->bind_blob(3, zero);
+  ins->bind_int(4, now_ms);
+  TRAM_RETURN_IF_ERROR(ins->run());
+  TRAM_RETURN_IF_ERROR(tx->commit());
+  return DeviceRecord{key, user, DeviceState::active, {}, now_ms};
+}
+
+Result<std::optional<DeviceRecord>> SqliteStorage::read_device(sql::Statement& st) {
+  auto has = st.step();
+  if (!has.ok()) return has.status();
+  if (!*has) return std::optional<DeviceRecord>();
+  DeviceRecord d;
+  d.key = blob<32>(st, 0);
+  d.user = st.column_text(1);
+  d.state = state_from(st.column_text(2));
+  d.head = ChainHead{static_cast<uint64_t>(st.column_int(3)), blob<32>(st, 4)};
+  d.enrolled_ms = st.column_int(5);
+  return std::optional<DeviceRecord>(std::move(d));
+}
+
+Result<std::optional<DeviceRecord>> SqliteStorage::device(const PublicKey& key) {
+  auto st = db().prepare("SELECT key, user, state, head_seq, head_id, enrolled_ms FROM _srv_devices WHERE key = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, key);
+  return read_device(*st);
+}
+
+Result<std::vector<DeviceRecord>> SqliteStorage::devices() {
+  auto st = db().prepare("SELECT key, user, state, head_seq, head_id, enrolled_ms FROM _srv_devices ORDER BY user, enrolled_ms");
+  if (!st.ok()) return st.status();
+  std::vector<DeviceRecord> out;
+  for (;;) {
+    auto d = read_device(*st);
+    if (!d.ok()) return d.status();
+    if (!*d) break;
+    out.push_back(std::move(**d));
+  }
+  return out;
+}
+
+Status SqliteStorage::set_device_state(const PublicKey& key, DeviceState state) {
+  auto st = db().prepare("UPDATE _srv_devices SET state = ? WHERE key = ?");
+  if (!st.ok()) return st.status();
+  st->bind_text(1, device_state_name(state));
+  st->bind_blob(2, key);
+  TRAM_RETURN_IF_ERROR(st->run());
+  if (db().changes() == 0) return {Errc::not_found, "no such device"};
+  return {};
+}
+
+Result<std::optional<Hash>> SqliteStorage::chain_at(const PublicKey& device, uint64_t seq) {
+  auto st = db().prepare("SELECT id FROM _srv_log WHERE device = ? AND seq = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, device);
+  st->bind_int(2, static_cast<int64_t>(seq));
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  if (!*has) return std::optional<Hash>();
+  return std::optional<Hash>(blob<32>(*st, 0));
+}
+
+Result<std::optional<LogEntry>> SqliteStorage::log_entry(const PublicKey& device, uint64_t seq) {
+  auto st = db().prepare(
+      "SELECT server_seq, device, seq, id, accepted, code, message, received_ms, clock_ahead, log_hash"
+      " FROM _srv_log WHERE device = ? AND seq = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, device);
+  st->bind_int(2, static_cast<int64_t>(seq));
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  if (!*has) return std::optional<LogEntry>();
+  LogEntry e;
+  e.server_seq = static_cast<uint64_t>(st->column_int(0));
+  e.device = blob<32>(*st, 1);
+  e.seq = static_cast<uint64_t>(st->column_int(2));
+  e.id = blob<32>(*st, 3);
+  e.accepted = st->column_int(4) != 0;
+  e.code = st->column_text(5);
+  e.message = st->column_text(6);
+  e.received_ms = st->column_int(7);
+  e.clock_ahead = st->column_int(8) != 0;
+  e.log_hash = blob<32>(*st, 9);
+  return std::optional<LogEntry>(std::move(e));
+}
+
+Result<LogHead> SqliteStorage::head() { return head_; }
+
+Status SqliteStorage::keep_fork(const PublicKey& device, const SignedChangeSet& cs) {
+  auto st = db().prepare("INSERT INTO _srv_forks(device, bytes, sig) VALUES (?, ?, ?)");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, device);
+  st->bind_blob(2, std::span(reinterpret_cast<const uint8_t*>(cs.bytes.data()), cs.bytes.size()));
+  st->bind_blob(3, cs.sig);
+  return st->run();
+}
+
+Status SqliteStorage::begin() {
+  auto tx = sql::Transaction::begin(db());
+  if (!tx.ok()) return tx.status();
+  tx_.emplace(std::move(tx).value());
+  pending_head_ = head_;
+  pending_row_version_ = row_version_;
+  return {};
+}
+
+Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
+  LogEntry e;
+  e.server_seq = pending_head_.server_seq + 1;
+  e.device = d.cs->device;
+  e.seq = d.cs->seq;
+  e.id = d.id;
+  e.accepted = d.accept;
+  e.code = d.code;
+  e.message = d.message;
+  e.received_ms = now_ms;
+  e.clock_ahead = d.clock == ClockTrust::ahead;
+  if (d.accept) {
+    ApplyItem item{d.cs, d.id, d.clock};
+    auto r = store_->apply({&item, 1});  // a savepoint: on failure nothing of it stays
+    if (!r.ok() && r.code() == Errc::storage_error) return r.status();
+    if (!r.ok()) {
+      // The schema refused what authorization let through (e.g. a newer schema version):
+      // the change set stays in its chain as rejected.
+      e.accepted = false;
+      e.code = errc_name(r.code());
+      e.message = r.status().message();
+    } else {
+      auto rv = db().prepare(
+          "INSERT INTO _srv_rowver(tbl, row_id, version) VALUES (?, ?, ?)"
+          " ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version");
+      if (!rv.ok()) return rv.status();
+      for (const Op& op : d.cs->ops) {
+        rv->reset();
+        rv->bind_text(1, op.table);
+        rv->bind_text(2, op.row);
+        rv->bind_int(3, static_cast<int64_t>(++pending_row_version_));
+        TRAM_RETURN_IF_ERROR(rv->run());
+      }
+    }
+  }
+  {
+    std::string link(pending_head_.log_hash.begin(), pending_head_.log_hash.end());
+    for (int i = 7; i >= 0; --i) link.push_back(static_cast<char>(e.server_seq >> (8 * i)));
+    link.append(e.id.begin(), e.id.end());
+    link.push_back(e.accepted ? 'a' : 'r');
+    e.log_hash = blake2b_256(link);
+  }
+  auto st = db().prepare(
+      "INSERT INTO _srv_log(server_seq, device, seq, id, accepted, code, message, received_ms, clock_ahead,"
+      " log_hash, bytes, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.status();
+  st->bind_int(1, static_cast<int64_t>(e.server_seq));
+  st->bind_blob(2, e.device);
+  st->bind_int(3, static_cast<int64_t>(e.seq));
+  st->bind_blob(4, e.id);
+  st->bind_int(5, e.accepted ? 1 : 0);
+  st->bind_text(6, e.code);
+  st->bind_text(7, e.message);
+  st->bind_int(8, e.received_ms);
+  st->bind_int(9, e.clock_ahead ? 1 : 0);
+  st->bind_blob(10, e.log_hash);
+  st->bind_blob(11, std::span(reinterpret_cast<const uint8_t*>(d.signed_cs->bytes.data()), d.signed_cs->bytes.size()));
+  st->bind_blob(12, d.signed_cs->sig);
+  TRAM_RETURN_IF_ERROR(st->run());
+  auto dev = db().prepare("UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?");
+  if (!dev.ok()) return dev.status();
+  dev->bind_int(1, static_cast<int64_t>(e.seq));
+  dev->bind_blob(2, e.id);
+  dev->bind_blob(3, e.device);
+  TRAM_RETURN_IF_ERROR(dev->run());
+  pending_head_ = LogHead{e.server_seq, e.log_hash};
+  return e;
+}
+
+Status SqliteStorage::commit() {
+  if (!tx_) return {Errc::invalid_argument, "commit without begin"};
+  Status st = tx_->commit();
+  tx_.reset();
+  if (st.ok()) {
+    head_ = pending_head_;
+    row_version_ = pending_row_version_;
+  }
+  return st;
+}
+
+void SqliteStorage::rollback() { tx_.reset(); }
+
+Result<std::vector<RowVersion>> SqliteStorage::changed_rows(uint64_t after, size_t limit) {
+  auto st = db().prepare("SELECT version, tbl, row_id FROM _srv_rowver WHERE version > ? ORDER BY version LIMIT ?");
+  if (!st.ok()) return st.status();
+  st->bind_int(1, static_cast<int64_t>(after));
+  st->bind_int(2, static_cast<int64_t>(limit));
+  std::vector<RowVersion> out;
+  for (;;) {
+    auto has = st->step();
+    if (!has.ok()) return has.status();
+    if (!*has) break;
+    out.push_back(RowVersion{static_cast<uint64_t>(st->column_int(0)), std::string(st->column_text(1)),
+                             std::string(st->column_text(2))});
+  }
+  return out;
+}
+
+Status SqliteStorage::backup(const std::string& path) {
+  auto target = sql::Database::open(path);
+  if (!target.ok()) return target.status();
+  return target->copy_from(db());
+}
+
+}  // namespace tram::server

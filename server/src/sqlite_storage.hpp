@@ -1,0 +1,49 @@
+// Storage on SQLite (WAL, synchronous=FULL) in one file of the data directory: the engine's
+// replica tables and the server's own (_srv_*), so a batch's log entries and merged rows
+// commit in one transaction.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "storage.hpp"
+
+namespace tram::server {
+
+class SqliteStorage final : public Storage {
+ public:
+  static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path, const Schema& schema);
+
+  Status create_user(const UserRecord& user) override;
+  Result<std::optional<UserRecord>> user(const std::string& id) override;
+  Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) override;
+  Result<DeviceRecord> enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) override;
+  Result<std::optional<DeviceRecord>> device(const PublicKey& key) override;
+  Result<std::vector<DeviceRecord>> devices() override;
+  Status set_device_state(const PublicKey& key, DeviceState state) override;
+  Result<std::optional<Hash>> chain_at(const PublicKey& device, uint64_t seq) override;
+  Result<std::optional<LogEntry>> log_entry(const PublicKey& device, uint64_t seq) override;
+  Result<LogHead> head() override;
+  Status keep_fork(const PublicKey& device, const SignedChangeSet& cs) override;
+  Store& replica() override { return *store_; }
+  Status begin() override;
+  Result<LogEntry> record(const Decision& d, int64_t now_ms) override;
+  Status commit() override;
+  void rollback() override;
+  Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) override;
+  Status backup(const std::string& path) override;
+
+ private:
+  explicit SqliteStorage(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+  Status init();
+  sql::Database& db() { return store_->db(); }
+  Result<std::optional<DeviceRecord>> read_device(sql::Statement& st);
+
+  std::unique_ptr<Store> store_;
+  std::optional<sql::Transaction> tx_;
+  LogHead head_, pending_head_;
+  uint64_t row_version_ = 0, pending_row_version_ = 0;
+};
+
+}  // namespace tram::server

@@ -1,0 +1,111 @@
+// The server's storage, behind one interface so that a PostgreSQL backend can follow the
+// SQLite one: users, enrolment codes, devices and their chains, the accepted log (itself a hash
+// chain), row versions for pulls, and the merged replica.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tram/engine/authorize.hpp"
+#include "tram/engine/chain.hpp"
+#include "tram/engine/store.hpp"
+
+namespace tram::server {
+
+struct UserRecord {
+  std::string id;
+  Role role = Role::official;
+  std::vector<std::string> units;
+  bool all_units = false;
+  Principal principal() const { return Principal{role, units, all_units}; }
+};
+
+enum class DeviceState { active, revoked, quarantined };
+std::string_view device_state_name(DeviceState s);
+
+struct DeviceRecord {
+  PublicKey key{};
+  std::string user;
+  DeviceState state = DeviceState::active;
+  ChainHead head;
+  int64_t enrolled_ms = 0;
+};
+
+// One change set in the log: accepted (merged) or rejected (kept in its device's chain, not
+// merged). The log is a hash chain: log_hash = BLAKE2b(prev log_hash ‖ server_seq ‖ id ‖ status).
+struct LogEntry {
+  uint64_t server_seq = 0;
+  PublicKey device{};
+  uint64_t seq = 0;
+  Hash id{};
+  bool accepted = false;
+  std::string code;     // rejection code ("" when accepted)
+  std::string message;  // rejection reason
+  int64_t received_ms = 0;
+  bool clock_ahead = false;
+  Hash log_hash{};
+};
+
+struct LogHead {
+  uint64_t server_seq = 0;
+  Hash log_hash{};
+};
+
+// What the writer decided for one change set of a push, before it is committed.
+struct Decision {
+  const SignedChangeSet* signed_cs = nullptr;
+  const ChangeSet* cs = nullptr;
+  Hash id{};
+  bool accept = false;
+  ClockTrust clock = ClockTrust::trusted;
+  std::string code, message;
+};
+
+// A changed row for a pull, in version order.
+struct RowVersion {
+  uint64_t version = 0;
+  std::string table, row;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual Status create_user(const UserRecord& user) = 0;
+  virtual Result<std::optional<UserRecord>> user(const std::string& id) = 0;
+  // Stores a code's hash; the code itself is shown once to the administrator.
+  virtual Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) = 0;
+  // Consumes the code (single use, unexpired) and registers the device, atomically.
+  virtual Result<DeviceRecord> enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) = 0;
+  virtual Result<std::optional<DeviceRecord>> device(const PublicKey& key) = 0;
+  virtual Result<std::vector<DeviceRecord>> devices() = 0;
+  virtual Status set_device_state(const PublicKey& key, DeviceState state) = 0;
+
+  // The id in this device's chain at `seq` (accepted or rejected).
+  virtual Result<std::optional<Hash>> chain_at(const PublicKey& device, uint64_t seq) = 0;
+  virtual Result<std::optional<LogEntry>> log_entry(const PublicKey& device, uint64_t seq) = 0;
+  virtual Result<LogHead> head() = 0;
+  // A change set that forked a device's chain, kept aside as evidence.
+  virtual Status keep_fork(const PublicKey& device, const SignedChangeSet& cs) = 0;
+
+  // The replica authorization reads and the writer applies to. Single writer: callers
+  // serialize begin()…commit() and every read of the replica that must see a consistent state.
+  virtual Store& replica() = 0;
+  // Starts the writer's transaction for one batch.
+  virtual Status begin() = 0;
+  // Applies one decision inside the batch (accepted ones are merged), appends it to the log
+  // and returns its entry. Later decisions of the batch see its effects.
+  virtual Result<LogEntry> record(const Decision& d, int64_t now_ms) = 0;
+  // Durably commits the batch (synchronous=FULL). Receipts may be sent only after this.
+  virtual Status commit() = 0;
+  virtual void rollback() = 0;
+
+  // Rows changed after `after` (row versions), at most `limit`.
+  virtual Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) = 0;
+  // Online copy of the whole database (SQLite backup API).
+  virtual Status backup(const std::string& path) = 0;
+};
+
+}  // namespace tram::server
