@@ -114,9 +114,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == http::error::body_limit) {
+      shared_.service.count_refused(std::string(parser_->get().target().substr(0, parser_->get().target().find('?'))), 413);
       return send(make_response(11, false, limit_error(413, "too_large", "request body over " + std::to_string(shared_.limits.max_body_bytes) + " bytes"), "limit"), false);
     }
     if (ec == http::error::header_limit) {
+      shared_.service.count_refused("headers", 431);
       return send(make_response(11, false, limit_error(431, "headers_too_large", "request headers over " + std::to_string(shared_.limits.max_header_bytes) + " bytes"), "limit"), false);
     }
     if (ec) {

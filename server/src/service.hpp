@@ -59,6 +59,8 @@ class Service {
 
   const PublicKey& server_key() const { return server_key_.public_key(); }
   std::string metrics_text();
+  // Requests the transport refused before they reached handle() (413, 431, 429, 503).
+  void count_refused(const std::string& route, int status) { observe(route, status, 0); }
   void connection_opened() { ++connections_; }
   void connection_closed() { --connections_; }
 

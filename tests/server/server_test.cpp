@@ -1,0 +1,307 @@
+// The real tram-server process on loopback: enrolment, sessions, push and pull round trips,
+// every rejection code, scope isolation, replays, forks, revocation and limits.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace tram::testing {
+namespace {
+
+namespace dom = simdjson::dom;
+
+Value text(const char* s) { return Value{Text{s}}; }
+
+// A full progress report for `unit` (schema sonla-2026 v2 field ids).
+std::vector<FieldWrite> report(const char* unit, const char* status = "draft", double value = 42.0) {
+  return {{1, text(unit)},           {2, text("CT-BACSI-TRAMYTE")},          {4, text("2026-H1")},
+          {5, Value{value}},         {6, text("on_track")},                  {7, text("Trạm y tế có 2 bác sĩ")},
+          {11, text("Lò Văn Minh")}, {12, Value{*Date::parse("2026-06-03")}}, {13, text(status)}};
+}
+Op put(std::string row, std::vector<FieldWrite> f, std::vector<FieldBase> b = {}) {
+  return Op{"progress_report", std::move(row), OpKind::put, std::move(f), std::move(b)};
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = ::testing::TempDir() + "/tram-server-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(data_);
+    ASSERT_EQ(run_cli({"seed", "--data", data_}).first, 0);
+    ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "minh", "--role", "official", "--units", "03808"}).first, 0);
+    ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "hoa", "--role", "official", "--units", "03808"}).first, 0);
+    ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "an", "--role", "official", "--units", "03646"}).first, 0);
+    ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "tai-chinh", "--role", "reviewer", "--all-units"}).first, 0);
+    server_ = std::make_unique<ServerProcess>(data_);
+  }
+  std::string code(const char* user) {
+    auto [rc, out] = run_cli({"admin", "enrol-code", "--data", data_, "--user", user});
+    EXPECT_EQ(rc, 0) << out;
+    return out.substr(0, out.find('\n'));
+  }
+  std::unique_ptr<TestDevice> device(const char* user, uint64_t seed) {
+    auto d = std::make_unique<TestDevice>(server_->port(), code(user), user, seed);
+    EXPECT_TRUE(d->enrolled()) << d->enrol_body();
+    return d;
+  }
+  std::string server_key() {
+    dom::parser p;
+    std::string_view k;
+    if (p.parse(http(server_->port(), "GET", "/v1/server-key").body)["key"].get_string().get(k)) return {};
+    return std::string(k);
+  }
+  std::string admin_token() {
+    auto out = run_cli({"admin", "token", "--data", data_}).second;
+    return out.substr(0, out.find('\n'));
+  }
+
+  std::string data_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+// The per-item results of a push.
+struct Item {
+  std::string status, code, id;
+  uint64_t expected_seq = 0;
+  std::string receipt_body, receipt_sig;
+  bool clock_ahead = false;
+};
+std::vector<Item> results(const HttpResponse& r) {
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::vector<Item> out;
+  dom::parser p;
+  dom::element root;
+  if (p.parse(r.body).get(root)) return out;
+  for (dom::element e : root["results"].get_array()) {
+    Item it;
+    std::string_view s;
+    if (!e["status"].get_string().get(s)) it.status = s;
+    if (!e["code"].get_string().get(s)) it.code = s;
+    if (!e["id"].get_string().get(s)) it.id = s;
+    uint64_t n;
+    if (!e["expected_seq"].get_uint64().get(n)) it.expected_seq = n;
+    if (!e["receipt"]["body"].get_string().get(s)) it.receipt_body = s;
+    if (!e["receipt"]["sig"].get_string().get(s)) it.receipt_sig = s;
+    bool b;
+    if (!e["clock_ahead"].get_bool().get(b)) it.clock_ahead = b;
+    out.push_back(it);
+  }
+  return out;
+}
+
+// Row ids in a pull page.
+std::vector<std::string> pulled_rows(const HttpResponse& r, const std::string& table) {
+  EXPECT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> out;
+  dom::parser p;
+  dom::element root;
+  if (p.parse(r.body).get(root)) return out;
+  for (dom::element e : root["rows"].get_array()) {
+    if (std::string_view(e["t"].get_string().value()) == table) out.emplace_back(std::string_view(e["id"].get_string().value()));
+  }
+  return out;
+}
+
+TEST_F(ServerTest, PushGetsAVerifiableReceiptAndPullReturnsTheRow) {
+  auto minh = device("minh", 1);
+  auto made = minh->make({put("r1", report("03808"))});
+  auto items = results(minh->push({made.signed_cs}));
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].status, "accepted");
+  EXPECT_EQ(items[0].id, to_hex(made.id));
+  // The receipt is signed by the server key published at /v1/server-key.
+  const auto key = from_hex<32>(server_key());
+  const auto sig = from_hex<64>(items[0].receipt_sig);
+  ASSERT_TRUE(key && sig);
+  EXPECT_TRUE(verify_signature(*key, items[0].receipt_body, *sig));
+  EXPECT_NE(items[0].receipt_body.find("\"status\":\"accepted\""), std::string::npos);
+  EXPECT_NE(items[0].receipt_body.find(to_hex(made.id)), std::string::npos);
+  std::string tampered = items[0].receipt_body;
+  tampered[tampered.find("accepted")] = 'A';
+  EXPECT_FALSE(verify_signature(*key, tampered, *sig));
+  // Another official of the same commune pulls it, with reference data.
+  auto hoa = device("hoa", 2);
+  auto page = hoa->pull(0);
+  EXPECT_EQ(pulled_rows(page, "progress_report"), std::vector<std::string>{"r1"});
+  EXPECT_EQ(pulled_rows(page, "unit").size(), 75u);
+}
+
+TEST_F(ServerTest, ScopeIsolationForRowsAndPages) {
+  auto minh = device("minh", 1);
+  auto an = device("an", 3);
+  ASSERT_EQ(results(minh->push({minh->make({put("muong-la", report("03808"))}).signed_cs}))[0].status, "accepted");
+  ASSERT_EQ(results(an->push({an->make({put("to-hieu", report("03646"))}).signed_cs}))[0].status, "accepted");
+  // Whatever the page size, Tô Hiệu's official never receives Mường La's report, and back.
+  for (size_t limit : {1u, 7u, 1000u}) {
+    std::vector<std::string> seen_an, seen_minh;
+    uint64_t after = 0;
+    for (int page = 0; page < 2000; ++page) {
+      auto r = an->pull(after, limit);
+      auto rows = pulled_rows(r, "progress_report");
+      seen_an.insert(seen_an.end(), rows.begin(), rows.end());
+      dom::parser p;
+      auto root = p.parse(r.body).value();
+      after = root["next"].get_uint64().value();
+      if (!root["more"].get_bool().value()) break;
+    }
+    EXPECT_EQ(seen_an, std::vector<std::string>{"to-hieu"}) << "limit " << limit;
+    seen_minh = pulled_rows(minh->pull(0, 1000), "progress_report");
+    EXPECT_EQ(seen_minh, std::vector<std::string>{"muong-la"});
+  }
+  // Per-unit applicability rows are scoped too: an official gets only their unit's.
+  auto applies = pulled_rows(an->pull(0, 1000), "indicator_unit");
+  EXPECT_FALSE(applies.empty());
+  for (const auto& id : applies) EXPECT_NE(id.find(":03646"), std::string::npos) << id;
+  // And writing into another unit is refused.
+  auto items = results(an->push({an->make({put("intrusion", report("03808"))}).signed_cs}));
+  EXPECT_EQ(items[0].status, "rejected");
+  EXPECT_EQ(items[0].code, "forbidden_scope");
+  // A reviewer with the whole province sees both.
+  auto reviewer = device("tai-chinh", 4);
+  auto all = pulled_rows(reviewer->pull(0, 1000), "progress_report");
+  EXPECT_EQ(all.size(), 2u);
+}
+
+TEST_F(ServerTest, ReplayIsADuplicateWithTheOriginalReceipt) {
+  auto minh = device("minh", 1);
+  auto made = minh->make({put("r1", report("03808"))});
+  auto first = results(minh->push({made.signed_cs}));
+  auto again = results(minh->push({made.signed_cs}));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].status, "duplicate");
+  EXPECT_EQ(again[0].receipt_body, first[0].receipt_body);
+  EXPECT_EQ(again[0].receipt_sig, first[0].receipt_sig);
+  // Still exactly one row version.
+  EXPECT_EQ(pulled_rows(minh->pull(0), "progress_report").size(), 1u);
+}
+
+TEST_F(ServerTest, EveryRejectionCode) {
+  auto minh = device("minh", 1);
+  // malformed: not base64; and signed bytes that are not a change set.
+  auto bad = results(minh->push_raw("{\"changesets\":[{\"cs\":\"!!!\",\"sig\":\"00\"}]}"));
+  EXPECT_EQ(bad[0].code, "malformed");
+  SignedChangeSet junk{"{\"v\":1}", minh->chain().key().sign("{\"v\":1}")};
+  EXPECT_EQ(results(minh->push({junk}))[0].code, "malformed");
+  // bad_signature
+  auto made = minh->make({put("r1", report("03808"))});
+  SignedChangeSet forged = made.signed_cs;
+  forged.bytes[forged.bytes.find("42")] = '9';
+  EXPECT_EQ(results(minh->push({forged}))[0].code, "bad_signature");
+  // seq_gap, naming the expected sequence
+  auto second = minh->make({put("r2", report("03808"))});
+  auto gap = results(minh->push({second.signed_cs}));
+  EXPECT_EQ(gap[0].code, "seq_gap");
+  EXPECT_EQ(gap[0].expected_seq, 1u);
+  ASSERT_EQ(results(minh->push({made.signed_cs, second.signed_cs}))[1].status, "accepted");
+  // invalid_value (naming table, row, field, rule), workflow_violation
+  auto neg = results(minh->push({minh->make({put("r3", report("03808", "draft", -5))}).signed_cs}));
+  EXPECT_EQ(neg[0].code, "invalid_value");
+  auto wf = results(minh->push({minh->make({put("r4", report("03808", "accepted"))}).signed_cs}));
+  EXPECT_EQ(wf[0].code, "workflow_violation");
+  // Rejected change sets stay in the chain: the next one links to them and is accepted.
+  EXPECT_EQ(results(minh->push({minh->make({put("r5", report("03808"))}).signed_cs}))[0].status, "accepted");
+  // too_large: one change set over the limit; and a batch over the limit (413).
+  // An oversized text is refused on the device already; a forged oversized change set here.
+  EXPECT_EQ(minh->chain().make({put("r6", {{7, Value{Text{std::string(40000, 'x')}}}})}).code(), Errc::too_large);
+  SignedChangeSet oversized{std::string((1 << 20) + 10, ' '), {}};
+  EXPECT_EQ(results(minh->push({oversized}))[0].code, "too_large");
+  std::vector<SignedChangeSet> many(501, made.signed_cs);
+  EXPECT_EQ(minh->push(many).status, 413);
+  // The server keeps serving.
+  EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(ServerTest, ClockYearsAheadIsAcceptedButFlagged) {
+  auto minh = device("minh", 1);
+  minh->wall().set(1'780'000'000'000 + 5LL * 365 * 24 * 3600 * 1000);
+  auto items = results(minh->push({minh->make({put("r1", report("03808"))}).signed_cs}));
+  EXPECT_EQ(items[0].status, "accepted");
+  EXPECT_TRUE(items[0].clock_ahead);
+  EXPECT_NE(items[0].receipt_body.find("\"clock_ahead\":true"), std::string::npos);
+}
+
+TEST_F(ServerTest, ForkQuarantinesTheDevice) {
+  auto minh = device("minh", 1);
+  const ChainHead start = minh->chain().head();
+  auto a = minh->make({put("r1", report("03808"))});
+  ASSERT_EQ(results(minh->push({a.signed_cs}))[0].status, "accepted");
+  // A clone of the key continues from the same point with other content.
+  std::array<uint8_t, 32> seed{};
+  minh->chain().key().export_seed(seed);
+  FakeClock wall(1'780'000'000'000);
+  HybridClock clock(wall, 300'000);
+  DeviceChain clone(DeviceKey::from_seed(seed), clock, "minh", "sonla-2026", 2, start);
+  auto b = clone.make({put("r9", report("03808"))});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(results(minh->push({b->signed_cs}))[0].code, "fork_detected");
+  // Quarantined: nothing more is accepted until an administrator releases it.
+  auto next = minh->push({minh->make({put("r2", report("03808"))}).signed_cs});
+  EXPECT_EQ(next.status, 403);
+  EXPECT_NE(next.body.find("device_quarantined"), std::string::npos);
+  EXPECT_NE(run_cli({"admin", "devices", "--data", data_}).second.find("quarantined"), std::string::npos);
+}
+
+TEST_F(ServerTest, RevokedAndUnknownDevices) {
+  auto minh = device("minh", 1);
+  const std::string token = admin_token();
+  auto r = http(server_->port(), "POST", "/v1/admin/devices/" + to_hex(minh->key()) + "/revoke", "", {"Authorization: Bearer " + token});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto push = minh->push({minh->make({put("r1", report("03808"))}).signed_cs});
+  EXPECT_EQ(push.status, 403);
+  EXPECT_NE(push.body.find("device_revoked"), std::string::npos);
+  // An unknown device cannot even get a challenge; a wrong admin token gets nothing.
+  auto c = http(server_->port(), "POST", "/v1/auth/challenge", "{\"device\":\"" + std::string(64, 'a') + "\"}");
+  EXPECT_EQ(c.status, 401);
+  EXPECT_NE(c.body.find("unknown_device"), std::string::npos);
+  EXPECT_EQ(http(server_->port(), "GET", "/v1/admin/devices", "", {"Authorization: Bearer nope"}).status, 401);
+  // Enrolment codes are single use.
+  const std::string once = code("hoa");
+  TestDevice first(server_->port(), once, "hoa", 7), second(server_->port(), once, "hoa", 8);
+  EXPECT_TRUE(first.enrolled());
+  EXPECT_FALSE(second.enrolled());
+}
+
+TEST_F(ServerTest, ACapturedSessionAnswerCannotBeReplayed) {
+  auto minh = device("minh", 1);
+  auto c = http(server_->port(), "POST", "/v1/auth/challenge", "{\"device\":\"" + to_hex(minh->key()) + "\"}");
+  dom::parser p;
+  const std::string challenge(std::string_view(p.parse(c.body)["challenge"].get_string().value()));
+  const std::string answer = "{\"device\":\"" + to_hex(minh->key()) + "\",\"challenge\":\"" + challenge + "\",\"signature\":\"" +
+                             to_hex(minh->chain().key().sign("tram-session-v1:" + challenge)) + "\"}";
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/auth/session", answer).status, 200);
+  auto replay = http(server_->port(), "POST", "/v1/auth/session", answer);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_NE(replay.body.find("bad_challenge"), std::string::npos);
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/push", "{}", {"Authorization: Bearer forged"}).status, 401);
+}
+
+TEST_F(ServerTest, LimitsGetTheRightStatusAndTheServerKeepsServing) {
+  auto minh = device("minh", 1);
+  EXPECT_EQ(minh->push_raw(std::string(9 << 20, ' ')).status, 413);
+  EXPECT_EQ(http(server_->port(), "GET", "/healthz", "", {"X-Big: " + std::string(20000, 'a')}).status, 431);
+  EXPECT_EQ(minh->push_raw("{not json").status, 400);
+  EXPECT_EQ(http(server_->port(), "GET", "/nowhere").status, 404);
+  EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
+  auto metrics = http(server_->port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("tram_requests_total{route=\"/v1/push\",status=\"413\"}"), std::string::npos) << metrics.body;
+}
+
+TEST_F(ServerTest, ReviewCycleOverTheWire) {
+  auto minh = device("minh", 1);
+  auto reviewer = device("tai-chinh", 4);
+  // Each edit names the writes it saw (its bases), taken from a pull, as the SDK does.
+  auto edit = [](TestDevice& d, std::vector<FieldWrite> f) {
+    std::vector<uint32_t> ids;
+    for (const auto& w : f) ids.push_back(w.field);
+    auto made = d.make({put("r1", f, d.bases("progress_report", "r1", ids))});
+    return results(d.push({made.signed_cs}));
+  };
+  ASSERT_EQ(results(minh->push({minh->make({put("r1", report("03808", "submitted"))}).signed_cs}))[0].status, "accepted");
+  EXPECT_EQ(edit(*reviewer, {{13, text("returned")}, {14, text("Bổ sung ảnh")}})[0].status, "accepted");
+  EXPECT_EQ(edit(*minh, {{5, Value{44.0}}})[0].status, "accepted");
+  EXPECT_EQ(edit(*minh, {{13, text("submitted")}})[0].status, "accepted");
+  EXPECT_EQ(edit(*reviewer, {{13, text("accepted")}})[0].status, "accepted");
+  EXPECT_EQ(edit(*minh, {{5, Value{1.0}}})[0].code, "workflow_violation");
+}
+
+}  // namespace
+}  // namespace tram::testing
