@@ -118,7 +118,8 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
         if (!transition) return {Errc::workflow_violation, where + ": no transition " + cur + " -> " + next};
       }
       // Other fields change only in an editable state, or as part of the transition.
-      const bool editable = contains(wf.editable, cur);
+      const bool editor = wf.editors.empty() || std::find(wf.editors.begin(), wf.editors.end(), who.role) != wf.editors.end();
+      const bool editable = contains(wf.editable, cur) && editor;
       for (const auto& w : op.fields) {
         if (w.field == wf.field || editable) continue;
         auto listed = [&](const std::vector<uint32_t>& ids) { return std::find(ids.begin(), ids.end(), w.field) != ids.end(); };

@@ -115,6 +115,14 @@ Status parse_field(dom::element e, const std::string& path, FieldDef& f) {
   }
   if (m.count("values")) TRAM_ASSIGN(f.values, strs(m["values"], path + ".values"));
   if (m.count("table")) TRAM_ASSIGN(f.ref_table, str(m["table"], path + ".table"));
+  // A constraint that cannot apply to the type is a mistake, not something to ignore.
+  const bool numeric = f.type == ValueType::integer || f.type == ValueType::real;
+  if ((m.count("min") || m.count("max")) && !numeric) return fail(path, "min and max apply to integer and real fields");
+  if ((m.count("max_length") || m.count("pattern")) && f.type != ValueType::text) {
+    return fail(path, "max_length and pattern apply to text, enum and ref fields");
+  }
+  if (m.count("values") && f.kind != FieldKind::enumeration) return fail(path + ".values", "only an enum has values");
+  if (m.count("table") && f.kind != FieldKind::reference) return fail(path + ".table", "only a ref names a table");
   if (f.kind == FieldKind::enumeration && f.values.empty()) return fail(path, "an enum needs \"values\"");
   if (f.kind == FieldKind::reference && f.ref_table.empty()) return fail(path, "a ref needs \"table\"");
   if (m.count("merge")) {
@@ -226,7 +234,7 @@ Status parse_table(dom::element e, const std::string& path, TableDef& t) {
   if (m.count("workflow")) {
     const std::string wp = path + ".workflow";
     std::map<std::string_view, dom::element> wm;
-    TRAM_ASSIGN(wm, members(m["workflow"], wp, {"field", "initial", "editable", "locked", "transitions"}));
+    TRAM_ASSIGN(wm, members(m["workflow"], wp, {"field", "initial", "editable", "editors", "locked", "transitions"}));
     if (!wm.count("field") || !wm.count("initial") || !wm.count("transitions")) {
       return fail(wp, "a workflow needs \"field\", \"initial\" and \"transitions\"");
     }
@@ -239,6 +247,7 @@ Status parse_table(dom::element e, const std::string& path, TableDef& t) {
     TRAM_ASSIGN(w.initial, str(wm["initial"], wp + ".initial"));
     if (wm.count("editable")) TRAM_ASSIGN(w.editable, strs(wm["editable"], wp + ".editable"));
     if (wm.count("locked")) TRAM_ASSIGN(w.locked, strs(wm["locked"], wp + ".locked"));
+    if (wm.count("editors")) TRAM_ASSIGN(w.editors, roles(wm["editors"], wp + ".editors"));
     dom::array trs;
     if (wm["transitions"].get_array().get(trs)) return fail(wp + ".transitions", "expected an array");
     size_t k = 0;

@@ -74,6 +74,7 @@ struct Row {
 
 struct TableSql {
   const TableDef* def = nullptr;
+  std::string columns;  // in schema order, whatever order migrations added them in
   std::map<uint32_t, size_t> pos;  // field id -> index in Row::cells
   sql::Statement select;
   sql::Statement upsert;
@@ -170,6 +171,7 @@ Status Store::Impl::init() {
     auto up = db_.prepare("INSERT INTO " + name + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + update);
     if (!up.ok()) return up.status();
     ts.select = std::move(sel).value();
+    ts.columns = cols;
     ts.upsert = std::move(up).value();
     tables_.emplace(t.name, std::move(ts));
   }
@@ -550,7 +552,8 @@ Result<Hash> Store::state_hash() {
   };
   for (const TableDef& t : impl_->schema_.tables) {
     buf += "table " + t.name + "\n";
-    TRAM_RETURN_IF_ERROR(dump("SELECT * FROM " + sql::quote_ident(t.name) + " ORDER BY id"));
+    TRAM_RETURN_IF_ERROR(dump("SELECT " + impl_->tables_.find(t.name)->second.columns + " FROM " +
+                              sql::quote_ident(t.name) + " ORDER BY id"));
   }
   buf += "conflicts\n";
   TRAM_RETURN_IF_ERROR(dump("SELECT * FROM _tram_conflicts ORDER BY tbl, row_id, field, loser"));

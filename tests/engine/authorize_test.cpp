@@ -117,7 +117,8 @@ TEST_F(Authorize, TheReportWorkflow) {
   EXPECT_EQ(check(official, put(report("03808", "accepted"))).code(), Errc::workflow_violation);
   EXPECT_TRUE(check(official, put(report("03808", "submitted"))).ok());
   accept(official, put(report("03808", "draft")));
-  // Drafts are edited freely, then submitted.
+  // Drafts are edited freely by their unit's officials (not by reviewers), then submitted.
+  EXPECT_EQ(check(reviewer, put({{id("review_comment"), text("sớm quá")}})).code(), Errc::workflow_violation);
   accept(official, put({{id("narrative"), text("Đã lắp đặt 12 bể nước")}}));
   accept(official, put(status("submitted")));
   // Submitted: the official waits; only a reviewer decides.

@@ -71,7 +71,8 @@ struct TransitionDef {
 struct WorkflowDef {
   uint32_t field = 0;
   std::string initial;                 // the state a new row must start in (or reach by a transition)
-  std::vector<std::string> editable;   // states in which other fields may be edited
+  std::vector<std::string> editable;   // states in which other fields may be edited…
+  std::vector<Role> editors;           // …and by whom (empty: any role allowed to update)
   std::vector<std::string> locked;     // states in which nothing may change
   std::vector<TransitionDef> transitions;
   const TransitionDef* find(std::string_view from, std::string_view to) const;
