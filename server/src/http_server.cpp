@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "gzip.hpp"
 #include "tram/engine/json.hpp"
 
 namespace tram::server {
@@ -125,6 +126,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(make_response(11, false, limit_error(400, "bad_request", ec.message()), "error"), false);
     }
     auto req = parser_->release();
+    // Compressed request bodies: inflated under the same body limit (a zip bomb gets 413).
+    if (beast::iequals(req[http::field::content_encoding], "gzip")) {
+      auto body = gzip_decompress(req.body(), shared_.limits.max_body_bytes);
+      if (!body) {
+        return send(make_response(req.version(), false, limit_error(413, "too_large", "gzip body invalid or inflating over the limit"), "limit"), false);
+      }
+      req.body() = std::move(*body);
+    }
+    const bool gzip_ok = req[http::field::accept_encoding].find("gzip") != beast::string_view::npos;
     char id[20];
     std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
@@ -140,7 +150,13 @@ class Session : public std::enable_shared_from_this<Session> {
                   out.error_code.empty() ? "" : ",\"error\":\"", out.error_code.c_str(), out.error_code.empty() ? "" : "\"");
     shared_.log(line);
     const bool keep = req.keep_alive();
-    send(make_response(req.version(), keep, out, id), keep);
+    auto res = make_response(req.version(), keep, out, id);
+    if (gzip_ok && out.body.size() > 512) {
+      res.body() = gzip_compress(out.body);
+      res.set(http::field::content_encoding, "gzip");
+      res.prepare_payload();
+    }
+    send(std::move(res), keep);
   }
 
   void send(http::response<http::string_body> res, bool keep_alive) {

@@ -217,6 +217,10 @@ class TestDevice {
   HttpResponse push(const std::vector<SignedChangeSet>& batch) {
     return http(port_, "POST", "/v1/push", push_body(batch), {"Authorization: Bearer " + token_});
   }
+  HttpResponse raw(const std::string& method, const std::string& path, const std::string& body, std::vector<std::string> headers) {
+    headers.push_back("Authorization: Bearer " + token_);
+    return http(port_, method, path, body, headers);
+  }
   HttpResponse push_raw(const std::string& body) { return http(port_, "POST", "/v1/push", body, {"Authorization: Bearer " + token_}); }
   HttpResponse pull(uint64_t after, size_t limit = 1000) {
     return http(port_, "GET", "/v1/pull?after=" + std::to_string(after) + "&limit=" + std::to_string(limit),

@@ -1,0 +1,15 @@
+// gzip for request and response bodies (zlib): a weak 2G link pays for every byte.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tram::server {
+
+std::string gzip_compress(std::string_view data);
+// nullopt when `data` is not gzip or inflates beyond `max_out` bytes (a zip bomb is refused
+// before it fills memory).
+std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out);
+
+}  // namespace tram::server
