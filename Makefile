@@ -21,6 +21,7 @@ bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
 	@scripts/run-bench.sh build/release
+	@scripts/run-loadgen.sh build/release
 
 asan: deps
 	@cmake --preset asan >/dev/null

@@ -31,6 +31,7 @@ constexpr const char* kUsage = R"(tram-server — the Tram sync server
 
 Usage:
   tram-server serve --data DIR [--listen HOST:PORT] [--schemas DIR] [--threads N]
+                    [--max-connections N] [--max-connections-per-ip N] [--max-body-bytes N]
   tram-server seed  --data DIR [--schemas DIR]
   tram-server admin create-user --data DIR --id USER --role official|department|reviewer|admin
                                 [--units CODE,CODE,...] [--all-units]
@@ -162,8 +163,12 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return die("--listen HOST:PORT");
   std::mutex log_mu;
+  HttpLimits limits;
+  if (o.has("max-connections")) limits.max_connections = std::stoul(o.get("max-connections"));
+  if (o.has("max-connections-per-ip")) limits.max_connections_per_ip = std::stoul(o.get("max-connections-per-ip"));
+  if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
   auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
-                               static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), HttpLimits{},
+                               static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
                                [&](const std::string& line) {
                                  std::lock_guard lock(log_mu);
                                  std::fprintf(stderr, "%s\n", line.c_str());
@@ -192,7 +197,9 @@ int seed(const Options& o, ClockSource& clock, RandomSource& random) {
   if (Status st = svc.create_user(UserRecord{"seed-admin", Role::admin, {}, true}); !st.ok()) return die(st.to_string());
   ChainHead head;
   bool enrolled = false;
-  for (const auto& d : *svc.devices()) {
+  auto devices = svc.devices();
+  if (!devices.ok()) return die(devices.status().to_string());
+  for (const auto& d : *devices) {
     if (d.key == key.public_key()) {
       head = d.head;
       enrolled = true;

@@ -1,0 +1,342 @@
+// tram-loadgen: pushes pre-signed change sets from many simulated devices to a running
+// tram-server over loopback, then has a fresh device pull everything, and reports rows/s,
+// change sets/s, request latency p50/p99 and bytes on the wire per row. Optionally holds many
+// idle connections open meanwhile. Every loop is bounded.
+//   tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100]
+//                [--changesets 10000] [--rows 10] [--batch 20] [--threads 2] [--idle 0] [--json]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <simdjson.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gzip.hpp"
+#include "tram/engine/device_chain.hpp"
+#include "tram/engine/uuid.hpp"
+
+using namespace tram;
+namespace dom = simdjson::dom;
+
+namespace {
+
+// A keep-alive HTTP/1.1 connection with byte counters (what crosses the wire).
+class Connection {
+ public:
+  explicit Connection(uint16_t port) : port_(port) { open(); }
+  ~Connection() { if (fd_ >= 0) ::close(fd_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  struct Reply {
+    int status = 0;
+    std::string body;
+  };
+  Reply request(const std::string& method, const std::string& path, const std::string& body,
+                const std::vector<std::string>& headers) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+      for (const auto& h : headers) req += h + "\r\n";
+      req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+      req += body;
+      if (send_all(req)) {
+        Reply r;
+        if (read_reply(r)) {
+          sent_ += req.size();
+          return r;
+        }
+      }
+      ::close(fd_);
+      open();
+    }
+    return {};
+  }
+  uint64_t sent() const { return sent_; }
+  uint64_t received() const { return received_; }
+
+ private:
+  void open() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    timeval tv{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    buf_.clear();
+  }
+  bool send_all(const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      const ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  bool fill() {
+    char tmp[65536];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    received_ += static_cast<uint64_t>(n);
+    return true;
+  }
+  bool read_reply(Reply& r) {
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return false;
+    }
+    const std::string head = buf_.substr(0, end);
+    r.status = std::stoi(head.substr(9, 3));
+    size_t length = 0;
+    bool gz = false;
+    for (size_t pos = head.find("\r\n"); pos != std::string::npos;) {
+      const size_t next = head.find("\r\n", pos + 2);
+      std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      for (auto& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (line.rfind("content-length:", 0) == 0) length = std::stoul(line.substr(15));
+      if (line.rfind("content-encoding:", 0) == 0 && line.find("gzip") != std::string::npos) gz = true;
+      pos = next;
+    }
+    while (buf_.size() < end + 4 + length) {
+      if (!fill()) return false;
+    }
+    r.body = buf_.substr(end + 4, length);
+    buf_.erase(0, end + 4 + length);
+    if (gz) r.body = server::gzip_decompress(r.body, 256 << 20).value_or("");
+    return true;
+  }
+
+  uint16_t port_;
+  int fd_ = -1;
+  std::string buf_;
+  uint64_t sent_ = 0, received_ = 0;
+};
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+int die(const std::string& m) {
+  std::fprintf(stderr, "tram-loadgen: %s\n", m.c_str());
+  return 1;
+}
+
+struct SimDevice {
+  std::string user, unit, token;
+  std::unique_ptr<DeviceChain> chain;
+  std::vector<SignedChangeSet> pending;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"}, {"batch", "20"},
+                                            {"threads", "2"},   {"idle", "0"},            {"units-file", TRAM_UNITS_CSV}};
+  bool json_out = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--json") json_out = true;
+    else if (a == "--help") {
+      std::puts("tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100] [--changesets 10000]\n"
+                "             [--rows 10] [--batch 20] [--threads 2] [--idle 0] [--json]");
+      return 0;
+    } else if (a.rfind("--", 0) == 0 && i + 1 < argc) opt[a.substr(2)] = argv[++i];
+  }
+  const std::string url = opt["server"];
+  if (url.rfind("http://127.0.0.1:", 0) != 0) return die("--server http://127.0.0.1:PORT (loopback only)");
+  const uint16_t port = static_cast<uint16_t>(std::stoi(url.substr(17)));
+  const std::string admin = "Authorization: Bearer " + opt["admin-token"];
+  const size_t n_devices = std::stoul(opt["devices"]), n_cs = std::stoul(opt["changesets"]), n_rows = std::stoul(opt["rows"]);
+  const size_t batch = std::stoul(opt["batch"]), threads = std::max<size_t>(1, std::stoul(opt["threads"]));
+  crypto_init();
+
+  std::vector<std::string> units;
+  {
+    std::ifstream in(opt["units-file"]);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) units.push_back(line.substr(0, line.find(',')));
+  }
+  if (units.empty()) return die("no units in " + opt["units-file"]);
+
+  // Enrol the devices (users, codes, keys, sessions) through the admin API.
+  Connection setup(port);
+  FakeClock wall(1'780'000'000'000);
+  SeededRandom rng(2026);
+  std::vector<std::unique_ptr<HybridClock>> clocks;
+  std::vector<SimDevice> devices(n_devices + 1);  // the last one is the reviewer that pulls
+  dom::parser parser;
+  for (size_t i = 0; i <= n_devices; ++i) {
+    SimDevice& d = devices[i];
+    const bool reviewer = i == n_devices;
+    d.user = reviewer ? "load-reviewer" : "load-" + std::to_string(i);
+    d.unit = units[i % units.size()];
+    const std::string user_body = reviewer ? "{\"id\":\"" + d.user + "\",\"role\":\"reviewer\",\"all_units\":true}"
+                                           : "{\"id\":\"" + d.user + "\",\"role\":\"official\",\"units\":[\"" + d.unit + "\"]}";
+    if (setup.request("POST", "/v1/admin/users", user_body, {admin}).status != 200) return die("cannot create users (admin token?)");
+    auto code = setup.request("POST", "/v1/admin/enrolment-codes", "{\"user\":\"" + d.user + "\"}", {admin});
+    std::string_view c;
+    if (code.status != 200 || parser.parse(code.body)["code"].get_string().get(c)) return die("no enrolment code");
+    clocks.push_back(std::make_unique<HybridClock>(wall, 300'000));
+    d.chain = std::make_unique<DeviceChain>(DeviceKey::generate(rng), *clocks.back(), d.user, "sonla-2026", 2);
+    const std::string key = to_hex(d.chain->device());
+    if (setup.request("POST", "/v1/enroll", "{\"code\":\"" + std::string(c) + "\",\"public_key\":\"" + key + "\"}", {}).status != 200) {
+      return die("enrolment failed");
+    }
+    auto ch = setup.request("POST", "/v1/auth/challenge", "{\"device\":\"" + key + "\"}", {});
+    std::string_view chal;
+    if (parser.parse(ch.body)["challenge"].get_string().get(chal)) return die("no challenge");
+    const std::string challenge(chal);
+    auto s = setup.request("POST", "/v1/auth/session",
+                           "{\"device\":\"" + key + "\",\"challenge\":\"" + challenge + "\",\"signature\":\"" +
+                               to_hex(d.chain->key().sign("tram-session-v1:" + challenge)) + "\"}", {});
+    std::string_view tok;
+    if (parser.parse(s.body)["token"].get_string().get(tok)) return die("no session");
+    d.token = "Authorization: Bearer " + std::string(tok);
+  }
+
+  // Pre-sign: n_cs change sets of n_rows new progress reports (about 480 bytes of JSON a row).
+  UuidV7Generator ids(wall, rng);
+  static const char* kNarratives[] = {"Đã hoàn thành lắp đặt hệ thống cấp nước sinh hoạt tập trung cho bản Nà Cài và bản Huổi Một, phục vụ 215 hộ dân",
+                                      "Trạm y tế xã đã có 2 bác sĩ; đang phối hợp với Sở Y tế tuyển dụng thêm 1 bác sĩ theo chương trình hỗ trợ",
+                                      "Tổ chức tuyên truyền phòng, chống ma túy tại 12 bản, 1.240 lượt người tham gia; không phát sinh người nghiện mới"};
+  size_t rows_total = 0;
+  for (size_t k = 0; k < n_cs; ++k) {
+    SimDevice& d = devices[k % n_devices];
+    std::vector<Op> ops;
+    for (size_t r = 0; r < n_rows; ++r) {
+      wall.advance(1);
+      ops.push_back(Op{"progress_report", ids.next(), OpKind::put,
+                       {{1, Value{Text{d.unit}}}, {2, Value{Text{"CT-BACSI-TRAMYTE"}}}, {4, Value{Text{"2026-H1"}}},
+                        {5, Value{static_cast<double>(rng.below(100))}}, {6, Value{Text{"on_track"}}},
+                        {7, Value{Text{kNarratives[rng.below(3)]}}}, {8, Value{Text{"Đường giao thông sạt lở mùa mưa"}}},
+                        {11, Value{Text{"Lò Văn Minh"}}}, {12, Value{*Date::parse("2026-06-03")}}, {13, Value{Text{"draft"}}}},
+                       {}});
+    }
+    auto made = d.chain->make(std::move(ops));
+    if (!made.ok()) return die(made.status().to_string());
+    d.pending.push_back(std::move(made->signed_cs));
+    rows_total += n_rows;
+  }
+
+  // Idle connected devices, held open during the run.
+  std::vector<std::unique_ptr<Connection>> idle;
+  for (size_t i = 0; i < std::stoul(opt["idle"]); ++i) {
+    idle.push_back(std::make_unique<Connection>(port));
+    idle.back()->request("GET", "/healthz", "", {});
+  }
+
+  // Push: each thread drives its share of the devices over one keep-alive connection.
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::atomic<uint64_t> accepted{0}, wire_up{0}, wire_down{0}, failures{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      Connection conn(port);
+      dom::parser p;
+      std::vector<double> mine;
+      for (size_t i = t; i < n_devices; i += threads) {
+        SimDevice& d = devices[i];
+        for (size_t off = 0; off < d.pending.size(); off += batch) {
+          std::string body = "{\"changesets\":[";
+          for (size_t k = off; k < std::min(d.pending.size(), off + batch); ++k) {
+            body += (k > off ? "," : "") + std::string("{\"cs\":\"") + base64(d.pending[k].bytes) + "\",\"sig\":\"" +
+                    to_hex(d.pending[k].sig) + "\"}";
+          }
+          body += "]}";
+          const std::string packed = server::gzip_compress(body);
+          const auto s = std::chrono::steady_clock::now();
+          auto r = conn.request("POST", "/v1/push", packed, {d.token, "Content-Encoding: gzip", "Accept-Encoding: gzip"});
+          mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+          dom::element root;
+          if (r.status != 200 || p.parse(r.body).get(root)) {
+            ++failures;
+            continue;
+          }
+          for (dom::element e : root["results"].get_array()) {
+            if (std::string_view(e["status"].get_string().value()) == "accepted") ++accepted;
+          }
+        }
+      }
+      wire_up += conn.sent();
+      wire_down += conn.received();
+      std::lock_guard lock(mu);
+      latencies.insert(latencies.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Pull: a fresh province-wide device pulls everything, page by page.
+  Connection pull_conn(port);
+  uint64_t after = 0, pulled = 0, pull_failures = 0;
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int page = 0; page < 100000; ++page) {
+    auto r = pull_conn.request("GET", "/v1/pull?after=" + std::to_string(after) + "&limit=1000", "",
+                               {devices[n_devices].token, "Accept-Encoding: gzip"});
+    dom::element root;
+    if (r.status != 200 || parser.parse(r.body).get(root)) {
+      ++pull_failures;
+      break;
+    }
+    for (dom::element e : root["rows"].get_array()) {
+      if (std::string_view(e["t"].get_string().value()) == "progress_report") ++pulled;
+    }
+    after = root["next"].get_uint64().value();
+    if (!root["more"].get_bool().value()) break;
+  }
+  const double pull_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+
+  const double rows_per_s = static_cast<double>(accepted.load()) * static_cast<double>(n_rows) / push_s;
+  const double up_per_row = static_cast<double>(wire_up.load()) / static_cast<double>(rows_total);
+  const double down_per_row = static_cast<double>(pull_conn.received()) / std::max<double>(1, static_cast<double>(pulled));
+  if (json_out) {
+    std::printf("{\"rows\":%zu,\"changesets\":%zu,\"accepted_changesets\":%llu,\"push_seconds\":%.3f,\"push_rows_per_s\":%.0f,"
+                "\"push_changesets_per_s\":%.0f,\"push_p50_ms\":%.2f,\"push_p99_ms\":%.2f,\"push_bytes_per_row\":%.1f,"
+                "\"push_response_bytes_per_row\":%.1f,\"pulled_rows\":%llu,\"pull_seconds\":%.3f,\"pull_rows_per_s\":%.0f,"
+                "\"pull_bytes_per_row\":%.1f,\"failures\":%llu,\"idle_connections\":%zu}\n",
+                rows_total, n_cs, static_cast<unsigned long long>(accepted.load()), push_s, rows_per_s,
+                static_cast<double>(accepted.load()) / push_s, percentile(latencies, 0.5), percentile(latencies, 0.99),
+                up_per_row, static_cast<double>(wire_down.load()) / static_cast<double>(rows_total),
+                static_cast<unsigned long long>(pulled), pull_s, static_cast<double>(pulled) / pull_s, down_per_row,
+                static_cast<unsigned long long>(failures.load() + pull_failures), idle.size());
+  } else {
+    std::printf("push: %zu rows in %zu change sets from %zu devices: %.0f rows/s, %.0f change sets/s, p50 %.2f ms, p99 %.2f ms"
+                " per request, %.1f bytes/row up\n", rows_total, n_cs, n_devices, rows_per_s,
+                static_cast<double>(accepted.load()) / push_s, percentile(latencies, 0.5), percentile(latencies, 0.99), up_per_row);
+    std::printf("pull: %llu rows in %.2f s: %.0f rows/s, %.1f bytes/row down\n", static_cast<unsigned long long>(pulled), pull_s,
+                static_cast<double>(pulled) / pull_s, down_per_row);
+    std::printf("failures: %llu, accepted change sets: %llu of %zu, idle connections held: %zu\n",
+                static_cast<unsigned long long>(failures.load() + pull_failures), static_cast<unsigned long long>(accepted.load()), n_cs, idle.size());
+  }
+  return accepted.load() == n_cs && pulled == rows_total ? 0 : 1;
+}
