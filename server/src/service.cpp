@@ -359,7 +359,7 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
       auto r = storage_->chain_at(device.key, seq);
       return r.ok() ? *r : std::nullopt;
     };
-    ChainCheck c = check_chain(device.key, chain, accepted_at, *it.cs, config_.limits);
+    ChainCheck c = check_chain(device.key, chain, accepted_at, *it.cs, config_.limits, /*signature_verified=*/true);
     switch (c.verdict) {
       case ChainVerdict::next: {
         keep_alive.push_back(std::move(*c.changeset));
@@ -450,6 +450,8 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
   if (limit == 0) limit = 1;
   const Principal who = user.principal();
   std::lock_guard lock(writer_);
+  // One read transaction for the page: one snapshot, one lock, instead of one per statement.
+  auto read_tx = sql::Transaction::begin(storage_->replica().db());
   auto changed = storage_->changed_rows(after, limit);
   if (!changed.ok()) return error(503, "storage", changed.status().message());
   const Schema& schema = storage_->replica().schema();
@@ -463,9 +465,10 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
     const TableDef* t = schema.table(rv.table);
     if (!t) continue;
     auto image = storage_->replica().row_image(rv.table, rv.row);
-    auto state = storage_->replica().get_row(rv.table, rv.row);
-    if (!image.ok() || !*image || !state.ok() || !*state) continue;
-    if (!may_read(who, *t, **state)) continue;  // other units' rows never leave the server
+    if (!image.ok() || !*image) continue;
+    RowState state;
+    for (size_t k = 1; k < (*image)->cells.size(); ++k) state.fields.push_back({(*image)->cells[k].value, std::nullopt});
+    if (!may_read(who, *t, state)) continue;  // other units' rows never leave the server
     rows += (sent++ ? "," : "");
     rows += "{\"v\":" + std::to_string(rv.version) + ",\"t\":" + json::quote(rv.table) + ",\"id\":" + json::quote(rv.row) + ",\"c\":[";
     const auto& cells = (*image)->cells;

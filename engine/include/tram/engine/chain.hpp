@@ -41,8 +41,10 @@ using AcceptedAt = std::function<std::optional<Hash>(uint64_t seq)>;
 
 // Checks the signature with `device_key` (the key the device enrolled with), then decodes,
 // then places the change set in the chain. Never throws.
+// `signature_verified`: the caller has already checked in.sig with device_key (a server does
+// it on its connection threads, in parallel, before taking the single writer's lock).
 ChainCheck check_chain(const PublicKey& device_key, const ChainHead& head,
                        const AcceptedAt& accepted_at, const SignedChangeSet& in,
-                       const ChangeSetLimits& limits = {});
+                       const ChangeSetLimits& limits = {}, bool signature_verified = false);
 
 }  // namespace tram
