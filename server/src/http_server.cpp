@@ -91,22 +91,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     if (refusal_ != 0) {
       // Over the limits: answer once, then close, so the client learns why.
+      shared_.service.count_refused("connection", refusal_);
       auto r = refusal_ == 429 ? limit_error(429, "too_many_connections", "too many connections from this address")
                                : limit_error(503, "server_busy", "too many connections; retry later");
       send(make_response(11, false, r, "refused"), false);
       return;
     }
     shared_.service.connection_opened();
-    read();
+    read(shared_.limits.request_timeout_s);
   }
 
  private:
-  void read() {
+  // `timeout_s`: how long the next request may take to arrive (idle timeout on a kept-alive
+  // connection, request timeout on a new one).
+  void read(int timeout_s) {
     parser_.emplace();
     parser_->body_limit(shared_.limits.max_body_bytes);
     parser_->header_limit(shared_.limits.max_header_bytes);
-    // The first byte may wait for the idle timeout; the request then has request_timeout.
-    stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+    stream_.expires_after(std::chrono::seconds(timeout_s));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -115,7 +117,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == http::error::body_limit) {
-      shared_.service.count_refused(std::string(parser_->get().target().substr(0, parser_->get().target().find('?'))), 413);
+      shared_.service.count_refused("body", 413);
       return send(make_response(11, false, limit_error(413, "too_large", "request body over " + std::to_string(shared_.limits.max_body_bytes) + " bytes"), "limit"), false);
     }
     if (ec == http::error::header_limit) {
@@ -128,13 +130,20 @@ class Session : public std::enable_shared_from_this<Session> {
     auto req = parser_->release();
     // Compressed request bodies: inflated under the same body limit (a zip bomb gets 413).
     if (beast::iequals(req[http::field::content_encoding], "gzip")) {
-      auto body = gzip_decompress(req.body(), shared_.limits.max_body_bytes);
+      const std::string& raw = req.body();
+      if (raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f || static_cast<unsigned char>(raw[1]) != 0x8b) {
+        return send(make_response(req.version(), false, limit_error(400, "bad_request", "Content-Encoding: gzip but the body is not gzip"), "error"), false);
+      }
+      auto body = gzip_decompress(raw, shared_.limits.max_body_bytes);
       if (!body) {
-        return send(make_response(req.version(), false, limit_error(413, "too_large", "gzip body invalid or inflating over the limit"), "limit"), false);
+        shared_.service.count_refused("gzip", 413);
+        return send(make_response(req.version(), false, limit_error(413, "too_large", "gzip body corrupt or inflating over the limit"), "limit"), false);
       }
       req.body() = std::move(*body);
     }
-    const bool gzip_ok = req[http::field::accept_encoding].find("gzip") != beast::string_view::npos;
+    std::string accept(req[http::field::accept_encoding]);
+    for (auto& ch : accept) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const bool gzip_ok = accept.find("gzip") != std::string::npos && accept.find("gzip;q=0") == std::string::npos;
     char id[20];
     std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
@@ -142,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto start = std::chrono::steady_clock::now();
     Response out = shared_.service.handle(r);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    char line[512];
+    char line[1024];
     std::snprintf(line, sizeof line,
                   "{\"level\":\"info\",\"request_id\":\"%s\",\"peer\":\"%s\",\"method\":\"%s\",\"path\":%s,"
                   "\"status\":%d,\"ms\":%.2f%s%s%s}",
@@ -164,8 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
     http::async_write(stream_, *sp, [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
       if (ec || !keep_alive) return self->close();
-      self->stream_.expires_after(std::chrono::seconds(self->shared_.limits.idle_timeout_s));
-      self->read();
+      self->read(self->shared_.limits.idle_timeout_s);
     });
   }
 

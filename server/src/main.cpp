@@ -45,7 +45,7 @@ Usage:
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
 or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
 --listen 127.0.0.1:0 picks a free port and prints it. Plain HTTP is for loopback and development;
-put TLS in front (docs/operations.md).
+put a TLS-terminating proxy in front (docs/protocol.md, "Not yet").
 )";
 
 struct Options {

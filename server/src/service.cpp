@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -366,6 +367,11 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
         const ChangeSet& cs = keep_alive.back();
         Decision d{&*it.cs, &cs, c.id, true, judge_clock(cs.hlc, now, config_.max_drift_ms), {}, {}};
         Status auth = authorize(who, cs, storage_->replica());
+        if (auth.code() == Errc::storage_error) {
+          // Our failure, not the change set's: nothing of this push is kept; the device retries.
+          storage_->rollback();
+          return error(503, "storage", auth.message());
+        }
         if (!auth.ok()) {
           d.accept = false;
           d.code = wire_code(auth.code());
@@ -440,12 +446,14 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
 Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord& user) {
   uint64_t after = 0;
   size_t limit = config_.max_page;
-  try {
+  {
     const std::string a = query_param(req.target, "after"), l = query_param(req.target, "limit");
+    auto digits = [](const std::string& x) {
+      return x.size() <= 19 && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (!digits(a) || !digits(l)) return error(400, "malformed", "after and limit are non-negative integers");
     if (!a.empty()) after = std::stoull(a);
     if (!l.empty()) limit = std::min<size_t>(std::stoull(l), config_.max_page);
-  } catch (const std::exception&) {
-    return error(400, "malformed", "after and limit are non-negative integers");
   }
   if (limit == 0) limit = 1;
   const Principal who = user.principal();
@@ -465,7 +473,9 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
     const TableDef* t = schema.table(rv.table);
     if (!t) continue;
     auto image = storage_->replica().row_image(rv.table, rv.row);
-    if (!image.ok() || !*image) continue;
+    // Never skip past a row we failed to read: the cursor would move beyond it for good.
+    if (!image.ok()) return error(503, "storage", image.status().message());
+    if (!*image) continue;
     RowState state;
     for (size_t k = 1; k < (*image)->cells.size(); ++k) state.fields.push_back({(*image)->cells[k].value, std::nullopt});
     if (!may_read(who, *t, state)) continue;  // other units' rows never leave the server
@@ -572,7 +582,7 @@ Result<std::string> Service::issue_enrolment_code(const std::string& user, int64
   auto u = storage_->user(user);
   if (!u.ok()) return u.status();
   if (!*u) return Status(Errc::not_found, "no user " + user);
-  // 10 random bytes as 4 groups of base32-like characters: easy to read over a phone line.
+  // 16 random characters of an unambiguous alphabet in 4 groups: easy to read over a phone line.
   static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   std::array<uint8_t, 16> raw;
   random_.fill(std::as_writable_bytes(std::span(raw)));

@@ -127,6 +127,10 @@ Status SqliteStorage::add_enrolment_code(const Hash& code_hash, const std::strin
 Result<DeviceRecord> SqliteStorage::enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) {
   auto tx = sql::Transaction::begin(db());
   if (!tx.ok()) return tx.status();
+  // The key first: a device retrying after a lost answer learns it is enrolled already.
+  auto existing = device(key);
+  if (!existing.ok()) return existing.status();
+  if (*existing) return Status(Errc::duplicate, "this device key is already enrolled");
   auto st = db().prepare("SELECT user, expires_ms, used_by FROM _srv_codes WHERE hash = ?");
   if (!st.ok()) return st.status();
   st->bind_blob(1, code_hash);
@@ -137,9 +141,6 @@ Result<DeviceRecord> SqliteStorage::enrol(const Hash& code_hash, const PublicKey
   if (!st->column_is_null(2)) return Status(Errc::duplicate, "enrolment code already used");
   if (st->column_int(1) < now_ms) return Status(Errc::invalid_value, "enrolment code expired");
   st->reset();
-  auto existing = device(key);
-  if (!existing.ok()) return existing.status();
-  if (*existing) return Status(Errc::duplicate, "this device key is already enrolled");
   auto use = db().prepare("UPDATE _srv_codes SET used_by = ? WHERE hash = ?");
   if (!use.ok()) return use.status();
   use->bind_blob(1, key);

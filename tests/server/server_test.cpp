@@ -283,7 +283,8 @@ TEST_F(ServerTest, LimitsGetTheRightStatusAndTheServerKeepsServing) {
   EXPECT_EQ(http(server_->port(), "GET", "/nowhere").status, 404);
   EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
   auto metrics = http(server_->port(), "GET", "/metrics");
-  EXPECT_NE(metrics.body.find("tram_requests_total{route=\"/v1/push\",status=\"413\"}"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("tram_requests_total{route=\"body\",status=\"413\"}"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("tram_requests_total{route=\"headers\",status=\"431\"}"), std::string::npos) << metrics.body;
 }
 
 TEST_F(ServerTest, GzipBodiesBothWays) {
@@ -329,6 +330,26 @@ TEST_F(ServerTest, ReviewCycleOverTheWire) {
   EXPECT_EQ(edit(*minh, {{13, text("submitted")}})[0].status, "accepted");
   EXPECT_EQ(edit(*reviewer, {{13, text("accepted")}})[0].status, "accepted");
   EXPECT_EQ(edit(*minh, {{5, Value{1.0}}})[0].code, "workflow_violation");
+}
+
+}  // namespace
+}  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+TEST_F(ServerTest, EnrolmentRetryAndStrictPullParameters) {
+  auto minh = device("minh", 1);
+  // A device that lost the answer and retries with the same code learns it is enrolled (409).
+  const std::string c = code("hoa");
+  const std::string key = std::string(64, 'b');
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/enroll", "{\"code\":\"" + c + "\",\"public_key\":\"" + key + "\"}").status, 200);
+  auto again = http(server_->port(), "POST", "/v1/enroll", "{\"code\":\"" + c + "\",\"public_key\":\"" + key + "\"}");
+  EXPECT_EQ(again.status, 409) << again.body;
+  for (const char* bad : {"-1", "5x", "99999999999999999999"}) {
+    EXPECT_EQ(minh->raw("GET", std::string("/v1/pull?after=") + bad, "", {}).status, 400) << bad;
+  }
+  EXPECT_EQ(minh->raw("POST", "/v1/push", "not gzip", {"Content-Encoding: gzip"}).status, 400);
 }
 
 }  // namespace
