@@ -157,7 +157,7 @@ struct SimDevice {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"}, {"batch", "20"},
+  std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"}, {"batch", "100"},
                                             {"threads", "2"},   {"idle", "0"},            {"units-file", TRAM_UNITS_CSV}};
   bool json_out = false;
   for (int i = 1; i < argc; ++i) {

@@ -161,7 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep = req.keep_alive();
     auto res = make_response(req.version(), keep, out, id);
     if (gzip_ok && out.body.size() > 512) {
-      res.body() = gzip_compress(out.body);
+      res.body() = gzip_compress(out.body, 1);
       res.set(http::field::content_encoding, "gzip");
       res.prepare_payload();
     }

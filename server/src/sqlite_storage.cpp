@@ -80,6 +80,18 @@ Status SqliteStorage::init() {
   auto has = st->step();
   if (!has.ok()) return has.status();
   if (*has) head_ = LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)};
+  auto prep = [&](std::optional<sql::Statement>& slot, std::string_view q) -> Status {
+    auto p = db().prepare(q);
+    if (!p.ok()) return p.status();
+    slot.emplace(std::move(p).value());
+    return {};
+  };
+  TRAM_RETURN_IF_ERROR(prep(rowver_, "INSERT INTO _srv_rowver(tbl, row_id, version) VALUES (?, ?, ?)"
+                                     " ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version"));
+  TRAM_RETURN_IF_ERROR(prep(log_insert_, "INSERT INTO _srv_log(server_seq, device, seq, id, accepted, code, message,"
+                                         " received_ms, clock_ahead, log_hash, bytes, sig)"
+                                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  TRAM_RETURN_IF_ERROR(prep(head_update_, "UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?"));
   auto rv = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
   if (!rv.ok()) return rv.status();
   auto rvh = rv->step();
@@ -279,10 +291,7 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
       e.code = errc_name(r.code());
       e.message = r.status().message();
     } else {
-      auto rv = db().prepare(
-          "INSERT INTO _srv_rowver(tbl, row_id, version) VALUES (?, ?, ?)"
-          " ON CONFLICT(tbl, row_id) DO UPDATE SET version = excluded.version");
-      if (!rv.ok()) return rv.status();
+      auto& rv = rowver_;
       for (const Op& op : d.cs->ops) {
         rv->reset();
         rv->bind_text(1, op.table);
@@ -299,10 +308,8 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
     link.push_back(e.accepted ? 'a' : 'r');
     e.log_hash = blake2b_256(link);
   }
-  auto st = db().prepare(
-      "INSERT INTO _srv_log(server_seq, device, seq, id, accepted, code, message, received_ms, clock_ahead,"
-      " log_hash, bytes, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!st.ok()) return st.status();
+  auto& st = log_insert_;
+  st->reset();
   st->bind_int(1, static_cast<int64_t>(e.server_seq));
   st->bind_blob(2, e.device);
   st->bind_int(3, static_cast<int64_t>(e.seq));
@@ -316,8 +323,8 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
   st->bind_blob(11, std::span(reinterpret_cast<const uint8_t*>(d.signed_cs->bytes.data()), d.signed_cs->bytes.size()));
   st->bind_blob(12, d.signed_cs->sig);
   TRAM_RETURN_IF_ERROR(st->run());
-  auto dev = db().prepare("UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?");
-  if (!dev.ok()) return dev.status();
+  auto& dev = head_update_;
+  dev->reset();
   dev->bind_int(1, static_cast<int64_t>(e.seq));
   dev->bind_blob(2, e.id);
   dev->bind_blob(3, e.device);
