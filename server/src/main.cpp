@@ -143,7 +143,9 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   sodium_memzero(seed->data(), seed->size());
   Server s;
   s.admin_token = secret_file(fs::path(data) / "admin.token", random);
-  s.service = std::make_unique<Service>(ServiceConfig{}, std::move(storage).value(), std::move(key), s.admin_token, clock, random);
+  ServiceConfig config;
+  config.attachments_dir = (fs::path(data) / "attachments").string();
+  s.service = std::make_unique<Service>(config, std::move(storage).value(), std::move(key), s.admin_token, clock, random);
   return s;
 }
 

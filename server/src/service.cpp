@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 
 #include "tram/engine/json.hpp"
@@ -117,6 +119,13 @@ Response Service::route(const Request& req, std::string& route_name) {
   if (path.starts_with("/v1/admin/")) {
     route_name = "/v1/admin";
     return admin(req, std::string(path.substr(10)));
+  }
+  if (path.starts_with("/v1/attachments/")) {
+    route_name = "/v1/attachments";
+    Response err;
+    auto who = authenticate(req, err);
+    if (!who.ok()) return err;
+    return attachment(req, std::string(path.substr(16)), who->second);
   }
   if ((path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET")) {
     Response err;
@@ -543,6 +552,18 @@ Response Service::admin(const Request& req, const std::string& path) {
     if (!code.ok()) return error(404, errc_name(code.code()), code.status().message());
     return ok("{\"code\":" + json::quote(*code) + ",\"expires_in_s\":" + std::to_string(ttl_hours * 3600) + "}");
   }
+  if (path == "attachments/missing" && req.method == "GET") {
+    std::lock_guard lock(writer_);
+    auto missing = storage_->missing_attachments();
+    if (!missing.ok()) return error(503, "storage", missing.status().message());
+    std::string out = "[";
+    for (size_t k = 0; k < missing->size(); ++k) {
+      const AttachmentUse& u = (*missing)[k];
+      out += (k ? "," : "") + std::string("{\"hash\":\"") + to_hex(u.hash) + "\",\"table\":" + json::quote(u.table) +
+             ",\"row\":" + json::quote(u.row) + "}";
+    }
+    return ok("{\"missing\":" + out + "]}");
+  }
   if (path == "devices" && req.method == "GET") {
     auto list = devices();
     if (!list.ok()) return error(503, "storage", list.status().message());
@@ -569,6 +590,94 @@ Response Service::admin(const Request& req, const std::string& path) {
     return ok("{\"device\":\"" + to_hex(*key) + "\",\"state\":\"" + std::string(device_state_name(state)) + "\"}");
   }
   return error(404, "not_found", "no admin route " + req.method + " " + path);
+}
+
+Result<bool> Service::attachment_visible(const Hash& hash, const UserRecord& user) {
+  std::lock_guard lock(writer_);
+  auto uses = storage_->attachment_uses(hash);
+  if (!uses.ok()) return uses.status();
+  const Principal who = user.principal();
+  for (const AttachmentUse& u : *uses) {
+    const TableDef* t = storage_->replica().schema().table(u.table);
+    auto row = storage_->replica().get_row(u.table, u.row);
+    if (!row.ok()) return row.status();
+    if (t && *row && may_read(who, *t, **row)) return true;
+  }
+  return false;
+}
+
+// Evidence photos: uploaded in chunks that resume at the last byte the server confirmed,
+// verified against the hash the signed change set names, served only within scope.
+Response Service::attachment(const Request& req, const std::string& rest, const UserRecord& user) {
+  if (config_.attachments_dir.empty()) return error(404, "not_found", "attachments are not enabled on this server");
+  const bool status_route = rest.ends_with("/status");
+  const auto hash = from_hex<32>(status_route ? rest.substr(0, rest.size() - 7) : rest);
+  if (!hash) return error(400, "malformed", "attachments are addressed by their 64-hex BLAKE2b-256");
+  auto visible = attachment_visible(*hash, user);
+  if (!visible.ok()) return error(503, "storage", visible.status().message());
+  // Not named by any row this device may read: as if it did not exist.
+  if (!*visible) return error(404, "not_found", "no attachment with this hash in your scope");
+  namespace fs = std::filesystem;
+  const fs::path dir(config_.attachments_dir);
+  const fs::path done = dir / to_hex(*hash), partial = dir / "partial" / to_hex(*hash);
+  std::error_code ec;
+  std::lock_guard lock(attachments_mu_);
+  const bool complete = fs::exists(done, ec);
+  const uint64_t received = complete ? fs::file_size(done, ec) : (fs::exists(partial, ec) ? fs::file_size(partial, ec) : 0);
+  auto state = [&](uint64_t n, bool c) {
+    return ok("{\"hash\":\"" + to_hex(*hash) + "\",\"received\":" + std::to_string(n) + ",\"complete\":" + (c ? "true" : "false") + "}");
+  };
+  if (req.method == "GET" && status_route) return state(received, complete);
+  if (req.method == "GET") {
+    if (!complete) return error(404, "not_found", "the attachment has not been uploaded completely yet");
+    std::ifstream in(done, std::ios::binary);
+    Response r = ok(std::string(std::istreambuf_iterator<char>(in), {}));
+    r.content_type = "application/octet-stream";
+    return r;
+  }
+  if (req.method != "PUT") return error(404, "not_found", "GET or PUT /v1/attachments/<hash>");
+  if (complete) return state(received, true);
+  uint64_t offset = 0;
+  const std::string off = query_param(req.target, "offset");
+  if (off.empty() || off.size() > 19 || !std::all_of(off.begin(), off.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return error(400, "malformed", "PUT needs ?offset=N (bytes already confirmed)");
+  }
+  offset = std::stoull(off);
+  if (offset != received) {
+    Response r = error(409, "offset_mismatch", "resume at " + std::to_string(received));
+    r.body = "{\"error\":{\"code\":\"offset_mismatch\",\"message\":\"resume at the received offset\"},\"received\":" +
+             std::to_string(received) + "}";
+    return r;
+  }
+  if (received + req.body.size() > config_.max_attachment_bytes) {
+    fs::remove(partial, ec);
+    return error(413, "too_large", "attachments are limited to " + std::to_string(config_.max_attachment_bytes) + " bytes");
+  }
+  fs::create_directories(dir / "partial", ec);
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::app);
+    out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+    out.flush();
+    if (!out) return error(503, "storage", "cannot write the attachment");
+  }
+  const uint64_t now_received = received + req.body.size();
+  if (query_param(req.target, "final") != "1") return state(now_received, false);
+  // The last chunk: the whole file must hash to its name, or it is discarded.
+  std::ifstream in(partial, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  if (blake2b_256(bytes) != *hash) {
+    fs::remove(partial, ec);
+    return error(422, "hash_mismatch", "the uploaded bytes do not hash to " + to_hex(*hash) + "; upload again from 0");
+  }
+  fs::rename(partial, done, ec);
+  if (ec) return error(503, "storage", ec.message());
+  {
+    std::lock_guard wlock(writer_);
+    if (Status st = storage_->mark_attachment_received(*hash, bytes.size(), clock_.now_ms()); !st.ok()) {
+      return error(503, "storage", st.message());
+    }
+  }
+  return state(bytes.size(), true);
 }
 
 Status Service::create_user(const UserRecord& user) {

@@ -38,6 +38,8 @@ struct ServiceConfig {
   int64_t session_ttl_ms = 60 * 60 * 1000;
   int64_t challenge_ttl_ms = 2 * 60 * 1000;
   ChangeSetLimits limits;
+  std::string attachments_dir;                // empty: attachments disabled
+  uint64_t max_attachment_bytes = 25 << 20;   // one evidence photo
 };
 
 class Service {
@@ -76,6 +78,9 @@ class Service {
   Response push(const Request& req, const DeviceRecord& device, const UserRecord& user);
   Response pull(const Request& req, const DeviceRecord& device, const UserRecord& user);
   Response admin(const Request& req, const std::string& path);
+  Response attachment(const Request& req, const std::string& rest, const UserRecord& user);
+  // Whether `user` may see the attachment: some row naming it is readable in their scope.
+  Result<bool> attachment_visible(const Hash& hash, const UserRecord& user);
   // The device behind a bearer token, or the error response to send.
   Result<std::pair<DeviceRecord, UserRecord>> authenticate(const Request& req, Response& error);
   std::string receipt_json(const LogEntry& e);
@@ -94,6 +99,7 @@ class Service {
   std::map<std::string, Session> sessions_;        // token -> session
   std::map<std::string, Session> challenges_;      // challenge -> device, single use
 
+  std::mutex attachments_mu_;  // partial files: one appender at a time
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> changesets_;     // "accepted", "duplicate", or a rejection code

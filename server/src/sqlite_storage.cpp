@@ -74,7 +74,11 @@ Status SqliteStorage::init() {
       "CREATE TABLE IF NOT EXISTS _srv_rowver (tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
       " version INTEGER NOT NULL, PRIMARY KEY (tbl, row_id)) WITHOUT ROWID;"
       "CREATE INDEX IF NOT EXISTS _srv_rowver_version ON _srv_rowver(version);"
-      "CREATE TABLE IF NOT EXISTS _srv_forks (device BLOB NOT NULL, bytes BLOB NOT NULL, sig BLOB NOT NULL);"));
+      "CREATE TABLE IF NOT EXISTS _srv_forks (device BLOB NOT NULL, bytes BLOB NOT NULL, sig BLOB NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS _srv_attachment_uses (hash BLOB NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
+      " PRIMARY KEY (hash, tbl, row_id)) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS _srv_attachments (hash BLOB PRIMARY KEY NOT NULL, size INTEGER NOT NULL,"
+      " received_ms INTEGER NOT NULL) WITHOUT ROWID;"));
   auto st = db().prepare("SELECT server_seq, log_hash FROM _srv_log ORDER BY server_seq DESC LIMIT 1");
   if (!st.ok()) return st.status();
   auto has = st->step();
@@ -92,6 +96,7 @@ Status SqliteStorage::init() {
                                          " received_ms, clock_ahead, log_hash, bytes, sig)"
                                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   TRAM_RETURN_IF_ERROR(prep(head_update_, "UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?"));
+  TRAM_RETURN_IF_ERROR(prep(attachment_use_, "INSERT OR IGNORE INTO _srv_attachment_uses(hash, tbl, row_id) VALUES (?, ?, ?)"));
   auto rv = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
   if (!rv.ok()) return rv.status();
   auto rvh = rv->step();
@@ -298,6 +303,15 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
         rv->bind_text(2, op.row);
         rv->bind_int(3, static_cast<int64_t>(++pending_row_version_));
         TRAM_RETURN_IF_ERROR(rv->run());
+        for (const FieldWrite& w : op.fields) {
+          if (const auto* a = std::get_if<AttachmentRef>(&w.value)) {
+            attachment_use_->reset();
+            attachment_use_->bind_blob(1, a->hash);
+            attachment_use_->bind_text(2, op.table);
+            attachment_use_->bind_text(3, op.row);
+            TRAM_RETURN_IF_ERROR(attachment_use_->run());
+          }
+        }
       }
     }
   }
@@ -360,6 +374,43 @@ Result<std::vector<RowVersion>> SqliteStorage::changed_rows(uint64_t after, size
                              std::string(st->column_text(2))});
   }
   return out;
+}
+
+namespace {
+Result<std::vector<AttachmentUse>> read_uses(sql::Statement& st) {
+  std::vector<AttachmentUse> out;
+  for (;;) {
+    auto has = st.step();
+    if (!has.ok()) return has.status();
+    if (!*has) break;
+    out.push_back(AttachmentUse{blob<32>(st, 0), std::string(st.column_text(1)), std::string(st.column_text(2))});
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<AttachmentUse>> SqliteStorage::attachment_uses(const Hash& hash) {
+  auto st = db().prepare("SELECT hash, tbl, row_id FROM _srv_attachment_uses WHERE hash = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, hash);
+  return read_uses(*st);
+}
+
+Result<std::vector<AttachmentUse>> SqliteStorage::missing_attachments() {
+  auto st = db().prepare(
+      "SELECT u.hash, u.tbl, u.row_id FROM _srv_attachment_uses u"
+      " WHERE NOT EXISTS (SELECT 1 FROM _srv_attachments a WHERE a.hash = u.hash) ORDER BY u.tbl, u.row_id");
+  if (!st.ok()) return st.status();
+  return read_uses(*st);
+}
+
+Status SqliteStorage::mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) {
+  auto st = db().prepare("INSERT OR IGNORE INTO _srv_attachments(hash, size, received_ms) VALUES (?, ?, ?)");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, hash);
+  st->bind_int(2, static_cast<int64_t>(size));
+  st->bind_int(3, now_ms);
+  return st->run();
 }
 
 Status SqliteStorage::backup(const std::string& path) {

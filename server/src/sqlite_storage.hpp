@@ -32,6 +32,9 @@ class SqliteStorage final : public Storage {
   Status commit() override;
   void rollback() override;
   Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) override;
+  Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) override;
+  Result<std::vector<AttachmentUse>> missing_attachments() override;
+  Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) override;
   Status backup(const std::string& path) override;
 
  private:
@@ -42,7 +45,7 @@ class SqliteStorage final : public Storage {
 
   std::unique_ptr<Store> store_;
   std::optional<sql::Transaction> tx_;
-  std::optional<sql::Statement> rowver_, log_insert_, head_update_;
+  std::optional<sql::Statement> rowver_, log_insert_, head_update_, attachment_use_;
   LogHead head_, pending_head_;
   uint64_t row_version_ = 0, pending_row_version_ = 0;
 };

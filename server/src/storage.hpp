@@ -69,6 +69,12 @@ struct RowVersion {
   std::string table, row;
 };
 
+// A row that names an attachment (an evidence photo) by its hash.
+struct AttachmentUse {
+  Hash hash{};
+  std::string table, row;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -104,6 +110,12 @@ class Storage {
 
   // Rows changed after `after` (row versions), at most `limit`.
   virtual Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) = 0;
+  // Attachments: which rows name a hash (recorded as change sets are accepted), which named
+  // hashes have not arrived yet, and marking one as received (complete and verified).
+  virtual Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) = 0;
+  virtual Result<std::vector<AttachmentUse>> missing_attachments() = 0;
+  virtual Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) = 0;
+
   // Online copy of the whole database (SQLite backup API).
   virtual Status backup(const std::string& path) = 0;
 };

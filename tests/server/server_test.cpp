@@ -354,3 +354,62 @@ TEST_F(ServerTest, EnrolmentRetryAndStrictPullParameters) {
 
 }  // namespace
 }  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+TEST_F(ServerTest, AttachmentsResumeVerifyAndStayInScope) {
+  auto minh = device("minh", 1);
+  auto hoa = device("hoa", 2);
+  auto an = device("an", 3);
+  SeededRandom rng(99);
+  std::string photo(300 * 1024, '\0');
+  rng.fill(std::as_writable_bytes(std::span(photo.data(), photo.size())));
+  const Hash h = blake2b_256(photo);
+  const std::string hex = to_hex(h);
+  auto fields = report("03808");
+  fields.push_back({10, Value{AttachmentRef{h}}});
+  std::sort(fields.begin(), fields.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+  ASSERT_EQ(results(minh->push({minh->make({put("r1", fields)}).signed_cs}))[0].status, "accepted");
+  // The administrator sees it missing.
+  const std::string admin = "Authorization: Bearer " + admin_token();
+  EXPECT_NE(http(server_->port(), "GET", "/v1/admin/attachments/missing", "", {admin}).body.find(hex), std::string::npos);
+  // Two chunks, then the link drops; the device asks where to resume and finishes.
+  const size_t chunk = 64 * 1024;
+  EXPECT_EQ(minh->raw("PUT", "/v1/attachments/" + hex + "?offset=0", photo.substr(0, chunk), {}).status, 200);
+  EXPECT_EQ(minh->raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(chunk), photo.substr(chunk, chunk), {}).status, 200);
+  auto wrong = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=0", photo.substr(0, chunk), {});
+  EXPECT_EQ(wrong.status, 409);
+  EXPECT_NE(wrong.body.find("\"received\":131072"), std::string::npos) << wrong.body;
+  auto st = minh->raw("GET", "/v1/attachments/" + hex + "/status", "", {});
+  ASSERT_NE(st.body.find("\"received\":131072"), std::string::npos) << st.body;
+  for (size_t off = 2 * chunk; off < photo.size(); off += chunk) {
+    const bool last = off + chunk >= photo.size();
+    auto r = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(off) + (last ? "&final=1" : ""),
+                       photo.substr(off, chunk), {});
+    ASSERT_EQ(r.status, 200) << r.body;
+    if (last) {
+      EXPECT_NE(r.body.find("\"complete\":true"), std::string::npos);
+    }
+  }
+  // Served to the unit's officials, byte for byte; invisible to another unit's.
+  auto got = hoa->raw("GET", "/v1/attachments/" + hex, "", {});
+  EXPECT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == photo);
+  EXPECT_EQ(an->raw("GET", "/v1/attachments/" + hex, "", {}).status, 404);
+  EXPECT_EQ(an->raw("GET", "/v1/attachments/" + hex + "/status", "", {}).status, 404);
+  EXPECT_EQ(an->raw("PUT", "/v1/attachments/" + hex + "?offset=0", "x", {}).status, 404);
+  EXPECT_EQ(http(server_->port(), "GET", "/v1/admin/attachments/missing", "", {admin}).body.find(hex), std::string::npos);
+  // Bytes that do not hash to the name are discarded.
+  const Hash h2 = blake2b_256("another photo");
+  auto f2 = report("03808");
+  f2.push_back({10, Value{AttachmentRef{h2}}});
+  std::sort(f2.begin(), f2.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+  ASSERT_EQ(results(minh->push({minh->make({put("r2", f2)}).signed_cs}))[0].status, "accepted");
+  auto bad = minh->raw("PUT", "/v1/attachments/" + to_hex(h2) + "?offset=0&final=1", "not that photo", {});
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(minh->raw("GET", "/v1/attachments/" + to_hex(h2) + "/status", "", {}).body.find("\"received\":0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tram::testing
