@@ -5,8 +5,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 // Connections per client address, and in all.
@@ -49,12 +52,82 @@ class ConnectionTable {
   size_t total_ = 0;
 };
 
+class WsSession;
+
 struct Shared {
   Service& service;
   HttpLimits limits;
   std::function<void(const std::string&)> log;
   ConnectionTable connections;
   std::atomic<uint64_t> next_request{1};
+  std::mutex ws_mu;
+  std::vector<std::weak_ptr<WsSession>> ws;  // live notification subscribers
+};
+
+// A device subscribed to "new data for your scope" notices. The device only listens; on a
+// notice it pulls. At most one write in flight, and notices coalesce: only the latest matters.
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(beast::tcp_stream&& stream, Principal who) : ws_(std::move(stream)), who_(std::move(who)) {}
+
+  void start(Shared& shared, http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));  // pings idle peers
+    ws_.read_message_max(4096);
+    ws_.async_accept(req, [self = shared_from_this(), &shared](beast::error_code ec) {
+      if (ec) return;
+      {
+        std::lock_guard lock(shared.ws_mu);
+        std::erase_if(shared.ws, [](const auto& w) { return w.expired(); });
+        shared.ws.push_back(self);
+      }
+      self->send("{\"type\":\"hello\"}");
+      self->read();
+    });
+  }
+
+  bool wants(const ChangeNotice& n) const {
+    if (n.province_wide || who_.all_units) return true;
+    return std::any_of(n.units.begin(), n.units.end(), [&](const std::string& u) { return who_.in_scope(u); });
+  }
+
+  void send(std::string message) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)]() mutable {
+      if (self->writing_) {
+        self->pending_ = std::move(message);  // replaces an older unsent notice
+        return;
+      }
+      self->write(std::move(message));
+    });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return;  // closed or timed out: the session ends
+      self->buffer_.consume(n);
+      self->read();
+    });
+  }
+  void write(std::string message) {
+    writing_ = true;
+    current_ = std::move(message);
+    ws_.async_write(asio::buffer(current_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return;
+      if (self->pending_) {
+        std::string next = std::move(*self->pending_);
+        self->pending_.reset();
+        self->write(std::move(next));
+      }
+    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  Principal who_;
+  beast::flat_buffer buffer_;
+  std::string current_;
+  std::optional<std::string> pending_;
+  bool writing_ = false;
 };
 
 http::response<http::string_body> make_response(unsigned version, bool keep_alive, const Response& r,
@@ -128,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(make_response(11, false, limit_error(400, "bad_request", ec.message()), "error"), false);
     }
     auto req = parser_->release();
+    if (websocket::is_upgrade(req) && req.target().starts_with("/v1/notify")) return upgrade(std::move(req));
     // Compressed request bodies: inflated under the same body limit (a zip bomb gets 413).
     if (beast::iequals(req[http::field::content_encoding], "gzip")) {
       const std::string& raw = req.body();
@@ -168,6 +242,20 @@ class Session : public std::enable_shared_from_this<Session> {
     send(std::move(res), keep);
   }
 
+  // GET /v1/notify with a session token (Authorization header, or ?token= for clients that
+  // cannot set headers on a WebSocket): the connection becomes a notification subscription.
+  void upgrade(http::request<http::string_body> req) {
+    std::string token(req[http::field::authorization]);
+    if (token.rfind("Bearer ", 0) == 0) token = token.substr(7);
+    const std::string target(req.target());
+    if (const size_t q = target.find("token="); token.empty() && q != std::string::npos) token = target.substr(q + 6, 64);
+    auto who = shared_.service.principal_for_token(token);
+    if (!who) {
+      return send(make_response(req.version(), false, limit_error(401, "unauthenticated", "a live session token is needed"), "ws"), false);
+    }
+    std::make_shared<WsSession>(std::move(stream_), std::move(*who))->start(shared_, std::move(req));
+  }
+
   void send(http::response<http::string_body> res, bool keep_alive) {
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
     stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
@@ -193,7 +281,20 @@ class Session : public std::enable_shared_from_this<Session> {
 class Server final : public HttpServer {
  public:
   Server(Service& service, HttpLimits limits, std::function<void(const std::string&)> log)
-      : shared_{service, limits, std::move(log), ConnectionTable(shared_.limits)}, acceptor_(asio::make_strand(ioc_)) {}
+      : shared_{service, limits, std::move(log), ConnectionTable(shared_.limits), {1}, {}, {}}, acceptor_(asio::make_strand(ioc_)) {
+    service.set_notifier([this](const ChangeNotice& n) {
+      const std::string msg = "{\"type\":\"changes\",\"server_seq\":" + std::to_string(n.server_seq) + "}";
+      std::vector<std::shared_ptr<WsSession>> targets;
+      {
+        std::lock_guard lock(shared_.ws_mu);
+        for (const auto& w : shared_.ws) {
+          if (auto s = w.lock(); s && s->wants(n)) targets.push_back(std::move(s));
+        }
+      }
+      for (auto& t : targets) t->send(msg);  // outside the lock: each posts to its own strand
+    });
+  }
+  ~Server() override { shared_.service.set_notifier(nullptr); }
 
   Status bind(const std::string& host, uint16_t port) {
     beast::error_code ec;

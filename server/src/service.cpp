@@ -340,7 +340,7 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
   std::string results = "[";
   bool quarantined = false;
   ++writer_waiting_;
-  std::lock_guard lock(writer_);
+  std::unique_lock lock(writer_);
   --writer_waiting_;
   auto head = storage_->device(device.key);
   if (!head.ok() || !*head) return error(503, "storage", "cannot read the device's chain");
@@ -449,7 +449,36 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
                    (e.clock_ahead ? ",\"clock_ahead\":true" : "") + ",\"receipt\":" + receipt_json(e) + "}";
   }
   for (size_t k = 0; k < item_json.size(); ++k) results += (k ? "," : "") + item_json[k];
-  return ok("{\"results\":" + results + "],\"head\":" + head_json() + "}");
+  Response response = ok("{\"results\":" + results + "],\"head\":" + head_json() + "}");
+  // Live notice: which units' rows changed (read before the lock is released).
+  ChangeNotice notice;
+  for (const auto& [k, e] : receipts) {
+    if (!e.accepted || item_json[k].find("\"status\":\"duplicate\"") != std::string::npos) continue;
+    notice.server_seq = std::max(notice.server_seq, e.server_seq);
+  }
+  if (notice.server_seq > 0 && notifier_) {
+    const Schema& schema = storage_->replica().schema();
+    for (const ChangeSet& cs : keep_alive) {
+      for (const Op& op : cs.ops) {
+        const TableDef* t = schema.table(op.table);
+        if (!t || !t->scope_field) {
+          notice.province_wide = true;
+          continue;
+        }
+        auto row = storage_->replica().get_row(op.table, op.row);
+        if (!row.ok() || !*row) continue;
+        for (size_t f = 0; f < t->fields.size(); ++f) {
+          if (t->fields[f].id != *t->scope_field) continue;
+          if (const auto* unit = std::get_if<Text>(&(**row).fields[f].value)) notice.units.push_back(unit->s);
+        }
+      }
+    }
+    std::sort(notice.units.begin(), notice.units.end());
+    notice.units.erase(std::unique(notice.units.begin(), notice.units.end()), notice.units.end());
+  }
+  lock.unlock();
+  if (notice.server_seq > 0 && notifier_) notifier_(notice);
+  return response;
 }
 
 Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord& user) {
@@ -590,6 +619,15 @@ Response Service::admin(const Request& req, const std::string& path) {
     return ok("{\"device\":\"" + to_hex(*key) + "\",\"state\":\"" + std::string(device_state_name(state)) + "\"}");
   }
   return error(404, "not_found", "no admin route " + req.method + " " + path);
+}
+
+std::optional<Principal> Service::principal_for_token(const std::string& token) {
+  Request req;
+  req.authorization = "Bearer " + token;
+  Response err;
+  auto who = authenticate(req, err);
+  if (!who.ok()) return std::nullopt;
+  return who->second.principal();
 }
 
 Result<bool> Service::attachment_visible(const Hash& hash, const UserRecord& user) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,14 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   std::string error_code;  // for logs and metrics; empty on success
+};
+
+// What changed in one committed push, for live notifications: the units whose rows changed,
+// or province-wide reference rows (everyone is told).
+struct ChangeNotice {
+  uint64_t server_seq = 0;
+  std::vector<std::string> units;
+  bool province_wide = false;
 };
 
 struct ServiceConfig {
@@ -58,6 +67,11 @@ class Service {
   Status backup(const std::string& path);
   // Pushes signed change sets as the administrator's own device (used by `seed`).
   Result<std::string> push_as(const PublicKey& device, const std::string& body);
+
+  // The principal behind a live session token (for the WebSocket upgrade), or nullopt.
+  std::optional<Principal> principal_for_token(const std::string& token);
+  // Called (outside every lock) after each push that merged something.
+  void set_notifier(std::function<void(const ChangeNotice&)> notifier) { notifier_ = std::move(notifier); }
 
   const PublicKey& server_key() const { return server_key_.public_key(); }
   std::string metrics_text();
@@ -99,6 +113,7 @@ class Service {
   std::map<std::string, Session> sessions_;        // token -> session
   std::map<std::string, Session> challenges_;      // challenge -> device, single use
 
+  std::function<void(const ChangeNotice&)> notifier_;
   std::mutex attachments_mu_;  // partial files: one appender at a time
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;

@@ -253,6 +253,7 @@ class TestDevice {
     return out;
   }
   const PublicKey& key() const { return chain_.device(); }
+  const std::string& token() const { return token_; }
   DeviceChain& chain() { return chain_; }
   FakeClock& wall() { return wall_; }
 
@@ -264,6 +265,72 @@ class TestDevice {
   DeviceChain chain_;
   std::string token_, enrol_body_;
   bool enrolled_ = false;
+};
+
+}  // namespace tram::testing
+
+namespace tram::testing {
+
+// A minimal WebSocket client (RFC 6455) for the notification channel: handshake, then text
+// frames from the server. Reads are bounded by a timeout.
+class WsClient {
+ public:
+  // Connects and upgrades; status() is the HTTP status of the handshake (101 on success).
+  WsClient(uint16_t port, const std::string& token) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+    const std::string req = "GET /v1/notify HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                            "Authorization: Bearer " + token + "\r\n\r\n";
+    (void)::send(fd_, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string head;
+    char c;
+    set_timeout(5000);
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd_, &c, 1, 0) == 1) head.push_back(c);
+    if (head.size() > 12) status_ = std::stoi(head.substr(9, 3));
+  }
+  ~WsClient() { if (fd_ >= 0) ::close(fd_); }
+  int status() const { return status_; }
+
+  // The next text message, or "" when none arrives within timeout_ms.
+  std::string next(int timeout_ms) {
+    set_timeout(timeout_ms);
+    unsigned char h[2];
+    if (!read_exact(h, 2)) return {};
+    uint64_t len = h[1] & 0x7f;
+    if (len == 126) {
+      unsigned char e[2];
+      if (!read_exact(e, 2)) return {};
+      len = static_cast<uint64_t>(e[0]) << 8 | e[1];
+    } else if (len == 127) {
+      return {};  // notices are small
+    }
+    std::string payload(len, '\0');
+    if (len && !read_exact(reinterpret_cast<unsigned char*>(payload.data()), len)) return {};
+    if ((h[0] & 0x0f) == 0x9 || (h[0] & 0x0f) == 0xA) return next(timeout_ms);  // ping/pong: skip
+    return payload;
+  }
+
+ private:
+  void set_timeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  bool read_exact(unsigned char* p, size_t n) {
+    while (n > 0) {
+      const ssize_t r = ::recv(fd_, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+  int status_ = 0;
 };
 
 }  // namespace tram::testing

@@ -413,3 +413,28 @@ TEST_F(ServerTest, AttachmentsResumeVerifyAndStayInScope) {
 
 }  // namespace
 }  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+TEST_F(ServerTest, WebSocketTellsDevicesInScopeAboutNewData) {
+  auto minh = device("minh", 1);
+  auto hoa = device("hoa", 2);
+  auto an = device("an", 3);
+  WsClient minh_ws(server_->port(), minh->token()), an_ws(server_->port(), an->token());
+  ASSERT_EQ(minh_ws.status(), 101);
+  ASSERT_EQ(an_ws.status(), 101);
+  EXPECT_EQ(minh_ws.next(2000), "{\"type\":\"hello\"}");
+  EXPECT_EQ(an_ws.next(2000), "{\"type\":\"hello\"}");
+  // Hoa (Mường La) pushes: Mường La's devices hear of it, Tô Hiệu's do not.
+  ASSERT_EQ(results(hoa->push({hoa->make({put("r1", report("03808"))}).signed_cs}))[0].status, "accepted");
+  const std::string notice = minh_ws.next(3000);
+  EXPECT_NE(notice.find("\"type\":\"changes\""), std::string::npos) << notice;
+  EXPECT_EQ(an_ws.next(500), "");
+  // Without a live session token there is no subscription.
+  WsClient stranger(server_->port(), "not-a-token");
+  EXPECT_EQ(stranger.status(), 401);
+}
+
+}  // namespace
+}  // namespace tram::testing
