@@ -1,10 +1,12 @@
 #include "http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <atomic>
@@ -25,6 +27,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Connections per client address, and in all.
 class ConnectionTable {
@@ -52,7 +57,13 @@ class ConnectionTable {
   size_t total_ = 0;
 };
 
-class WsSession;
+// A live notification subscriber (a WebSocket over plain TCP or TLS).
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  virtual bool wants(const ChangeNotice& n) const = 0;
+  virtual void send(std::string message) = 0;
+};
 
 struct Shared {
   Service& service;
@@ -61,19 +72,21 @@ struct Shared {
   ConnectionTable connections;
   std::atomic<uint64_t> next_request{1};
   std::mutex ws_mu;
-  std::vector<std::weak_ptr<WsSession>> ws;  // live notification subscribers
+  std::vector<std::weak_ptr<Subscriber>> ws;  // live notification subscribers
 };
 
 // A device subscribed to "new data for your scope" notices. The device only listens; on a
 // notice it pulls. At most one write in flight, and notices coalesce: only the latest matters.
-class WsSession : public std::enable_shared_from_this<WsSession> {
+template <class Stream>
+class WsSession final : public Subscriber, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(beast::tcp_stream&& stream, Principal who) : ws_(std::move(stream)), who_(std::move(who)) {}
+  WsSession(Stream&& stream, Principal who) : ws_(std::move(stream)), who_(std::move(who)) {}
 
   void start(Shared& shared, http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never();  // the WebSocket has its own timeouts
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));  // pings idle peers
     ws_.read_message_max(4096);
-    ws_.async_accept(req, [self = shared_from_this(), &shared](beast::error_code ec) {
+    ws_.async_accept(req, [self = this->shared_from_this(), &shared](beast::error_code ec) {
       if (ec) return;
       {
         std::lock_guard lock(shared.ws_mu);
@@ -85,13 +98,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     });
   }
 
-  bool wants(const ChangeNotice& n) const {
+  bool wants(const ChangeNotice& n) const override {
     if (n.province_wide || who_.all_units) return true;
     return std::any_of(n.units.begin(), n.units.end(), [&](const std::string& u) { return who_.in_scope(u); });
   }
 
-  void send(std::string message) {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)]() mutable {
+  void send(std::string message) override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)]() mutable {
       if (self->writing_) {
         self->pending_ = std::move(message);  // replaces an older unsent notice
         return;
@@ -102,7 +115,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
  private:
   void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
       if (ec) return;  // closed or timed out: the session ends
       self->buffer_.consume(n);
       self->read();
@@ -111,7 +124,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void write(std::string message) {
     writing_ = true;
     current_ = std::move(message);
-    ws_.async_write(asio::buffer(current_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_write(asio::buffer(current_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) return;
       if (self->pending_) {
@@ -122,7 +135,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   Principal who_;
   beast::flat_buffer buffer_;
   std::string current_;
@@ -150,18 +163,31 @@ Response limit_error(int status, std::string_view code, std::string_view message
   return r;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One HTTP connection, over plain TCP (loopback, development) or TLS.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, Shared& shared, std::string ip, int refusal)
-      : stream_(std::move(socket)), shared_(shared), ip_(std::move(ip)), refusal_(refusal) {}
+  Session(Stream&& stream, Shared& shared, std::string ip, int refusal)
+      : stream_(std::move(stream)), shared_(shared), ip_(std::move(ip)), refusal_(refusal) {}
   ~Session() {
-    if (refusal_ == 0) {
-      shared_.connections.release(ip_);
-      shared_.service.connection_closed();
-    }
+    if (refusal_ == 0) shared_.connections.release(ip_);
+    if (opened_) shared_.service.connection_closed();
   }
 
   void start() {
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // TLS first, even to refuse: the client can only read an answer inside the session.
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->begin();
+      });
+    } else {
+      begin();
+    }
+  }
+
+ private:
+  void begin() {
     if (refusal_ != 0) {
       // Over the limits: answer once, then close, so the client learns why.
       shared_.service.count_refused("connection", refusal_);
@@ -170,19 +196,19 @@ class Session : public std::enable_shared_from_this<Session> {
       send(make_response(11, false, r, "refused"), false);
       return;
     }
+    opened_ = true;
     shared_.service.connection_opened();
     read(shared_.limits.request_timeout_s);
   }
 
- private:
   // `timeout_s`: how long the next request may take to arrive (idle timeout on a kept-alive
   // connection, request timeout on a new one).
   void read(int timeout_s) {
     parser_.emplace();
     parser_->body_limit(shared_.limits.max_body_bytes);
     parser_->header_limit(shared_.limits.max_header_bytes);
-    stream_.expires_after(std::chrono::seconds(timeout_s));
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(timeout_s));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -253,24 +279,30 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!who) {
       return send(make_response(req.version(), false, limit_error(401, "unauthenticated", "a live session token is needed"), "ws"), false);
     }
-    std::make_shared<WsSession>(std::move(stream_), std::move(*who))->start(shared_, std::move(req));
+    std::make_shared<WsSession<Stream>>(std::move(stream_), std::move(*who))->start(shared_, std::move(req));
   }
 
   void send(http::response<http::string_body> res, bool keep_alive) {
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    stream_.expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+    http::async_write(stream_, *sp, [self = this->shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
       if (ec || !keep_alive) return self->close();
       self->read(self->shared_.limits.idle_timeout_s);
     });
   }
 
   void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  bool opened_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Shared& shared_;
@@ -280,11 +312,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server final : public HttpServer {
  public:
-  Server(Service& service, HttpLimits limits, std::function<void(const std::string&)> log)
-      : shared_{service, limits, std::move(log), ConnectionTable(shared_.limits), {1}, {}, {}}, acceptor_(asio::make_strand(ioc_)) {
+  Server(Service& service, HttpLimits limits, std::function<void(const std::string&)> log, std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)), shared_{service, limits, std::move(log), ConnectionTable(shared_.limits), {1}, {}, {}}, acceptor_(asio::make_strand(ioc_)) {
     service.set_notifier([this](const ChangeNotice& n) {
       const std::string msg = "{\"type\":\"changes\",\"server_seq\":" + std::to_string(n.server_seq) + "}";
-      std::vector<std::shared_ptr<WsSession>> targets;
+      std::vector<std::shared_ptr<Subscriber>> targets;
       {
         std::lock_guard lock(shared_.ws_mu);
         for (const auto& w : shared_.ws) {
@@ -330,12 +362,17 @@ class Server final : public HttpServer {
         beast::error_code ignored;
         const std::string ip = socket.remote_endpoint(ignored).address().to_string();
         const int refusal = shared_.connections.admit(ip);
-        std::make_shared<Session>(std::move(socket), shared_, ip, refusal)->start();
+        if (tls_) {
+          std::make_shared<Session<tls_stream>>(tls_stream(std::move(socket), *tls_), shared_, ip, refusal)->start();
+        } else {
+          std::make_shared<Session<plain_stream>>(plain_stream(std::move(socket)), shared_, ip, refusal)->start();
+        }
       }
       accept();
     });
   }
 
+  std::shared_ptr<ssl::context> tls_;
   asio::io_context ioc_;
   Shared shared_;
   tcp::acceptor acceptor_;
@@ -344,8 +381,19 @@ class Server final : public HttpServer {
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::bind(Service& service, const std::string& host, uint16_t port,
-                                                     HttpLimits limits, std::function<void(const std::string&)> log) {
-  auto server = std::make_unique<Server>(service, limits, std::move(log));
+                                                     HttpLimits limits, std::function<void(const std::string&)> log,
+                                                     const TlsFiles& tls_files) {
+  std::shared_ptr<ssl::context> tls;
+  if (!tls_files.certificate.empty()) {
+    tls = std::make_shared<ssl::context>(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls->use_certificate_chain_file(tls_files.certificate, ec);
+    if (!ec) tls->use_private_key_file(tls_files.key, ssl::context::pem, ec);
+    if (ec) return Status(Errc::invalid_argument, "TLS certificate or key: " + ec.message());
+  }
+  auto server = std::make_unique<Server>(service, limits, std::move(log), std::move(tls));
   TRAM_RETURN_IF_ERROR(server->bind(host, port));
   return std::unique_ptr<HttpServer>(std::move(server));
 }

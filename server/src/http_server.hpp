@@ -1,5 +1,6 @@
 // The HTTP/1.1 transport (Boost.Beast) in front of Service: a listener, one session per
-// connection on its own strand, explicit limits on headers, bodies, time and connections.
+// connection on its own strand (plain TCP or TLS through Asio's OpenSSL stream), WebSocket
+// notifications, explicit limits on headers, bodies, time and connections.
 // Only this file's .cpp includes Beast; callers see a plain interface.
 #pragma once
 
@@ -21,11 +22,19 @@ struct HttpLimits {
   size_t max_connections_per_ip = 64;    // 429 beyond
 };
 
+// PEM files for TLS; empty certificate: plain HTTP (for loopback and development only).
+struct TlsFiles {
+  std::string certificate;  // chain, leaf first
+  std::string key;
+};
+
 class HttpServer {
  public:
-  // Binds host:port (port 0 picks a free one). Logs JSON lines to `log`.
+  // Binds host:port (port 0 picks a free one), with TLS when tls.certificate is set. Logs JSON
+  // lines to `log`.
   static Result<std::unique_ptr<HttpServer>> bind(Service& service, const std::string& host, uint16_t port,
-                                                  HttpLimits limits, std::function<void(const std::string&)> log);
+                                                  HttpLimits limits, std::function<void(const std::string&)> log,
+                                                  const TlsFiles& tls = {});
   virtual ~HttpServer() = default;
   virtual uint16_t port() const = 0;
   // Serves on `threads` threads until stop() (or SIGINT/SIGTERM when handle_signals).

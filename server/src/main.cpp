@@ -31,7 +31,9 @@ constexpr const char* kUsage = R"(tram-server — the Tram sync server
 
 Usage:
   tram-server serve --data DIR [--listen HOST:PORT] [--schemas DIR] [--threads N]
+                    [--tls-cert FILE.pem --tls-key FILE.pem]
                     [--max-connections N] [--max-connections-per-ip N] [--max-body-bytes N]
+                    [--request-timeout-s 30] [--idle-timeout-s 120]
   tram-server seed  --data DIR [--schemas DIR]
   tram-server admin create-user --data DIR --id USER --role official|department|reviewer|admin
                                 [--units CODE,CODE,...] [--all-units]
@@ -44,8 +46,8 @@ Usage:
 
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
 or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
---listen 127.0.0.1:0 picks a free port and prints it. Plain HTTP is for loopback and development;
-put a TLS-terminating proxy in front (docs/protocol.md, "Not yet").
+--listen 127.0.0.1:0 picks a free port and prints it. Without --tls-cert/--tls-key the server speaks
+plain HTTP: for loopback and development only.
 )";
 
 struct Options {
@@ -71,7 +73,7 @@ Options parse(int argc, char** argv) {
     }
   }
   // Environment, then a config file, fill what the command line did not give.
-  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}}) {
+  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}, {"TRAM_TLS_CERT", "tls-cert"}, {"TRAM_TLS_KEY", "tls-key"}}) {
     if (!o.has(key) && std::getenv(env)) o.kv[key] = std::getenv(env);
   }
   if (o.has("config")) {
@@ -169,14 +171,18 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.has("max-connections")) limits.max_connections = std::stoul(o.get("max-connections"));
   if (o.has("max-connections-per-ip")) limits.max_connections_per_ip = std::stoul(o.get("max-connections-per-ip"));
   if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
+  if (o.has("request-timeout-s")) limits.request_timeout_s = std::stoi(o.get("request-timeout-s"));
+  if (o.has("idle-timeout-s")) limits.idle_timeout_s = std::stoi(o.get("idle-timeout-s"));
   auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
                                static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
                                [&](const std::string& line) {
                                  std::lock_guard lock(log_mu);
                                  std::fprintf(stderr, "%s\n", line.c_str());
-                               });
+                               },
+                               TlsFiles{o.get("tls-cert"), o.get("tls-key")});
   if (!http.ok()) return die(http.status().to_string());
-  std::printf("tram-server listening on %s:%u\n", listen.substr(0, colon).c_str(), (*http)->port());
+  std::printf("tram-server listening on %s:%u%s\n", listen.substr(0, colon).c_str(), (*http)->port(),
+              o.has("tls-cert") ? " (TLS)" : "");
   std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
   std::fflush(stdout);
   (*http)->run(std::max(1, std::stoi(o.get("threads", "2"))), true);

@@ -438,3 +438,81 @@ TEST_F(ServerTest, WebSocketTellsDevicesInScopeAboutNewData) {
 
 }  // namespace
 }  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+// TLS through Asio's OpenSSL stream: a self-signed certificate made for the test, a real TLS
+// client (curl) that trusts it; plain HTTP on the same port is refused.
+TEST(ServerTls, ServesHttpsWithTheGivenCertificate) {
+  const std::string data = ::testing::TempDir() + "/tram-server-tls";
+  std::filesystem::remove_all(data);
+  std::filesystem::create_directories(data);
+  const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
+                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
+  ASSERT_EQ(std::system(gen.c_str()), 0);
+  ServerProcess server(data, {"--tls-cert", data + "/cert.pem", "--tls-key", data + "/key.pem"});
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+  auto curl = [&](const std::string& args) {
+    std::string out;
+    FILE* p = ::popen(("curl -s --max-time 10 " + args + " 2>&1").c_str(), "r");
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    ::pclose(p);
+    return out;
+  };
+  EXPECT_EQ(curl("--cacert " + data + "/cert.pem " + url + "/healthz"), "{\"status\":\"ok\"}");
+  EXPECT_NE(curl("--cacert " + data + "/cert.pem " + url + "/v1/server-key").find("\"algorithm\":\"ed25519\""), std::string::npos);
+  // Without trusting the certificate, curl refuses; plain HTTP gets no HTTP answer.
+  EXPECT_EQ(curl(url + "/healthz").find("status"), std::string::npos);
+  EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 0);
+}
+
+}  // namespace
+}  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+int connect_loopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? fd : -1;
+}
+
+// Slow and greedy clients: a request dribbled in slower than the deadline is cut, connections
+// beyond the per-address limit get 429, and everyone else is still served.
+TEST(ServerLimits, SlowConnectionsAreCutAndGreedyClientsGet429) {
+  const std::string data = ::testing::TempDir() + "/tram-server-limits";
+  std::filesystem::remove_all(data);
+  ServerProcess server(data, {"--request-timeout-s", "2", "--max-connections-per-ip", "4"});
+  const int slow = connect_loopback(server.port());
+  ASSERT_GE(slow, 0);
+  const std::string partial = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";  // never finished
+  ASSERT_GT(::send(slow, partial.data(), partial.size(), MSG_NOSIGNAL), 0);
+  const auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  const ssize_t n = ::recv(slow, buf, sizeof buf, 0);  // the server closes it: 0 (EOF)
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LE(n, 0);
+  EXPECT_GE(waited, 1.5);
+  EXPECT_LT(waited, 8.0);
+  ::close(slow);
+  // Four idle connections are allowed; the fifth from the same address is refused with 429.
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) held.push_back(connect_loopback(server.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto refused = http(server.port(), "GET", "/healthz");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  for (int fd : held) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 200);
+}
+
+}  // namespace
+}  // namespace tram::testing
