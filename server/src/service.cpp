@@ -465,6 +465,14 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
           notice.province_wide = true;
           continue;
         }
+        // The unit is usually in the op itself (always on insert); read the row only otherwise.
+        bool found = false;
+        for (const FieldWrite& w : op.fields) {
+          if (w.field != *t->scope_field) continue;
+          if (const auto* unit = std::get_if<Text>(&w.value)) notice.units.push_back(unit->s);
+          found = true;
+        }
+        if (found) continue;
         auto row = storage_->replica().get_row(op.table, op.row);
         if (!row.ok() || !*row) continue;
         for (size_t f = 0; f < t->fields.size(); ++f) {
