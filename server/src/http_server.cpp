@@ -156,11 +156,7 @@ http::response<http::string_body> make_response(unsigned version, bool keep_aliv
 }
 
 Response limit_error(int status, std::string_view code, std::string_view message) {
-  Response r;
-  r.status = status;
-  r.error_code = code;
-  r.body = "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}";
-  return r;
+  return error_response(status, code, message);
 }
 
 // One HTTP connection, over plain TCP (loopback, development) or TLS.

@@ -12,16 +12,20 @@
 #include "tram/engine/json.hpp"
 
 namespace tram::server {
-namespace {
-
-namespace dom = simdjson::dom;
-
-Response error(int status, std::string_view code, std::string_view message) {
+Response error_response(int status, std::string_view code, std::string_view message) {
   Response r;
   r.status = status;
   r.error_code = code;
   r.body = "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}";
   return r;
+}
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+Response error(int status, std::string_view code, std::string_view message) {
+  return error_response(status, code, message);
 }
 
 Response ok(std::string body) {

@@ -40,6 +40,9 @@ struct ChangeNotice {
   bool province_wide = false;
 };
 
+// The error envelope every route answers with: {"error":{"code","message"}} (docs/protocol.md §2).
+Response error_response(int status, std::string_view code, std::string_view message);
+
 struct ServiceConfig {
   int64_t max_drift_ms = 5 * 60 * 1000;   // clocks further ahead are flagged and never win
   size_t max_batch = 500;                  // change sets per push
