@@ -129,14 +129,6 @@ class Connection {
   uint64_t sent_ = 0, received_ = 0;
 };
 
-std::string base64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -269,7 +261,7 @@ int main(int argc, char** argv) {
         for (size_t off = 0; off < d.pending.size(); off += batch) {
           std::string body = "{\"changesets\":[";
           for (size_t k = off; k < std::min(d.pending.size(), off + batch); ++k) {
-            body += (k > off ? "," : "") + std::string("{\"cs\":\"") + base64(d.pending[k].bytes) + "\",\"sig\":\"" +
+            body += (k > off ? "," : "") + std::string("{\"cs\":\"") + to_base64(d.pending[k].bytes) + "\",\"sig\":\"" +
                     to_hex(d.pending[k].sig) + "\"}";
           }
           body += "]}";

@@ -148,14 +148,28 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
 
 }  // namespace
 
-bool may_read(const Principal& who, const TableDef& table, const RowState& row) {
+namespace {
+
+// `field_value(k)` is the value of the table's k-th field.
+template <typename FieldValue>
+bool readable(const Principal& who, const TableDef& table, FieldValue field_value) {
   if (!table.scope_field) return table.province_wide || who.all_units;
   for (size_t k = 0; k < table.fields.size(); ++k) {
     if (table.fields[k].id != *table.scope_field) continue;
-    const std::string* unit = text_of(row.fields[k].value);
+    const std::string* unit = text_of(field_value(k));
     return unit ? who.in_scope(*unit) : who.all_units;
   }
   return who.all_units;
+}
+
+}  // namespace
+
+bool may_read(const Principal& who, const TableDef& table, const RowState& row) {
+  return readable(who, table, [&](size_t k) -> const Value& { return row.fields[k].value; });
+}
+
+bool may_read(const Principal& who, const TableDef& table, const RowImage& row) {
+  return readable(who, table, [&](size_t k) -> const Value& { return row.cells[k + 1].value; });
 }
 
 Status authorize(const Principal& who, const ChangeSet& cs, Store& current) {

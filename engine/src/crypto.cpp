@@ -59,6 +59,61 @@ template std::optional<std::array<uint8_t, 32>> from_hex<32>(std::string_view);
 template std::optional<std::array<uint8_t, 64>> from_hex<64>(std::string_view);
 template std::optional<std::array<uint8_t, 8>> from_hex<8>(std::string_view);
 
+namespace {
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string to_base64(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << 16 |
+                       static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8 | static_cast<uint8_t>(bytes[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out.push_back(kBase64[n >> k & 63]);
+  }
+  if (i < bytes.size()) {
+    uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i + 1])) << 8;
+    out.push_back(kBase64[n >> 18 & 63]);
+    out.push_back(kBase64[n >> 12 & 63]);
+    out.push_back(i + 1 < bytes.size() ? kBase64[n >> 6 & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> from_base64(std::string_view b64) {
+  static const auto table = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kBase64[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  if (b64.size() % 4 != 0) return std::nullopt;
+  size_t pad = 0;
+  if (!b64.empty() && b64.back() == '=') ++pad;
+  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
+  std::string out;
+  out.resize(b64.size() / 4 * 3);
+  size_t o = 0;
+  for (size_t i = 0; i < b64.size(); i += 4) {
+    int v[4];
+    for (int k = 0; k < 4; ++k) {
+      const char c = b64[i + static_cast<size_t>(k)];
+      const bool padding = c == '=' && i + 4 == b64.size() && static_cast<size_t>(k) >= 4 - pad;
+      v[k] = padding ? 0 : table[static_cast<unsigned char>(c)];
+      if (v[k] < 0) return std::nullopt;
+    }
+    const uint32_t n = static_cast<uint32_t>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+    out[o++] = static_cast<char>(n >> 16);
+    out[o++] = static_cast<char>(n >> 8 & 0xff);
+    out[o++] = static_cast<char>(n & 0xff);
+  }
+  out.resize(o - pad);
+  return out;
+}
+
 bool verify_signature(const PublicKey& key, std::string_view message, const Signature& sig) {
   crypto_init();
   return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()),

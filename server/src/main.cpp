@@ -231,10 +231,7 @@ int seed(const Options& o, ClockSource& clock, RandomSource& random) {
     std::vector<Op> chunk(rows->begin() + static_cast<long>(i), rows->begin() + static_cast<long>(std::min(rows->size(), i + 250)));
     auto made = chain.make(std::move(chunk));
     if (!made.ok()) return die(made.status().to_string());
-    std::vector<char> b64(sodium_base64_ENCODED_LEN(made->signed_cs.bytes.size(), sodium_base64_VARIANT_ORIGINAL));
-    sodium_bin2base64(b64.data(), b64.size(), reinterpret_cast<const unsigned char*>(made->signed_cs.bytes.data()),
-                      made->signed_cs.bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-    auto r = svc.push_as(chain.device(), "{\"changesets\":[{\"cs\":\"" + std::string(b64.data()) + "\",\"sig\":\"" +
+    auto r = svc.push_as(chain.device(), "{\"changesets\":[{\"cs\":\"" + to_base64(made->signed_cs.bytes) + "\",\"sig\":\"" +
                                              to_hex(made->signed_cs.sig) + "\"}]}");
     if (!r.ok() || r->find("\"status\":\"accepted\"") == std::string::npos) {
       return die("seed change set refused: " + (r.ok() ? *r : r.status().to_string()));

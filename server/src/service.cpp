@@ -34,40 +34,6 @@ Response ok(std::string body) {
   return r;
 }
 
-// Standard base64 (RFC 4648, with padding). Change sets are public data, so unlike libsodium's
-// constant-time decoder this one may branch on the input — several times faster.
-std::optional<std::string> base64_decode(std::string_view b64) {
-  static const auto table = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
-  if (b64.size() % 4 != 0) return std::nullopt;
-  size_t pad = 0;
-  if (!b64.empty() && b64.back() == '=') ++pad;
-  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
-  std::string out;
-  out.resize(b64.size() / 4 * 3);
-  size_t o = 0;
-  for (size_t i = 0; i < b64.size(); i += 4) {
-    int v[4];
-    for (int k = 0; k < 4; ++k) {
-      const char c = b64[i + static_cast<size_t>(k)];
-      const bool padding = c == '=' && i + 4 == b64.size() && static_cast<size_t>(k) >= 4 - pad;
-      v[k] = padding ? 0 : table[static_cast<unsigned char>(c)];
-      if (v[k] < 0) return std::nullopt;
-    }
-    const uint32_t n = static_cast<uint32_t>(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-    out[o++] = static_cast<char>(n >> 16);
-    out[o++] = static_cast<char>(n >> 8 & 0xff);
-    out[o++] = static_cast<char>(n & 0xff);
-  }
-  out.resize(o - pad);
-  return out;
-}
-
 std::string query_param(std::string_view target, std::string_view name) {
   const size_t q = target.find('?');
   if (q == std::string_view::npos) return {};
@@ -344,7 +310,7 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
       it.message = "each item is {\"cs\": base64, \"sig\": hex}";
       continue;
     }
-    auto bytes = base64_decode(b64);
+    auto bytes = from_base64(b64);
     auto sig = from_hex<64>(sig_hex);
     if (!bytes || !sig) {
       it.code = "malformed";
@@ -549,9 +515,7 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
     // Never skip past a row we failed to read: the cursor would move beyond it for good.
     if (!image.ok()) return error(503, "storage", image.status().message());
     if (!*image) continue;
-    RowState state;
-    for (size_t k = 1; k < (*image)->cells.size(); ++k) state.fields.push_back({(*image)->cells[k].value, std::nullopt});
-    if (!may_read(who, *t, state)) continue;  // other units' rows never leave the server
+    if (!may_read(who, *t, **image)) continue;  // other units' rows never leave the server
     rows += (sent++ ? "," : "");
     rows += "{\"v\":" + std::to_string(rv.version) + ",\"t\":" + json::quote(rv.table) + ",\"id\":" + json::quote(rv.row) + ",\"c\":[";
     const auto& cells = (*image)->cells;

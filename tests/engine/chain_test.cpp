@@ -121,11 +121,6 @@ TEST_F(Chain, DeviceFieldMustMatchTheSigningKey) {
   EXPECT_EQ(check(s).code, Errc::device_mismatch);
 }
 
-}  // namespace
-}  // namespace tram
-
-namespace tram {
-namespace {
 
 TEST(DeviceChainMake, RefusesWhatAReceiverWouldRefuseAndDoesNotAdvance) {
   FakeClock wall(1'780'000'000'000);

@@ -67,6 +67,20 @@ TEST(Crypto, HexRoundTripAndRejects) {
   EXPECT_FALSE(from_hex<8>("00ff10abcdef01zz"));  // not hex
 }
 
+TEST(Crypto, Base64RoundTripsAndRefusesJunk) {
+  EXPECT_EQ(to_base64(""), "");
+  EXPECT_EQ(to_base64("f"), "Zg==");
+  EXPECT_EQ(to_base64("fo"), "Zm8=");
+  EXPECT_EQ(to_base64("foo"), "Zm9v");
+  EXPECT_EQ(to_base64("foobar"), "Zm9vYmFy");  // RFC 4648 section 10
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (size_t n = 0; n < all.size(); n += 37) EXPECT_EQ(from_base64(to_base64(all.substr(0, n))), all.substr(0, n));
+  EXPECT_FALSE(from_base64("Zm9"));    // not a multiple of 4
+  EXPECT_FALSE(from_base64("Zm!v"));   // not the alphabet
+  EXPECT_FALSE(from_base64("Z=9v"));   // padding in the middle
+}
+
 TEST(Crypto, DeviceKeyMovesAndExportsItsSeed) {
   SeededRandom rng(7);
   DeviceKey a = DeviceKey::generate(rng);

@@ -241,11 +241,6 @@ TEST(Schema, RejectsBadDefinitions) {
   EXPECT_FALSE(u.validate().ok());
 }
 
-}  // namespace
-}  // namespace tram
-
-namespace tram {
-namespace {
 
 TEST(StoreImages, AReplicaFedWithRowImagesMatchesTheSource) {
   FakeClock wall{1'780'000'000'000};

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
 #include "tram/engine/value.hpp"
 
 namespace tram {
@@ -39,15 +43,6 @@ TEST(Text, DatesParseOnlyRealDays) {
   EXPECT_TRUE(Date::parse("2028-02-29"));
 }
 
-}  // namespace
-}  // namespace tram
-
-#include <algorithm>
-#include <fstream>
-#include <vector>
-
-namespace tram {
-namespace {
 
 TEST(VietnameseText, NfcNfdAndTonePlacementMatch) {
   EXPECT_EQ(vi_match_key(kNfc), vi_match_key(kNfd));

@@ -161,18 +161,10 @@ class ServerProcess {
   uint16_t port_ = 0;
 };
 
-inline std::string base64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // the terminating NUL
-  return out;
-}
-
 inline std::string push_body(const std::vector<SignedChangeSet>& batch) {
   std::string body = "{\"changesets\":[";
   for (size_t i = 0; i < batch.size(); ++i) {
-    body += (i ? "," : "") + std::string("{\"cs\":\"") + base64(batch[i].bytes) + "\",\"sig\":\"" + to_hex(batch[i].sig) + "\"}";
+    body += (i ? "," : "") + std::string("{\"cs\":\"") + to_base64(batch[i].bytes) + "\",\"sig\":\"" + to_hex(batch[i].sig) + "\"}";
   }
   return body + "]}";
 }

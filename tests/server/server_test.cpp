@@ -332,11 +332,6 @@ TEST_F(ServerTest, ReviewCycleOverTheWire) {
   EXPECT_EQ(edit(*minh, {{5, Value{1.0}}})[0].code, "workflow_violation");
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 TEST_F(ServerTest, EnrolmentRetryAndStrictPullParameters) {
   auto minh = device("minh", 1);
@@ -352,11 +347,6 @@ TEST_F(ServerTest, EnrolmentRetryAndStrictPullParameters) {
   EXPECT_EQ(minh->raw("POST", "/v1/push", "not gzip", {"Content-Encoding: gzip"}).status, 400);
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 TEST_F(ServerTest, AttachmentsResumeVerifyAndStayInScope) {
   auto minh = device("minh", 1);
@@ -411,11 +401,6 @@ TEST_F(ServerTest, AttachmentsResumeVerifyAndStayInScope) {
   EXPECT_NE(minh->raw("GET", "/v1/attachments/" + to_hex(h2) + "/status", "", {}).body.find("\"received\":0"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 TEST_F(ServerTest, WebSocketTellsDevicesInScopeAboutNewData) {
   auto minh = device("minh", 1);
@@ -436,11 +421,6 @@ TEST_F(ServerTest, WebSocketTellsDevicesInScopeAboutNewData) {
   EXPECT_EQ(stranger.status(), 401);
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 // TLS through Asio's OpenSSL stream: a self-signed certificate made for the test, a real TLS
 // client (curl) that trusts it; plain HTTP on the same port is refused.
@@ -468,11 +448,6 @@ TEST(ServerTls, ServesHttpsWithTheGivenCertificate) {
   EXPECT_EQ(http(server.port(), "GET", "/healthz").status, 0);
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 int connect_loopback(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -30,5 +30,6 @@ Status authorize(const Principal& who, const ChangeSet& cs, Store& current);
 // scope; province-wide reference rows always. The server filters every pull, page and
 // attachment through it, so records of other units never leave the server.
 bool may_read(const Principal& who, const TableDef& table, const RowState& row);
+bool may_read(const Principal& who, const TableDef& table, const RowImage& row);
 
 }  // namespace tram

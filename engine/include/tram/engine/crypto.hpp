@@ -33,6 +33,11 @@ extern template std::optional<std::array<uint8_t, 32>> from_hex<32>(std::string_
 extern template std::optional<std::array<uint8_t, 64>> from_hex<64>(std::string_view);
 extern template std::optional<std::array<uint8_t, 8>> from_hex<8>(std::string_view);
 
+// Standard base64 (RFC 4648, padded), as signed change sets travel inside JSON. For public data:
+// unlike libsodium's constant-time codec these branch on the input, and are several times faster.
+std::string to_base64(std::string_view bytes);
+std::optional<std::string> from_base64(std::string_view b64);
+
 // Verifies an Ed25519 detached signature over exactly `message`.
 bool verify_signature(const PublicKey& key, std::string_view message, const Signature& sig);
 
