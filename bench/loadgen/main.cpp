@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "gzip.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/device_chain.hpp"
 #include "tram/engine/uuid.hpp"
 
@@ -119,7 +119,7 @@ class Connection {
     }
     r.body = buf_.substr(end + 4, length);
     buf_.erase(0, end + 4 + length);
-    if (gz) r.body = server::gzip_decompress(r.body, 256 << 20).value_or("");
+    if (gz) r.body = gzip_decompress(r.body, 256 << 20).value_or("");
     return true;
   }
 
@@ -265,7 +265,7 @@ int main(int argc, char** argv) {
                     to_hex(d.pending[k].sig) + "\"}";
           }
           body += "]}";
-          const std::string packed = server::gzip_compress(body);
+          const std::string packed = gzip_compress(body);
           const auto s = std::chrono::steady_clock::now();
           auto r = conn.request("POST", "/v1/push", packed, {d.token, "Content-Encoding: gzip", "Accept-Encoding: gzip"});
           mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());

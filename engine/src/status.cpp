@@ -33,6 +33,12 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::storage_error: return "storage_error";
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::not_found: return "not_found";
+    case Errc::unavailable: return "unavailable";
+    case Errc::unauthenticated: return "unauthenticated";
+    case Errc::not_enrolled: return "not_enrolled";
+    case Errc::already_exists: return "already_exists";
+    case Errc::cancelled: return "cancelled";
+    case Errc::rejected: return "rejected";
   }
   return "unknown";
 }

@@ -488,11 +488,8 @@ Result<std::optional<Hash>> Store::applied_at(const PublicKey& device, uint64_t 
   return impl_->applied_at(device, seq);
 }
 
-Result<std::vector<ConflictRecord>> Store::conflicts() {
-  auto st = impl_->db_.prepare(
-      "SELECT tbl, row_id, field, winner, loser, loser_type, loser_value FROM _tram_conflicts"
-      " ORDER BY tbl, row_id, field, loser");
-  if (!st.ok()) return st.status();
+namespace {
+Result<std::vector<ConflictRecord>> read_conflicts(sql::Statement* st) {
   std::vector<ConflictRecord> out;
   for (;;) {
     auto has = st->step();
@@ -510,6 +507,49 @@ Result<std::vector<ConflictRecord>> Store::conflicts() {
     out.push_back(std::move(c));
   }
   return out;
+}
+}  // namespace
+
+Result<std::vector<ConflictRecord>> Store::conflicts() {
+  auto st = impl_->db_.prepare(
+      "SELECT tbl, row_id, field, winner, loser, loser_type, loser_value FROM _tram_conflicts"
+      " ORDER BY tbl, row_id, field, loser");
+  if (!st.ok()) return st.status();
+  return read_conflicts(&*st);
+}
+
+Result<std::vector<ConflictRecord>> Store::conflicts_of(std::string_view table, std::string_view row) {
+  auto st = impl_->db_.prepare(
+      "SELECT tbl, row_id, field, winner, loser, loser_type, loser_value FROM _tram_conflicts"
+      " WHERE tbl = ? AND row_id = ? ORDER BY field, loser");
+  if (!st.ok()) return st.status();
+  st->bind_text(1, table);
+  st->bind_text(2, row);
+  return read_conflicts(&*st);
+}
+
+Result<bool> Store::has_conflicts() {
+  auto st = impl_->db_.prepare("SELECT EXISTS (SELECT 1 FROM _tram_conflicts)");
+  if (!st.ok()) return st.status();
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  return st->column_int(0) != 0;
+}
+
+Status Store::erase_row(std::string_view table, std::string_view row) {
+  if (!impl_->tables_.count(table)) return Status(Errc::unknown_table, "no table \"" + std::string(table) + "\"");
+  auto st = impl_->db_.prepare("DELETE FROM " + sql::quote_ident(table) + " WHERE id = ?");
+  if (!st.ok()) return st.status();
+  st->bind_text(1, row);
+  return st->run();
+}
+
+Status Store::forget_applied(const PublicKey& device, uint64_t seq) {
+  auto st = impl_->db_.prepare("DELETE FROM _tram_applied WHERE device = ? AND seq = ?");
+  if (!st.ok()) return st.status();
+  st->bind_blob(1, device);
+  st->bind_int(2, static_cast<int64_t>(seq));
+  return st->run();
 }
 
 Result<Hash> Store::state_hash() {

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "gzip.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
 
 namespace tram::server {

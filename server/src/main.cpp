@@ -1,5 +1,6 @@
 // tram-server: serve, administer and seed a Tram server whose state lives in one data
 // directory (tram.db, server.key, admin.token). Run `tram-server --help`.
+#include <simdjson.h>
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <sstream>
 
 #include "http_server.hpp"
+#include "report.hpp"
 #include "service.hpp"
 #include "sqlite_storage.hpp"
 #include "tram/engine/device_chain.hpp"
@@ -42,7 +44,12 @@ Usage:
   tram-server admin revoke      --data DIR --device HEX
   tram-server admin release     --data DIR --device HEX
   tram-server admin backup      --data DIR --to FILE
+  tram-server admin import-bundle --data DIR --in BUNDLE [--out RECEIPTS]
+                                (a device's outbox carried by hand; writes the receipts to carry back)
   tram-server admin token       --data DIR
+  tram-server report --data DIR --period 2026-H1 [--csv FILE] [--xlsx FILE] [--json]
+                     (the Department of Finance's report for a reporting period: a table on stdout,
+                      or JSON with --json; --csv writes UTF-8 CSV with a BOM, --xlsx an Excel workbook)
 
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
 or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
@@ -66,7 +73,7 @@ Options parse(int argc, char** argv) {
     std::string a = argv[i];
     if (a.rfind("--", 0) == 0) {
       const std::string key = a.substr(2);
-      const bool flag = key == "all-units" || key == "help" || i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0;
+      const bool flag = key == "all-units" || key == "help" || key == "json" || i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0;
       o.kv[key] = flag ? "1" : argv[++i];
     } else {
       o.positional.push_back(a);
@@ -294,11 +301,42 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
     std::printf("backup written to %s\n", o.get("to").c_str());
     return 0;
   }
+  if (cmd == "import-bundle") {
+    std::ifstream in(o.get("in"), std::ios::binary);
+    if (!o.has("in") || !in) return die("import-bundle --in BUNDLE [--out RECEIPTS]: cannot read the bundle");
+    const std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const Response r = svc.import_bundle(bundle);
+    if (r.status != 200) return die("bundle refused (" + std::to_string(r.status) + "): " + r.body);
+    const std::string out = o.get("out", o.get("in") + ".receipts");
+    std::ofstream(out, std::ios::binary) << r.body;
+    size_t accepted = 0, items = 0;
+    simdjson::dom::parser parser;
+    simdjson::dom::array results;
+    if (!parser.parse(r.body)["response"]["results"].get_array().get(results)) {
+      for (auto item : results) {
+        ++items;
+        std::string_view status;
+        accepted += !item["status"].get_string().get(status) && status != "rejected";
+      }
+    }
+    std::printf("bundle imported: %zu change sets, %zu accepted or already held; receipts written to %s\n", items,
+                accepted, out.c_str());
+    return 0;
+  }
   if (cmd == "token") {
     std::printf("%s\n", server->admin_token.c_str());
     return 0;
   }
   return die("unknown admin command " + cmd);
+}
+
+int report(const Options& o, ClockSource& clock, RandomSource& random) {
+  if (o.get("data").empty() || o.get("period").empty()) return die("report --data DIR --period CODE [--csv FILE] [--xlsx FILE] [--json]");
+  if (!fs::exists(fs::path(o.get("data")) / "tram.db")) return die("no tram.db in " + o.get("data") + " (seed it first)");
+  auto server = open_server(o, clock, random);
+  if (!server.ok()) return die(server.status().to_string());
+  Status st = report_command(*server->service, o.get("period"), o.get("csv"), o.get("xlsx"), o.has("json"));
+  return st.ok() ? 0 : die(st.to_string());
 }
 
 }  // namespace
@@ -316,5 +354,6 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return serve(o, clock, random);
   if (cmd == "seed") return seed(o, clock, random);
   if (cmd == "admin") return admin(o, clock, random);
+  if (cmd == "report") return report(o, clock, random);
   return die("unknown command " + cmd + "; see --help");
 }

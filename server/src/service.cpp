@@ -9,6 +9,7 @@
 #include <fstream>
 #include <cstdio>
 
+#include "report.hpp"
 #include "tram/engine/json.hpp"
 
 namespace tram::server {
@@ -125,6 +126,17 @@ Response Service::route(const Request& req, std::string& route_name) {
     auto who = authenticate(req, err);
     if (!who.ok()) return err;
     return path == "/v1/push" ? push(req, who->first, who->second) : pull(req, who->first, who->second);
+  }
+  if (path == "/v1/me" && req.method == "GET") {
+    // Who this device acts for now: lets a device recover a lost enrolment answer and learn
+    // an administrator's change of role or scope.
+    Response err;
+    auto who = authenticate(req, err);
+    if (!who.ok()) return err;
+    const UserRecord& u = who->second;
+    return ok("{\"device\":\"" + to_hex(who->first.key) + "\",\"user\":" + json::quote(u.id) + ",\"role\":" +
+              json::quote(role_name(u.role)) + ",\"units\":" + units_json(u.units) + ",\"all_units\":" +
+              (u.all_units ? "true" : "false") + ",\"server_key\":\"" + to_hex(server_key()) + "\"}");
   }
   route_name = "other";
   return error(404, "not_found", "no route " + req.method + " " + std::string(path));
@@ -507,6 +519,14 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
   std::map<Hash, size_t> writer_index;
   uint64_t next = after;
   size_t sent = 0;
+  auto index_of = [&](const Hash& w) {
+    auto [it, inserted] = writer_index.emplace(w, writers.size());
+    if (inserted) writers.push_back(w);
+    return it->second;
+  };
+  // Conflicts travel with their row, so a device can show which of its edits lost; one query
+  // per page skips the per-row look-up while there are none.
+  const bool any_conflicts = storage_->replica().has_conflicts().value_or(true);
   for (const RowVersion& rv : *changed) {
     next = rv.version;
     const TableDef* t = schema.table(rv.table);
@@ -525,13 +545,25 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
         rows += "null";
         continue;
       }
-      auto [it, inserted] = writer_index.emplace(*cells[k].writer, writers.size());
-      if (inserted) writers.push_back(*cells[k].writer);
+      const size_t w = index_of(*cells[k].writer);
       rows.push_back('[');
       json::append_value(rows, cells[k].value);
-      rows += "," + std::to_string(cells[k].rank) + "," + std::to_string(it->second) + "]";
+      rows += "," + std::to_string(cells[k].rank) + "," + std::to_string(w) + "]";
     }
-    rows += "]}";
+    rows += "]";
+    if (any_conflicts) {
+      auto conflicts = storage_->replica().conflicts_of(rv.table, rv.row);
+      if (!conflicts.ok()) return error(503, "storage", conflicts.status().message());
+      for (size_t k = 0; k < conflicts->size(); ++k) {
+        const ConflictRecord& c = (*conflicts)[k];
+        rows += (k ? ",[" : ",\"x\":[[") + std::to_string(c.field) + "," + std::to_string(index_of(c.winner)) + "," +
+                std::to_string(index_of(c.loser)) + ",";
+        json::append_value(rows, c.loser_value);
+        rows += "]";
+      }
+      if (!conflicts->empty()) rows += "]";
+    }
+    rows += "}";
   }
   std::string w = "[";
   for (size_t k = 0; k < writers.size(); ++k) w += (k ? ",\"" : "\"") + to_hex(writers[k]) + "\"";
@@ -591,6 +623,10 @@ Response Service::admin(const Request& req, const std::string& path) {
              ",\"row\":" + json::quote(u.row) + "}";
     }
     return ok("{\"missing\":" + out + "]}");
+  }
+  if (path == "bundles" && req.method == "POST") return import_bundle(req.body);
+  if (path == "report" && req.method == "GET") {
+    return report_response(*this, query_param(req.target, "period"), query_param(req.target, "format"));
   }
   if (path == "devices" && req.method == "GET") {
     auto list = devices();
@@ -754,6 +790,49 @@ Status Service::set_device_state(const PublicKey& device, DeviceState state) {
 Status Service::backup(const std::string& path) {
   std::lock_guard lock(writer_);
   return storage_->backup(path);
+}
+
+Response Service::import_bundle(const std::string& bundle) {
+  dom::parser parser;
+  dom::object o;
+  std::string_view kind, device_hex, body, sig_hex;
+  if (parser.parse(bundle).get_object().get(o) || o["kind"].get_string().get(kind) || kind != "tram-bundle" ||
+      o["device"].get_string().get(device_hex) || o["body"].get_string().get(body) || o["sig"].get_string().get(sig_hex)) {
+    return error(400, "malformed", "expected a bundle {\"kind\":\"tram-bundle\", \"device\", \"body\", \"sig\"}");
+  }
+  const auto device = from_hex<32>(device_hex);
+  const auto sig = from_hex<64>(sig_hex);
+  if (!device || !sig) return error(400, "malformed", "device is 64 and sig 128 hex digits");
+  DeviceRecord d;
+  UserRecord u;
+  {
+    std::lock_guard lock(writer_);
+    auto dr = storage_->device(*device);
+    if (!dr.ok()) return error(503, "storage", dr.status().message());
+    if (!*dr) return error(401, "unknown_device", "the bundle's device is not enrolled");
+    d = **dr;
+    auto ur = storage_->user(d.user);
+    if (!ur.ok() || !*ur) return error(403, "unknown_user", "the device's user no longer exists");
+    u = **ur;
+  }
+  if (d.state == DeviceState::revoked) return error(403, "device_revoked", "this device was revoked by an administrator");
+  if (d.state == DeviceState::quarantined) return error(403, "device_quarantined", "this device's chain forked; release it first");
+  if (!verify_signature(d.key, "tram-bundle-v1:" + std::string(body), *sig)) {
+    return error(400, "bad_signature", "the bundle's signature does not verify with the device's enrolled key");
+  }
+  const std::string body_copy(body);  // the parser's strings die with the next parse
+  Response r = push(Request{"POST", "/v1/push", body_copy, "", "bundle"}, d, u);
+  if (r.status != 200) return r;
+  r.body = "{\"v\":1,\"kind\":\"tram-receipts\",\"device\":\"" + to_hex(d.key) + "\",\"server\":\"" +
+           to_hex(server_key()) + "\",\"response\":" + r.body + "}";
+  return r;
+}
+
+Result<ProvinceReport> Service::province_report(const std::string& period) {
+  std::lock_guard lock(writer_);
+  auto read_tx = sql::Transaction::begin(storage_->replica().db());  // one snapshot for every table
+  if (!read_tx.ok()) return read_tx.status();
+  return build_province_report(storage_->replica(), period, clock_.now_ms());
 }
 
 Result<std::string> Service::push_as(const PublicKey& device, const std::string& body) {

@@ -40,6 +40,8 @@ struct ChangeNotice {
   bool province_wide = false;
 };
 
+struct ProvinceReport;  // report.hpp
+
 // The error envelope every route answers with: {"error":{"code","message"}} (docs/protocol.md §2).
 Response error_response(int status, std::string_view code, std::string_view message);
 
@@ -68,6 +70,13 @@ class Service {
   Result<std::vector<DeviceRecord>> devices();
   Status set_device_state(const PublicKey& device, DeviceState state);
   Status backup(const std::string& path);
+  // The province report for a reporting period (report.hpp), read under the writer lock from one
+  // snapshot of the replica; not_found for an unknown period.
+  Result<ProvinceReport> province_report(const std::string& period);
+  // Store and forward: a device's signed bundle (docs/protocol.md §16), carried on a USB stick
+  // or by a colleague, pushed with the same checks as /v1/push. The answer is a receipt
+  // bundle for the device to import.
+  Response import_bundle(const std::string& bundle);
   // Pushes signed change sets as the administrator's own device (used by `seed`).
   Result<std::string> push_as(const PublicKey& device, const std::string& body);
 

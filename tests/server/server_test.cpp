@@ -2,7 +2,7 @@
 // every rejection code, scope isolation, replays, forks, revocation and limits.
 #include <gtest/gtest.h>
 
-#include "gzip.hpp"
+#include "tram/engine/gzip.hpp"
 #include "harness.hpp"
 
 namespace tram::testing {
@@ -291,7 +291,7 @@ TEST_F(ServerTest, GzipBodiesBothWays) {
   auto minh = device("minh", 1);
   auto made = minh->make({put("r1", report("03808"))});
   const std::string body = push_body({made.signed_cs});
-  const std::string packed = server::gzip_compress(body);
+  const std::string packed = gzip_compress(body);
   // Headers: the session token is inside the device; log in again to get one for raw requests.
   ASSERT_TRUE(minh->login());
   auto r = http(server_->port(), "GET", "/v1/server-key");  // warm-up; uncompressed
@@ -302,14 +302,14 @@ TEST_F(ServerTest, GzipBodiesBothWays) {
   auto c = minh->raw("GET", "/v1/pull?after=0&limit=1000", "", {"Accept-Encoding: gzip"});
   ASSERT_EQ(c.status, 200);
   EXPECT_EQ(c.headers["content-encoding"], "gzip");
-  auto inflated = server::gzip_decompress(c.body, 64 << 20);
+  auto inflated = gzip_decompress(c.body, 64 << 20);
   ASSERT_TRUE(inflated);
   EXPECT_LT(c.body.size() * 3, inflated->size());  // reference data compresses well
   // A gzip push is accepted like a plain one.
   auto p = minh->raw("POST", "/v1/push", packed, {"Content-Encoding: gzip"});
   EXPECT_EQ(results(p)[0].status, "accepted");
   // A gzip bomb (64 MiB of zeros) is refused with 413, and the server keeps serving.
-  auto bomb = minh->raw("POST", "/v1/push", server::gzip_compress(std::string(64 << 20, '\0')), {"Content-Encoding: gzip"});
+  auto bomb = minh->raw("POST", "/v1/push", gzip_compress(std::string(64 << 20, '\0')), {"Content-Encoding: gzip"});
   EXPECT_EQ(bomb.status, 413);
   EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
 }

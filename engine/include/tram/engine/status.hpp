@@ -48,6 +48,13 @@ enum class Errc {
   storage_error,
   invalid_argument,
   not_found,
+  // Devices talking to a server (the client SDK).
+  unavailable,      // the server could not be reached or answered 5xx: retry later
+  unauthenticated,  // no session, or the server refused this device's credentials
+  not_enrolled,     // the device has no key or server yet
+  already_exists,   // an insert of a row that is there
+  cancelled,        // the caller cancelled the operation
+  rejected,         // the server refused the request; the message carries its code
 };
 
 // Stable snake_case name of a code, e.g. "seq_gap".
@@ -98,6 +105,11 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  // The value, or `fallback` on failure (for reads where a default is the right answer).
+  template <typename U>
+  T value_or(U&& fallback) const& { return ok() ? value() : static_cast<T>(std::forward<U>(fallback)); }
+  template <typename U>
+  T value_or(U&& fallback) && { return ok() ? std::move(*this).value() : static_cast<T>(std::forward<U>(fallback)); }
 
  private:
   std::variant<T, Status> v_;

@@ -91,6 +91,16 @@ class Store {
   // The id of the change set applied from `device` at `seq`, if any.
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
 
+  // For a device replica that rebuilds a row from the server's image plus its own pending
+  // change sets: removes a row outright (no tombstone), and forgets that a change set was
+  // applied so that it can be applied again on top of a new base.
+  Status erase_row(std::string_view table, std::string_view row);
+  Status forget_applied(const PublicKey& device, uint64_t seq);
+  // The conflict records of one row (what a pull sends along with the row's image).
+  Result<std::vector<ConflictRecord>> conflicts_of(std::string_view table, std::string_view row);
+  // Whether any conflict was ever recorded (one cheap query, to skip per-row look-ups).
+  Result<bool> has_conflicts();
+
   // BLAKE2b-256 over every row of every table (values and merge metadata, in id order) and
   // every conflict record: equal hashes mean identical replicas.
   Result<Hash> state_hash();

@@ -1,8 +1,8 @@
-#include "gzip.hpp"
+#include "tram/engine/gzip.hpp"
 
 #include <zlib.h>
 
-namespace tram::server {
+namespace tram {
 
 std::string gzip_compress(std::string_view data, int level) {
   z_stream zs{};
@@ -43,4 +43,4 @@ std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out
   return out;
 }
 
-}  // namespace tram::server
+}  // namespace tram

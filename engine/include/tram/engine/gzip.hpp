@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace tram::server {
+namespace tram {
 
 // level 1..9: 1 is several times faster and costs a few percent of size; servers use it for
 // responses, where CPU on a busy 2-core machine is scarcer than bytes.
@@ -14,4 +14,4 @@ std::string gzip_compress(std::string_view data, int level = 6);
 // before it fills memory).
 std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out);
 
-}  // namespace tram::server
+}  // namespace tram

@@ -1,0 +1,224 @@
+// The Tram client SDK: what a mobile app embeds so that an official can work offline for
+// weeks and sync safely over a weak link. docs/client-sdk.md shows it in use.
+//
+// One Client owns one local SQLite database (WAL, synchronous=FULL) holding:
+//  - the rows the app reads: the server's last pulled state with this device's pending
+//    change sets applied on top;
+//  - the outbox: every signed change set until a verified receipt says the server has it;
+//  - receipts (the official's proof of submission), rejections, conflicts, sync state;
+//  - the device's Ed25519 secret key, encrypted with a key the app supplies.
+// Every method is thread-safe. Network I/O never holds the database lock, so the app can
+// write while a sync runs.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tram/engine/clock.hpp"
+#include "tram/engine/crypto.hpp"
+#include "tram/engine/status.hpp"
+#include "tram/engine/value.hpp"
+#include "tram/transport.hpp"
+
+namespace tram::client {
+
+struct SyncOptions {
+  // Change sets per push and rows per pull page adapt between these bounds: they double
+  // after a fast request and halve after a slow or failed one (a 2G link gets small ones).
+  size_t push_batch_min = 5, push_batch_max = 200;
+  size_t pull_page_min = 50, pull_page_max = 1000;
+  int64_t slow_request_ms = 4000;
+  // Retries of one sync() before it gives up: exponential backoff with full jitter.
+  int max_attempts = 8;
+  int64_t backoff_initial_ms = 250, backoff_max_ms = 30'000;
+  size_t attachment_chunk_bytes = 256 * 1024;
+};
+
+struct Options {
+  std::string path;         // the local database file (created if missing)
+  std::string schemas_dir;  // the schema's version files, e.g. "schemas/sonla-2026"
+  // Wraps the device's secret key (XChaCha20-Poly1305). Supplied by the app from the Android
+  // Keystore or the iOS Keychain; never stored by the SDK.
+  std::array<uint8_t, 32> wrapping_key{};
+  // nullptr: the default Beast transport to the server URL given at enrolment.
+  std::shared_ptr<Transport> transport;
+  TransportOptions transport_options;
+  SyncOptions sync;
+  ClockSource* clock = nullptr;  // nullptr: the system clock (tests inject a wrong one)
+};
+
+// A row as the app sees it: field name -> value (fields never written are absent).
+struct Row {
+  std::string table, id;
+  std::map<std::string, Value> fields;
+  bool pending = false;  // this device has edits to it that the server has not confirmed
+};
+
+// A write transaction: collect operations, then Client::commit() signs them as one change set.
+class WriteTxn {
+ public:
+  // Creates a row (fails at commit with already_exists if it is there). An empty id gets a
+  // fresh UUIDv7, returned.
+  std::string insert(std::string table, std::string id, std::map<std::string, Value> fields);
+  // Sets fields of an existing row (fails at commit with not_found if it is not there).
+  void update(std::string table, std::string id, std::map<std::string, Value> fields);
+  void remove(std::string table, std::string id);
+  bool empty() const { return ops_.empty(); }
+
+  struct PendingOp {
+    enum Kind { insert, update, remove } kind;
+    std::string table, id;
+    std::map<std::string, Value> fields;
+  };
+  const std::vector<PendingOp>& ops() const { return ops_; }
+
+ private:
+  std::vector<PendingOp> ops_;
+};
+
+struct Committed {
+  uint64_t seq = 0;  // the change set's place in this device's chain
+  Hash id{};
+};
+
+struct Filter {
+  enum Op { eq, ne, lt, le, gt, ge, contains } op = eq;  // contains: accent-insensitive text match
+  std::string field;
+  Value value;
+};
+
+struct Query {
+  std::string table;
+  std::vector<Filter> where;
+  std::string order_by;  // a field name; text orders as Vietnamese (ICU "vi"); empty: by id
+  bool descending = false;
+  size_t limit = 100, offset = 0;
+  bool include_deleted = false;
+};
+
+// An entry of the outbox as the user must see it.
+struct OutboxEntry {
+  uint64_t seq = 0;
+  Hash id{};
+  int64_t created_ms = 0;
+  enum State { pending, rejected } state = pending;
+  std::string code, message;  // the server's reason, for rejected entries
+  std::string ops_json;       // what the change set did, for showing and fixing it
+};
+
+struct ReceiptInfo {
+  uint64_t seq = 0, server_seq = 0;
+  Hash id{};
+  std::string status;  // "accepted" or "rejected"
+  std::string code;
+  int64_t received_at_ms = 0;  // the server's clock: the proof of the time of submission
+  bool clock_ahead = false;
+  std::string body, sig;       // exactly as signed by the server (sig in hex)
+  std::vector<std::pair<std::string, std::string>> rows;  // (table, row) it wrote
+};
+
+// A conflict the server recorded that involves one of this device's change sets.
+struct ConflictInfo {
+  std::string table, row, field;
+  Hash winner{}, loser{};
+  bool mine_lost = false;  // this device's write lost (its value is loser_value)
+  Value loser_value;
+};
+
+struct DeviceInfo {
+  bool enrolled = false;
+  std::string server_url, user, role;
+  std::vector<std::string> units;
+  bool all_units = false;
+  PublicKey device{}, server_key{};
+  uint64_t seq = 0;  // the last change set this device made
+  uint64_t pending = 0, rejected = 0, receipts = 0, conflicts = 0;
+  std::optional<int64_t> last_sync_ms;  // end of the last sync that completed
+  std::string last_error;               // of the last sync that did not
+  bool clock_ahead = false;             // the server said this phone's clock is far ahead
+};
+
+struct Progress {
+  std::string phase;  // "push", "upload", "pull"
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t changesets_done = 0, changesets_total = 0;
+  uint64_t rows_pulled = 0;
+};
+
+struct SyncReport {
+  uint64_t accepted = 0, duplicates = 0, rejected = 0;
+  uint64_t rows_pulled = 0, attachments_uploaded = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  int attempts = 0;
+};
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> open(Options options);
+  ~Client();
+
+  // Enrols this device with a code from the administrator: makes the key pair, stores it
+  // (encrypted) before contacting the server, registers it, pins the server's key. Safe to
+  // call again after a lost response.
+  Status enroll(const std::string& server_url, const std::string& code);
+  DeviceInfo info();
+
+  // Writes: checked against the schema and this user's role, scope and workflow, signed and
+  // committed with their outbox entry in one transaction. When it returns, the write is saved.
+  Result<Committed> commit(const WriteTxn& txn);
+
+  // Reads: the server's state plus this device's pending edits.
+  Result<std::optional<Row>> get(const std::string& table, const std::string& id);
+  Result<std::vector<Row>> query(const Query& q);
+  // Read-only SQL over the generated tables (one per schema table, columns named as fields,
+  // deleted rows have _deleted = 1). Rows as a JSON array of objects.
+  Result<std::string> sql_json(const std::string& select);
+
+  // Sync: push the outbox, upload attachments, then pull. Retries with backoff until done,
+  // cancelled, or max_attempts; progress persists across failures and restarts.
+  Result<SyncReport> sync(const std::function<void(const Progress&)>& progress = {});
+  void cancel();  // makes a running sync() return cancelled soon
+  // A background thread that syncs every `interval` (and at once when started).
+  void start_background(std::chrono::milliseconds interval);
+  void stop_background();
+
+  // What the user must see.
+  Result<std::vector<OutboxEntry>> outbox();  // pending and rejected
+  Status dismiss_rejected(uint64_t seq);      // the user fixed or gave up on it
+  Result<std::vector<ReceiptInfo>> receipts(const std::string& table = {}, const std::string& row = {});
+  Status verify_receipt(const ReceiptInfo& receipt);  // against the pinned server key
+  Result<std::vector<ConflictInfo>> conflicts();
+
+  // Evidence files: copies the file into the device's store and returns its reference, to be
+  // written into an attachment field; sync uploads it once the change set is accepted.
+  Result<AttachmentRef> add_attachment(const std::string& file_path);
+
+  // Store and forward: the pending outbox as a signed bundle file, for when there is no
+  // signal; the receipt bundle the server (admin import) returns, imported back.
+  Result<size_t> export_bundle(const std::string& path);
+  Result<SyncReport> import_receipts(const std::string& path);
+
+  // Called after local commits and pulled pages with the table and the ids that changed.
+  // Runs on the thread that made the change; keep it short.
+  void set_change_listener(std::function<void(const std::string& table, const std::vector<std::string>& ids)> fn);
+
+  // Converting between values and plain JSON by the schema's field types (text, numbers,
+  // booleans, "YYYY-MM-DD" dates, hex attachment hashes): what the C API and apps use.
+  Result<std::map<std::string, Value>> fields_from_json(const std::string& table, const std::string& json_object);
+  std::string row_to_json(const Row& row);
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tram::client

@@ -1,0 +1,75 @@
+// Messages of the sync protocol that the server writes and devices read (docs/protocol.md):
+// pulled row images, receipts and signed log heads. Parsed here once, for the client SDK,
+// the load generator and the tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tram/engine/crypto.hpp"
+#include "tram/engine/schema.hpp"
+#include "tram/engine/status.hpp"
+#include "tram/engine/store.hpp"
+
+namespace tram::wire {
+
+// The signed head of the server's accepted log (protocol §9.2).
+struct Head {
+  uint64_t server_seq = 0;
+  Hash log{};
+  Signature sig{};
+};
+
+struct PulledRow {
+  uint64_t version = 0;
+  std::string table, id;
+  RowImage image;                          // cells in the order of the table's fields
+  std::vector<ConflictRecord> conflicts;   // the row's conflict records ("x"), if any
+};
+
+struct PullPage {
+  std::vector<PulledRow> rows;
+  uint64_t next = 0;
+  bool more = false;
+  Head head;
+};
+
+// Parses a pull response (§8.2). Rows of tables `schema` does not know are skipped; a row
+// whose cells do not fit its table is an error (the two sides disagree on the schema).
+Result<PullPage> parse_pull(std::string_view body, const Schema& schema);
+
+// The text a head signature covers: "tram-head-v1:<server_seq>:<log hex>".
+std::string head_signed_text(uint64_t server_seq, const Hash& log);
+bool verify_head(const Head& head, const PublicKey& server);
+
+// One row image as a self-contained JSON array (cells as in a pull, but each writer as its
+// full hex id): how a device keeps the server's last image of a row.
+std::string row_image_to_json(const RowImage& image);
+Result<RowImage> row_image_from_json(std::string_view json);
+
+// A receipt (§9.1): the signed body and what it says.
+struct Receipt {
+  std::string body;  // exactly as signed
+  Signature sig{};
+  PublicKey server{};
+  uint64_t server_seq = 0;
+  Hash id{};
+  PublicKey device{};
+  uint64_t seq = 0;
+  bool accepted = false;
+  std::string code;  // rejection code when !accepted
+  int64_t received_at_ms = 0;
+  bool clock_ahead = false;
+  Hash log{};
+};
+
+// Parses a receipt body and its hex signature and checks the signature with `server` (the key
+// pinned at enrolment). bad_signature when it does not verify, malformed when unreadable.
+Result<Receipt> verify_receipt(std::string_view body, std::string_view sig_hex, const PublicKey& server);
+
+// Parses one value in the change-set encoding (null or ["tag", v]) from JSON text.
+Result<Value> parse_value(std::string_view json);
+
+}  // namespace tram::wire

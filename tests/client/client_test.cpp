@@ -1,0 +1,389 @@
+// The client SDK against the real server process on loopback: offline work, sync, conflicts,
+// rejections, scope, a server killed mid-push, a link that cuts at random bytes, bundles.
+#include "client/client_support.hpp"
+
+namespace tram::testing {
+namespace {
+
+using client::Client;
+using client::WriteTxn;
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    data_ = dir_ + "/server";
+    std::filesystem::create_directories(data_);
+    prepare_server(data_);
+    server_ = std::make_unique<ServerProcess>(data_);
+    relay_.set_upstream(server_->port());
+  }
+  // A device enrolled for `user`, talking through the relay.
+  std::unique_ptr<Client> device(const std::string& name, const std::string& user) {
+    auto c = open_device(dir_ + "/" + name + ".db");
+    if (!c) return nullptr;
+    Status st = c->enroll(relay_.url(), enrol_code(data_, user));
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return c;
+  }
+  std::string dir_, data_;
+  Relay relay_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+size_t count_rows(Client& c, const std::string& table) {
+  client::Query q;
+  q.table = table;
+  q.limit = 1'000'000;
+  auto r = c.query(q);
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.ok() ? r->size() : 0;
+}
+
+TEST_F(ClientTest, EnrolsPullsReferenceDataAndKeepsTheKeyEncrypted) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh);
+  const client::DeviceInfo info = minh->info();
+  EXPECT_TRUE(info.enrolled);
+  EXPECT_EQ(info.user, "minh");
+  EXPECT_EQ(info.role, "official");
+  EXPECT_EQ(info.units, std::vector<std::string>{"03808"});
+  auto report = minh->sync();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(count_rows(*minh, "unit"), 75u);
+  auto unit = minh->get("unit", "03808");
+  ASSERT_TRUE(unit.ok() && *unit);
+  EXPECT_TRUE(minh->info().last_sync_ms.has_value());
+  // The secret key on disk opens only with the app's wrapping key.
+  minh.reset();
+  auto wrong = Client::open(device_options(dir_ + "/minh.db", 9));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), Errc::bad_signature);
+  auto right = Client::open(device_options(dir_ + "/minh.db", 7));
+  ASSERT_TRUE(right.ok()) << right.status().to_string();
+  EXPECT_EQ((*right)->info().user, "minh");
+}
+
+TEST_F(ClientTest, OfflineWritesSurviveAServerOutageAndSyncLater) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh);
+  ASSERT_TRUE(minh->sync().ok());
+  server_->stop(SIGTERM);
+  relay_.set_upstream(0);
+  std::vector<std::string> ids;
+  for (int k = 0; k < 5; ++k) {
+    WriteTxn t;
+    ids.push_back(t.insert("progress_report", "", report_fields("03808", "Báo cáo số " + std::to_string(k))));
+    must_commit(*minh, t);
+  }
+  auto offline = minh->sync();
+  ASSERT_FALSE(offline.ok());
+  EXPECT_EQ(offline.status().code(), Errc::unavailable) << offline.status().to_string();
+  EXPECT_EQ(minh->info().pending, 5u);
+  EXPECT_FALSE(minh->info().last_error.empty());
+  // What the app reads offline includes the pending edits.
+  auto row = minh->get("progress_report", ids[3]);
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_TRUE((*row)->pending);
+  EXPECT_EQ(std::get<Text>((*row)->fields.at("narrative")).s, "Báo cáo số 3");
+
+  server_->start();
+  relay_.set_upstream(server_->port());
+  auto online = minh->sync();
+  ASSERT_TRUE(online.ok()) << online.status().to_string();
+  EXPECT_EQ(online->accepted, 5u);
+  EXPECT_EQ(minh->info().pending, 0u);
+  EXPECT_EQ(minh->info().receipts, 5u);
+  auto receipts = minh->receipts("progress_report", ids[0]);
+  ASSERT_TRUE(receipts.ok());
+  ASSERT_EQ(receipts->size(), 1u);
+  EXPECT_TRUE(minh->verify_receipt(receipts->front()).ok());
+  client::ReceiptInfo forged = receipts->front();
+  forged.body.replace(forged.body.find("accepted"), 8, "rejected");
+  EXPECT_FALSE(minh->verify_receipt(forged).ok());
+  // A colleague's device sees the five reports.
+  auto lan = device("lan", "lan");
+  ASSERT_TRUE(lan && lan->sync().ok());
+  EXPECT_EQ(count_rows(*lan, "progress_report"), 5u);
+}
+
+TEST_F(ClientTest, TwoDevicesEditingTheSameReportConvergeWithTheConflictShown) {
+  auto minh = device("minh", "minh");
+  auto lan = device("lan", "lan");
+  ASSERT_TRUE(minh && lan);
+  WriteTxn create;
+  const std::string id = create.insert("progress_report", "", report_fields("03808", "Bản đầu"));
+  must_commit(*minh, create);
+  ASSERT_TRUE(minh->sync().ok());
+  ASSERT_TRUE(lan->sync().ok());
+  ASSERT_TRUE(lan->get("progress_report", id).value_or(std::nullopt).has_value());
+  // Both edit the narrative offline; both also edit different fields, which both keep.
+  WriteTxn a, b;
+  a.update("progress_report", id, {{"narrative", text("Sửa bởi Minh")}, {"value", Value{50.0}}});
+  b.update("progress_report", id, {{"narrative", text("Sửa bởi Lan")}, {"difficulties", text("Đường sạt lở")}});
+  must_commit(*minh, a);
+  must_commit(*lan, b);
+  ASSERT_TRUE(minh->sync().ok());
+  ASSERT_TRUE(lan->sync().ok());
+  ASSERT_TRUE(minh->sync().ok());
+  auto ra = minh->get("progress_report", id), rb = lan->get("progress_report", id);
+  ASSERT_TRUE(ra.ok() && *ra && rb.ok() && *rb);
+  EXPECT_EQ((*ra)->fields, (*rb)->fields);
+  EXPECT_EQ(std::get<double>((*ra)->fields.at("value")), 50.0);
+  EXPECT_EQ(std::get<Text>((*ra)->fields.at("difficulties")).s, "Đường sạt lở");
+  // The narrative conflict is visible to both, each knowing whether its own edit lost.
+  auto ca = minh->conflicts(), cb = lan->conflicts();
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  ASSERT_EQ(ca->size(), 1u);
+  ASSERT_EQ(cb->size(), 1u);
+  EXPECT_EQ(ca->front().field, "narrative");
+  EXPECT_NE(ca->front().mine_lost, cb->front().mine_lost);
+  const std::string winner = std::get<Text>((*ra)->fields.at("narrative")).s;
+  const auto& loser_side = ca->front().mine_lost ? ca->front() : cb->front();
+  EXPECT_NE(std::get<Text>(loser_side.loser_value).s, winner);
+}
+
+TEST_F(ClientTest, LocalChecksRefuseAnotherCommunesRecordBeforeSigning) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  WriteTxn t;
+  t.insert("progress_report", "", report_fields("03646", "Không phải xã mình"));
+  auto r = minh->commit(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::forbidden_scope);
+  EXPECT_NE(r.status().message().find("03646"), std::string::npos) << r.status().message();
+  EXPECT_EQ(minh->info().seq, 0u);  // nothing was signed
+  EXPECT_EQ(minh->info().pending, 0u);
+}
+
+TEST_F(ClientTest, ARejectedChangeSetIsKeptWithTheServersReasonUntilDismissed) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  WriteTxn t;
+  const std::string id = t.insert("progress_report", "", report_fields("03808", "Viết khi còn quyền"));
+  must_commit(*minh, t);
+  WriteTxn later;
+  const std::string kept = later.insert("comment", "", {{"unit_code", text("03808")}});
+  // The administrator moves minh to another commune while the phone is offline.
+  auto [rc, out] = run_cli({"admin", "create-user", "--data", data_, "--id", "minh", "--role", "official", "--units", "03646"});
+  ASSERT_EQ(rc, 0) << out;
+  auto r = minh->sync();
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->rejected, 1u);
+  auto outbox = minh->outbox();
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ(outbox->front().state, client::OutboxEntry::rejected);
+  EXPECT_EQ(outbox->front().code, "forbidden_scope");
+  EXPECT_NE(outbox->front().message.find("03808"), std::string::npos) << outbox->front().message;
+  EXPECT_NE(outbox->front().ops_json.find("Viết khi còn quyền"), std::string::npos);
+  // The rejected edit left the view; the receipt of the refusal is kept as proof.
+  EXPECT_FALSE(minh->get("progress_report", id).value_or(std::nullopt).has_value());
+  auto receipts = minh->receipts();
+  ASSERT_TRUE(receipts.ok());
+  ASSERT_EQ(receipts->size(), 1u);
+  EXPECT_EQ(receipts->front().status, "rejected");
+  EXPECT_EQ(minh->info().user, "minh");
+  EXPECT_EQ(minh->info().units, std::vector<std::string>{"03646"});
+  // Still there after another sync: never dropped silently.
+  ASSERT_TRUE(minh->sync().ok());
+  EXPECT_EQ(minh->info().rejected, 1u);
+  ASSERT_TRUE(minh->dismiss_rejected(outbox->front().seq).ok());
+  EXPECT_EQ(minh->info().rejected, 0u);
+  (void)kept;
+}
+
+TEST_F(ClientTest, PullsOnlyRowsInScope) {
+  auto minh = device("minh", "minh");
+  auto an = device("an", "an");
+  auto hoa = device("hoa", "hoa");
+  ASSERT_TRUE(minh && an && hoa);
+  WriteTxn m, a;
+  const std::string mid = m.insert("progress_report", "", report_fields("03808", "Xã Chiềng Ngần"));
+  const std::string aid = a.insert("progress_report", "", report_fields("03646", "Phường Tô Hiệu"));
+  must_commit(*minh, m);
+  must_commit(*an, a);
+  ASSERT_TRUE(minh->sync().ok());
+  ASSERT_TRUE(an->sync().ok());
+  ASSERT_TRUE(minh->sync().ok());
+  ASSERT_TRUE(hoa->sync().ok());
+  EXPECT_FALSE(minh->get("progress_report", aid).value_or(std::nullopt).has_value());
+  EXPECT_FALSE(an->get("progress_report", mid).value_or(std::nullopt).has_value());
+  EXPECT_EQ(count_rows(*minh, "progress_report"), 1u);
+  EXPECT_EQ(count_rows(*hoa, "progress_report"), 2u);  // the reviewer sees the province
+  auto sql = minh->sql_json("SELECT COUNT(*) AS n FROM progress_report WHERE unit_code = '03646'");
+  ASSERT_TRUE(sql.ok());
+  EXPECT_EQ(*sql, "[{\"n\":0}]");
+  EXPECT_FALSE(minh->sql_json("DELETE FROM progress_report").ok());
+}
+
+TEST_F(ClientTest, QueriesFilterAndOrderInVietnamese) {
+  auto hoa = device("hoa", "hoa");
+  ASSERT_TRUE(hoa && hoa->sync().ok());
+  client::Query q;
+  q.table = "unit";
+  q.order_by = "name";
+  q.limit = 100;
+  auto units = hoa->query(q);
+  ASSERT_TRUE(units.ok());
+  ASSERT_EQ(units->size(), 75u);
+  for (size_t k = 1; k < units->size(); ++k) {
+    EXPECT_LE(vi_compare(std::get<Text>((*units)[k - 1].fields.at("name")).s, std::get<Text>((*units)[k].fields.at("name")).s), 0);
+  }
+  q.where = {{client::Filter::contains, "name", text("chieng")}};  // no accents typed
+  auto chieng = hoa->query(q);
+  ASSERT_TRUE(chieng.ok());
+  EXPECT_GT(chieng->size(), 5u);
+  for (const auto& r : *chieng) EXPECT_NE(std::get<Text>(r.fields.at("name")).s.find("Chiềng"), std::string::npos);
+}
+
+TEST_F(ClientTest, AServerKilledMidPushLosesNothingAndDuplicatesNothing) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  for (int k = 0; k < 300; ++k) {
+    WriteTxn t;
+    t.insert("progress_report", "", report_fields("03808", "Báo cáo " + std::to_string(k)));
+    must_commit(*minh, t);
+  }
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    server_->stop(SIGKILL);
+    relay_.set_upstream(0);
+  });
+  auto first = minh->sync();  // may finish or fail, depending on the moment of the kill
+  killer.join();
+  server_->start();
+  relay_.set_upstream(server_->port());
+  auto second = minh->sync();
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  EXPECT_EQ(minh->info().pending, 0u);
+  EXPECT_EQ(minh->info().receipts, 300u);
+  auto lan = device("lan", "lan");
+  ASSERT_TRUE(lan && lan->sync().ok());
+  EXPECT_EQ(count_rows(*lan, "progress_report"), 300u);
+  auto [rc, out] = run_cli({"admin", "devices", "--data", data_});
+  EXPECT_NE(out.find("seq=300"), std::string::npos) << out;
+  (void)first;
+}
+
+TEST_F(ClientTest, ALinkThatCutsAtRandomBytesStillConvergesExactly) {
+  auto minh = device("minh", "minh");
+  auto lan = device("lan", "lan");
+  auto hoa = device("hoa", "hoa");
+  ASSERT_TRUE(minh && lan && hoa);
+  std::vector<std::string> ids;
+  for (int k = 0; k < 60; ++k) {
+    for (Client* c : {minh.get(), lan.get()}) {
+      WriteTxn t;
+      ids.push_back(t.insert("progress_report", "", report_fields("03808", "Ghi chép " + std::to_string(k))));
+      must_commit(*c, t);
+    }
+  }
+  relay_.set_cuts(16 * 1024, 42);
+  // Bounded: at most 300 sync attempts per device and 90 s in all.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  for (Client* c : {minh.get(), lan.get(), hoa.get(), minh.get()}) {
+    bool done = false;
+    for (int k = 0; k < 300 && !done && std::chrono::steady_clock::now() < deadline; ++k) done = c->sync().ok();
+    ASSERT_TRUE(done) << "no sync completed through the cutting relay";
+  }
+  EXPECT_GT(relay_.cuts(), 10u);
+  std::printf("relay cut %llu connections\n", static_cast<unsigned long long>(relay_.cuts()));
+  relay_.set_cuts(0, 0);
+  ASSERT_TRUE(lan->sync().ok());
+  for (Client* c : {minh.get(), lan.get(), hoa.get()}) {
+    EXPECT_EQ(c->info().pending, 0u);
+    EXPECT_EQ(count_rows(*c, "progress_report"), ids.size());
+  }
+  EXPECT_EQ(minh->info().receipts, 60u);
+  EXPECT_EQ(lan->info().receipts, 60u);
+  auto all = hoa->sql_json("SELECT id, narrative, value FROM progress_report ORDER BY id");
+  auto mine = minh->sql_json("SELECT id, narrative, value FROM progress_report ORDER BY id");
+  ASSERT_TRUE(all.ok() && mine.ok());
+  EXPECT_EQ(*all, *mine);
+  auto [rc, out] = run_cli({"admin", "devices", "--data", data_});
+  size_t at_60 = 0;
+  for (size_t at = out.find("seq=60\n"); at != std::string::npos; at = out.find("seq=60\n", at + 1)) ++at_60;
+  EXPECT_EQ(at_60, 2u) << out;  // each official's chain holds exactly its 60 change sets
+}
+
+TEST_F(ClientTest, ABundleCarriesTheOutboxAndTheReceiptsComeBack) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  for (int k = 0; k < 3; ++k) {
+    WriteTxn t;
+    t.insert("progress_report", "", report_fields("03808", "Gửi qua USB " + std::to_string(k)));
+    must_commit(*minh, t);
+  }
+  const std::string bundle = dir_ + "/minh.bundle", receipts = dir_ + "/minh.receipts";
+  auto n = minh->export_bundle(bundle);
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 3u);
+  auto [rc, out] = run_cli({"admin", "import-bundle", "--data", data_, "--in", bundle, "--out", receipts});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("3 change sets, 3 accepted"), std::string::npos) << out;
+  auto imported = minh->import_receipts(receipts);
+  ASSERT_TRUE(imported.ok()) << imported.status().to_string();
+  EXPECT_EQ(imported->accepted, 3u);
+  EXPECT_EQ(minh->info().pending, 0u);
+  auto list = minh->receipts();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  for (const auto& r : *list) EXPECT_TRUE(minh->verify_receipt(r).ok());
+  // A tampered bundle is refused whole.
+  std::string text;
+  {
+    std::ifstream in(bundle);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  text.replace(text.find("\"sig\":\"") + 7, 2, text.substr(text.find("\"sig\":\"") + 7, 2) == "00" ? "11" : "00");
+  std::ofstream(dir_ + "/bad.bundle") << text;
+  auto [brc, bout] = run_cli({"admin", "import-bundle", "--data", data_, "--in", dir_ + "/bad.bundle"});
+  EXPECT_NE(brc, 0);
+  EXPECT_NE(bout.find("bad_signature"), std::string::npos) << bout;
+}
+
+TEST_F(ClientTest, EvidencePhotosUploadOnceAccepted) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  const std::string photo = dir_ + "/anh.jpg";
+  {
+    std::ofstream out(photo, std::ios::binary);
+    for (int k = 0; k < 700'000; ++k) out.put(static_cast<char>(k * 31 % 251));
+  }
+  auto ref = minh->add_attachment(photo);
+  ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+  auto fields = report_fields("03808", "Có ảnh");
+  fields["evidence"] = Value{*ref};
+  WriteTxn t;
+  t.insert("progress_report", "", fields);
+  must_commit(*minh, t);
+  auto r = minh->sync();
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->attachments_uploaded, 1u);
+  auto token = http(server_->port(), "GET", "/v1/admin/attachments/missing", "",
+                    {"Authorization: Bearer " + run_cli({"admin", "token", "--data", data_}).second.substr(0, 64)});
+  EXPECT_EQ(token.status, 200);
+  EXPECT_EQ(token.body, "{\"missing\":[]}");
+}
+
+TEST_F(ClientTest, ChangeListenerHearsLocalWritesAndPulledRows) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh);
+  std::mutex mu;
+  std::map<std::string, size_t> heard;
+  minh->set_change_listener([&](const std::string& table, const std::vector<std::string>& ids) {
+    std::lock_guard lock(mu);
+    heard[table] += ids.size();
+  });
+  ASSERT_TRUE(minh->sync().ok());
+  WriteTxn t;
+  t.insert("progress_report", "", report_fields("03808", "Mới"));
+  must_commit(*minh, t);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(heard["unit"], 75u);
+  EXPECT_GE(heard["progress_report"], 1u);
+}
+
+}  // namespace
+}  // namespace tram::testing
