@@ -22,6 +22,7 @@ bench: deps
 	@cmake --build --preset release
 	@scripts/run-bench.sh build/release
 	@scripts/run-loadgen.sh build/release
+	@scripts/run-client-bench.sh build/release
 
 asan: deps
 	@cmake --preset asan >/dev/null

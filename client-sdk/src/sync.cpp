@@ -351,6 +351,14 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     Touched changed;
     {
       std::lock_guard lock(mu);
+      // A pulled page may skip the fsync (synchronous=NORMAL): WAL keeps it atomic with its
+      // cursor, and a page lost to a power cut is pulled again. The device's own writes keep
+      // synchronous=FULL.
+      TRAM_RETURN_IF_ERROR(store->db().exec("PRAGMA synchronous=NORMAL"));
+      struct Restore {
+        sql::Database& db;
+        ~Restore() { (void)db.exec("PRAGMA synchronous=FULL"); }
+      } restore{store->db()};
       auto tx = sql::Transaction::begin(store->db());
       if (!tx.ok()) return tx.status();
       auto& db = store->db();

@@ -387,3 +387,31 @@ TEST_F(ClientTest, ChangeListenerHearsLocalWritesAndPulledRows) {
 
 }  // namespace
 }  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+std::pair<int, std::string> run(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = ::pclose(p);
+  return {WEXITSTATUS(rc), out};
+}
+
+TEST_F(ClientTest, PlainCProgramsEnrolWriteSyncAndRead) {
+  const std::string schemas = std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026";
+  auto [rc, out] = run(std::string(TRAM_C_TEST_BIN) + " " + relay_.url() + " " + enrol_code(data_, "minh") + " " + schemas + " " +
+                       dir_ + "/c.db");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("all checks passed"), std::string::npos) << out;
+  std::filesystem::create_directories(dir_ + "/example");
+  auto [erc, eout] = run(std::string(TRAM_C_EXAMPLE_BIN) + " " + relay_.url() + " " + enrol_code(data_, "lan") + " " + schemas +
+                         " " + dir_ + "/example");
+  EXPECT_EQ(erc, 0) << eout;
+  EXPECT_NE(eout.find("\"accepted\":1"), std::string::npos) << eout;
+}
+
+}  // namespace
+}  // namespace tram::testing
