@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build run test bench asan clean format
+.PHONY: deps build run serve engine-demo test bench asan clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -9,9 +9,25 @@ build: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev
 
-# The main job: until the server and demo exist, the engine demonstration.
+# The main job: the end-to-end demonstration (a real server, five devices running tram-field).
 run: build
+	@scripts/demo.sh
+
+# The engine alone, in one process (no server, no SDK).
+engine-demo: build
 	@./build/dev/examples/engine-demo/tram-engine-demo var schemas
+
+# A server for real use on var/server (seeded on first start; seeding again is a no-op).
+LISTEN ?= 127.0.0.1:8080
+serve: build
+	@mkdir -p var/server
+	@./build/dev/server/tram-server seed --data var/server
+	@echo "To enrol a device, in another terminal:"
+	@echo "  build/dev/server/tram-server admin create-user --data var/server --id minh --role official --units 03808"
+	@echo "  build/dev/server/tram-server admin enrol-code --data var/server --user minh"
+	@echo "  build/dev/examples/field-app/tram-field init --home var/phones/minh --server http://$(LISTEN) --code CODE --name 'Lò Văn Minh'"
+	@echo "  (tram-field asks for a passphrase that protects the device key, or takes TRAM_FIELD_KEY, 64 hex digits)"
+	@./build/dev/server/tram-server serve --data var/server --listen $(LISTEN)
 
 # Every test: the fast suite and the slow label (1,000-seed convergence).
 test: build

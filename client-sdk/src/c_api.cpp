@@ -276,7 +276,8 @@ tram_status tram_sync(tram_client* client, tram_progress_fn progress, void* user
         const std::string j = "{\"phase\":" + json::quote(p.phase) + ",\"bytes_sent\":" + std::to_string(p.bytes_sent) +
                               ",\"bytes_received\":" + std::to_string(p.bytes_received) + ",\"changesets_done\":" +
                               std::to_string(p.changesets_done) + ",\"changesets_total\":" + std::to_string(p.changesets_total) +
-                              ",\"rows_pulled\":" + std::to_string(p.rows_pulled) + "}";
+                              ",\"rows_pulled\":" + std::to_string(p.rows_pulled) + ",\"files_done\":" + std::to_string(p.files_done) +
+                              ",\"files_total\":" + std::to_string(p.files_total) + "}";
         progress(user_data, j.c_str());
       };
     }

@@ -635,11 +635,19 @@ Result<std::vector<Row>> Client::query(const Query& q) {
     if (!*has) break;
     ids.emplace_back(st->column_text(0));
   }
+  auto pending = impl_->store->db().prepare(
+      "SELECT 1 FROM _client_touched t JOIN _client_outbox o ON o.seq = t.seq WHERE t.tbl = ? AND t.row_id = ? AND o.state = 0");
+  if (!pending.ok()) return pending.status();
   std::vector<Row> out;
   for (const std::string& id : ids) {
     auto s = impl_->store->get_row(t->name, id);
     if (!s.ok()) return s.status();
-    if (*s) out.push_back(to_row(*t, id, **s));
+    if (!*s) continue;
+    out.push_back(to_row(*t, id, **s));
+    pending->reset();
+    pending->bind_text(1, t->name);
+    pending->bind_text(2, id);
+    out.back().pending = pending->step().value_or(false);
   }
   return out;
 }

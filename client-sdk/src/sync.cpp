@@ -286,6 +286,7 @@ Status Client::Impl::upload_attachments(SyncReport& report, const std::function<
     if (!st.ok()) return st.status();
     while (st->step().value_or(false)) todo.emplace_back(std::string(st->column_text(0)), st->column_int(1));
   }
+  p.files_total = todo.size();
   for (const auto& [hash, size] : todo) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
     std::ifstream in(opt.path + ".files/" + hash, std::ios::binary);
@@ -322,6 +323,7 @@ Status Client::Impl::upload_attachments(SyncReport& report, const std::function<
     st->bind_text(1, hash);
     TRAM_RETURN_IF_ERROR(st->run());
     ++report.attachments_uploaded;
+    ++p.files_done;
     if (progress) progress(p);
     (void)size;
   }

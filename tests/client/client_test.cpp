@@ -86,6 +86,12 @@ TEST_F(ClientTest, OfflineWritesSurviveAServerOutageAndSyncLater) {
   ASSERT_TRUE(row.ok() && *row);
   EXPECT_TRUE((*row)->pending);
   EXPECT_EQ(std::get<Text>((*row)->fields.at("narrative")).s, "Báo cáo số 3");
+  client::Query q;
+  q.table = "progress_report";
+  auto listed = minh->query(q);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 5u);
+  for (const auto& r : *listed) EXPECT_TRUE(r.pending);
 
   server_->start();
   relay_.set_upstream(server_->port());

@@ -150,6 +150,7 @@ struct Progress {
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t changesets_done = 0, changesets_total = 0;
   uint64_t rows_pulled = 0;
+  uint64_t files_done = 0, files_total = 0;  // evidence files uploaded in this sync
 };
 
 struct SyncReport {

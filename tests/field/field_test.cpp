@@ -1,0 +1,413 @@
+// tram-field end to end: real `tram-server` and `tram-field` processes on loopback. Each test
+// seeds a fresh server, enrols devices with codes from the admin CLI and drives the field app
+// through its --json output: enrolment, offline reports, submit, sync, rejections with the
+// server's reason, signed receipts, the review cycle, bundles, conflicts, Vietnamese text.
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/harness.hpp"
+
+namespace tram::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+struct Proc {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Runs a binary with arguments and extra environment; stdout and stderr apart.
+Proc run(const std::string& bin, const std::vector<std::string>& args, const std::string& env = "") {
+  static int counter = 0;
+  const std::string err_path = (fs::temp_directory_path() / ("tram-field-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err")).string();
+  std::string cmd = env + " " + quote(bin);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " 2>" + quote(err_path) + " </dev/null";
+  Proc r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  fs::remove(err_path);
+  return r;
+}
+
+// A parsed --json answer; the document lives as long as this object.
+class Doc {
+ public:
+  explicit Doc(const std::string& json) : text_(json) {
+    ok_ = parser_.parse(text_).get(root_) == simdjson::SUCCESS;
+  }
+  bool ok() const { return ok_; }
+  simdjson::dom::element root() const { return root_; }
+  std::string str(std::initializer_list<const char*> path) const {
+    simdjson::dom::element e = root_;
+    for (const char* k : path) {
+      if (e[k].get(e) != simdjson::SUCCESS) return "<missing>";
+    }
+    std::string_view s;
+    if (e.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+    return simdjson::to_string(e);
+  }
+  int64_t num(std::initializer_list<const char*> path) const {
+    simdjson::dom::element e = root_;
+    for (const char* k : path) {
+      if (e[k].get(e) != simdjson::SUCCESS) return -1;
+    }
+    int64_t i = 0;
+    if (e.get_int64().get(i) == simdjson::SUCCESS) return i;
+    bool b = false;
+    if (e.get_bool().get(b) == simdjson::SUCCESS) return b ? 1 : 0;
+    return -1;
+  }
+  std::vector<simdjson::dom::element> array(const char* key) const {
+    std::vector<simdjson::dom::element> out;
+    simdjson::dom::array a;
+    if (root_[key].get_array().get(a) != simdjson::SUCCESS) {
+      ADD_FAILURE() << "no array " << key << " in " << text_;
+      return out;
+    }
+    for (auto e : a) out.push_back(e);
+    return out;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  simdjson::dom::parser parser_;
+  simdjson::dom::element root_;
+  bool ok_ = false;
+};
+
+constexpr const char* kKey = "7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d";
+
+class FieldTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("tram-field-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "server");
+    const auto seeded = run_cli({"seed", "--data", data()});
+    ASSERT_EQ(seeded.first, 0) << seeded.second;
+    server_ = std::make_unique<ServerProcess>(data());
+  }
+  void TearDown() override {
+    server_.reset();
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+
+  std::string data() const { return (root_ / "server").string(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::string home(const std::string& device) const { return (root_ / device).string(); }
+
+  void user(const std::string& id, const std::string& role, const std::string& units) {
+    std::vector<std::string> args = {"admin", "create-user", "--data", data(), "--id", id, "--role", role};
+    if (units == "all") args.push_back("--all-units");
+    else args.insert(args.end(), {"--units", units});
+    const auto r = run_cli(args);
+    ASSERT_EQ(r.first, 0) << r.second;
+  }
+
+  // tram-field on a device home, with the demo's wrapping key.
+  Proc field(const std::string& device, std::vector<std::string> args, const std::string& env = "") {
+    args.insert(args.end(), {"--home", home(device)});
+    return run(TRAM_FIELD_BIN, args, "TRAM_FIELD_KEY=" + std::string(kKey) + " " + env);
+  }
+  // The same with --json, asserting success and valid JSON.
+  Doc json(const std::string& device, std::vector<std::string> args, const std::string& env = "") {
+    args.push_back("--json");
+    const Proc r = field(device, args, env);
+    EXPECT_EQ(r.rc, 0) << "tram-field " << args[0] << ": " << r.err << r.out;
+    Doc d(r.out);
+    EXPECT_TRUE(d.ok()) << r.out;
+    return d;
+  }
+
+  // A user and an enrolled device for it.
+  void enrol(const std::string& device, const std::string& role, const std::string& units, const std::vector<std::string>& extra = {}) {
+    user(device, role, units);
+    const auto code = run_cli({"admin", "enrol-code", "--data", data(), "--user", device});
+    ASSERT_EQ(code.first, 0) << code.second;
+    std::string c = code.second;
+    c.erase(c.find_last_not_of(" \n") + 1);
+    std::vector<std::string> args = {"init", "--server", url(), "--code", c, "--name", "Cán bộ " + device};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Doc d = json(device, args);
+    ASSERT_EQ(d.num({"enrolled"}), 1) << d.text();
+    ASSERT_EQ(d.num({"synced"}), 1) << d.text();
+  }
+
+  std::string new_report(const std::string& device, std::vector<std::string> args) {
+    args.insert(args.begin(), "report");
+    const Doc d = json(device, args);
+    const std::string id = d.str({"id"});
+    EXPECT_EQ(id.size(), 36u) << d.text();
+    return id;
+  }
+
+  fs::path root_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(FieldTest, HelpForEveryCommandAndUsageErrors) {
+  const Proc top = run(TRAM_FIELD_BIN, {"--help"});
+  EXPECT_EQ(top.rc, 0);
+  for (const char* cmd : {"init", "due", "report", "list", "show", "submit", "comment", "status", "sync", "receipt", "export-bundle",
+                          "import-receipts", "dismiss", "reviews", "accept", "return"}) {
+    EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
+    const Proc h = run(TRAM_FIELD_BIN, {cmd, "--help"});
+    EXPECT_EQ(h.rc, 0) << cmd << ": " << h.err;
+    EXPECT_NE(h.out.find("Usage: tram-field " + std::string(cmd)), std::string::npos) << h.out;
+  }
+  EXPECT_EQ(run(TRAM_FIELD_BIN, {"frobnicate"}).rc, 2);
+  const Proc bad = run(TRAM_FIELD_BIN, {"status", "--nonsense"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--nonsense"), std::string::npos);
+  // A home with no device: a clear message, not a crash.
+  const Proc none = field("nobody", {"status", "--json"});
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find("init"), std::string::npos) << none.err;
+  EXPECT_EQ(Doc(none.out).str({"error", "code"}), "not_enrolled");
+  // A wrong key format is refused before anything is opened.
+  const Proc badkey = run(TRAM_FIELD_BIN, {"status", "--home", home("nobody2")}, "TRAM_FIELD_KEY=abc");
+  EXPECT_NE(badkey.rc, 0);
+}
+
+TEST_F(FieldTest, InitReportSubmitSyncAndVerifiedReceipt) {
+  enrol("lan", "official", "03646");
+  // What the ward owes: its four indicators, listed with deadlines.
+  const Doc due = json("lan", {"due", "--period", "2026-H1"});
+  EXPECT_EQ(due.str({"period", "unit_due"}), "2026-06-05");
+  std::string items = due.text();
+  for (const char* ind : {"CT-BACSI-TRAMYTE", "CT-NUOCTHAI-PHUONG", "CT-CAPNUOC-PHUONG", "CT-KHONGMATUY-XAPHUONG"}) {
+    EXPECT_NE(items.find(ind), std::string::npos) << ind;
+  }
+  EXPECT_NE(items.find("\"state\":\"missing\""), std::string::npos);
+
+  const fs::path photo = root_ / "anh.jpg";
+  std::ofstream(photo, std::ios::binary) << "\xff\xd8\xff\xe0 not really a JPEG but bytes all the same \xff\xd9";
+  const std::string id = new_report("lan", {"--indicator", "CT-CAPNUOC-PHUONG", "--period", "2026-H1", "--value", "97,2", "--progress", "đúng tiến độ",
+                                            "--narrative", "Tỷ lệ hộ dân được cấp nước sạch đạt 97,2%.", "--evidence", photo.string()});
+  Doc shown = json("lan", {"show", id});
+  EXPECT_EQ(shown.str({"report", "fields", "status"}), "draft");
+  EXPECT_EQ(shown.str({"report", "fields", "progress"}), "on_track");
+  EXPECT_EQ(shown.str({"report", "fields", "value"}), "97.2");
+  EXPECT_EQ(shown.str({"report", "fields", "measure"}), "%");
+  EXPECT_EQ(shown.str({"report", "fields", "author"}), "Cán bộ lan");
+  EXPECT_EQ(shown.array("evidence").size(), 1u);
+
+  // Offline so far: the change set waits in the outbox.
+  EXPECT_EQ(json("lan", {"status"}).num({"pending"}), 1);
+  const Doc sub = json("lan", {"submit", id.substr(0, 30)});  // a unique prefix is enough
+  EXPECT_EQ(sub.str({"status"}), "submitted");
+  EXPECT_EQ(json("lan", {"status"}).num({"pending"}), 2);
+  // Submitting twice is refused with the reason.
+  const Proc again = field("lan", {"submit", id});
+  EXPECT_EQ(again.rc, 1);
+  EXPECT_NE(again.err.find("submitted"), std::string::npos) << again.err;
+
+  const Doc synced = json("lan", {"sync"});
+  EXPECT_EQ(synced.num({"accepted"}), 2) << synced.text();
+  EXPECT_EQ(synced.num({"rejected"}), 0);
+  EXPECT_EQ(synced.num({"attachments_uploaded"}), 1);
+  const Doc st = json("lan", {"status"});
+  EXPECT_EQ(st.num({"pending"}), 0);
+  EXPECT_GE(st.num({"receipts"}), 2);
+  EXPECT_NE(st.str({"last_sync"}), "null");
+
+  const Doc receipt = json("lan", {"receipt", id});
+  EXPECT_EQ(receipt.num({"verified"}), 1) << receipt.text();
+  size_t n = 0;
+  for (auto rc : receipt.array("receipts")) {
+    ++n;
+    EXPECT_EQ(std::string_view(rc["status"].get_string().value()), "accepted");
+    EXPECT_GT(rc["server_seq"].get_int64().value(), 0);
+    EXPECT_TRUE(rc["verified"].get_bool().value());
+    EXPECT_FALSE(rc["clock_ahead"].get_bool().value());
+  }
+  EXPECT_EQ(n, 2u);
+  const Proc text = field("lan", {"receipt", id});
+  EXPECT_EQ(text.rc, 0);
+  EXPECT_NE(text.out.find("signature verified"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("server_seq"), std::string::npos);
+}
+
+TEST_F(FieldTest, WriteOutsideTheCommuneIsRefusedAndServerRejectionShowsItsReason) {
+  enrol("minh", "official", "03808");
+  // Another commune's record: refused on the device, with the reason, and nothing signed.
+  const Proc other = field("minh", {"report", "--unit", "03646", "--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--progress", "on_track"});
+  EXPECT_EQ(other.rc, 1);
+  EXPECT_NE(other.err.find("03646"), std::string::npos) << other.err;
+  EXPECT_EQ(json("minh", {"status"}).num({"pending"}), 0);
+
+  // Recorded offline for 03808; meanwhile the administrator moves minh to another commune.
+  const std::string id = new_report("minh", {"--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--value", "2", "--progress", "done"});
+  user("minh", "official", "04240");
+  const Doc synced = json("minh", {"sync"});
+  EXPECT_EQ(synced.num({"rejected"}), 1) << synced.text();
+  const Doc st = json("minh", {"status"});
+  EXPECT_EQ(st.num({"rejected_count"}), 1);
+  bool seen = false;
+  for (auto e : st.array("rejected")) {
+    seen = true;
+    EXPECT_EQ(std::string_view(e["code"].get_string().value()), "forbidden_scope");
+    EXPECT_NE(std::string_view(e["message"].get_string().value()).find("03808"), std::string::npos);
+    // The official gives up on it; it leaves the list.
+    const Doc dismissed = json("minh", {"dismiss", std::to_string(e["seq"].get_int64().value())});
+    EXPECT_GT(dismissed.num({"dismissed"}), 0);
+  }
+  EXPECT_TRUE(seen) << st.text();
+  const Proc text = field("minh", {"status"});
+  EXPECT_EQ(text.rc, 0);
+  EXPECT_EQ(json("minh", {"status"}).num({"rejected_count"}), 0);
+  // The rejected report's receipt says so, and still verifies: proof of what the server decided.
+  const Doc receipt = json("minh", {"receipt", id});
+  ASSERT_EQ(receipt.array("receipts").size(), 1u) << receipt.text();
+  for (auto rc : receipt.array("receipts")) {
+    EXPECT_EQ(std::string_view(rc["status"].get_string().value()), "rejected");
+    EXPECT_EQ(std::string_view(rc["code"].get_string().value()), "forbidden_scope");
+    EXPECT_TRUE(rc["verified"].get_bool().value());
+  }
+}
+
+TEST_F(FieldTest, ReviewCycleReturnFixResubmitAccept) {
+  enrol("hoa", "official", "04240");
+  enrol("huong", "reviewer", "all");
+  const std::string id = new_report("hoa", {"--indicator", "CT-KHONGMATUY-XAPHUONG", "--period", "2026-H1", "--value", "100", "--progress", "done",
+                                            "--narrative", "Xã giữ vững 100% bản không có ma túy.", "--submit"});
+  ASSERT_EQ(json("hoa", {"sync"}).num({"accepted"}), 1);
+
+  // Reviewers cannot create reports.
+  EXPECT_NE(field("huong", {"report", "--unit", "04240", "--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--progress", "done"}).rc, 0);
+  json("huong", {"sync"});
+  const Doc waiting = json("huong", {"reviews", "--period", "2026-H1"});
+  EXPECT_NE(waiting.text().find(id), std::string::npos) << waiting.text();
+  // Returning without a comment is refused: the schema requires review_comment.
+  EXPECT_EQ(field("huong", {"return", id}).rc, 1);
+  const std::string comment = "Đề nghị bổ sung biên bản xác nhận của Công an xã.";
+  const Doc ret = json("huong", {"return", id, "--comment", comment});
+  EXPECT_EQ(ret.str({"status"}), "returned");
+  ASSERT_EQ(json("huong", {"sync"}).num({"accepted"}), 1);
+
+  // The official sees why, edits and resubmits.
+  const Doc hs = json("hoa", {"sync"});
+  EXPECT_EQ(hs.num({"returned"}), 1);
+  const Doc st = json("hoa", {"status"});
+  bool seen = false;
+  for (auto r : st.array("returned")) {
+    seen = true;
+    EXPECT_EQ(std::string_view(r["id"].get_string().value()), id);
+    EXPECT_EQ(std::string_view(r["review_comment"].get_string().value()), comment);
+  }
+  EXPECT_TRUE(seen) << st.text();
+  EXPECT_EQ(json("hoa", {"show", id}).str({"report", "fields", "review_comment"}), comment);
+  json("hoa", {"report", "--id", id, "--narrative", "Xã giữ vững 100% bản không có ma túy; đã bổ sung biên bản xác nhận."});
+  json("hoa", {"comment", id, "--text", "Xã đã bổ sung biên bản, kính đề nghị Sở xem xét."});
+  EXPECT_EQ(json("hoa", {"submit", id}).str({"status"}), "submitted");
+  const Doc resent = json("hoa", {"sync"});
+  EXPECT_EQ(resent.num({"accepted"}), 3);
+  EXPECT_EQ(resent.num({"rejected"}), 0);
+
+  json("huong", {"sync"});
+  EXPECT_EQ(json("huong", {"accept", id, "--comment", "Đạt yêu cầu."}).str({"status"}), "accepted");
+  ASSERT_EQ(json("huong", {"sync"}).num({"accepted"}), 1);
+  json("hoa", {"sync"});
+  const Doc final_state = json("hoa", {"show", id});
+  EXPECT_EQ(final_state.str({"report", "fields", "status"}), "accepted");
+  EXPECT_EQ(final_state.str({"report", "fields", "reviewed_by"}), "Cán bộ huong");
+  EXPECT_EQ(final_state.array("reviews").size(), 2u);
+  EXPECT_EQ(final_state.array("comments").size(), 1u);
+  // Accepted is locked: the official can no longer edit it.
+  const Proc locked = field("hoa", {"report", "--id", id, "--value", "99"});
+  EXPECT_EQ(locked.rc, 1);
+  EXPECT_NE(locked.err.find("accepted"), std::string::npos) << locked.err;
+}
+
+TEST_F(FieldTest, OutboxTravelsAsABundle) {
+  enrol("tuan", "official", "03808");
+  const std::string id = new_report("tuan", {"--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "78.5", "--progress", "on_track", "--submit"});
+  new_report("tuan", {"--indicator", "CT-KHONGMATUY-XAPHUONG", "--period", "2026-H1", "--progress", "on_track"});
+  const std::string bundle = (root_ / "outbox.bundle").string(), receipts = (root_ / "outbox.receipts").string();
+  const Doc exported = json("tuan", {"export-bundle", bundle});
+  EXPECT_EQ(exported.num({"changesets"}), 2);
+  const auto imported = run_cli({"admin", "import-bundle", "--data", data(), "--in", bundle, "--out", receipts});
+  ASSERT_EQ(imported.first, 0) << imported.second;
+  const Doc back = json("tuan", {"import-receipts", receipts});
+  EXPECT_EQ(back.num({"accepted"}), 2) << back.text();
+  EXPECT_EQ(json("tuan", {"status"}).num({"pending"}), 0);
+  const Doc receipt = json("tuan", {"receipt", id});
+  EXPECT_EQ(receipt.num({"verified"}), 1) << receipt.text();
+  // A later sync finds nothing left to send.
+  EXPECT_EQ(json("tuan", {"sync"}).num({"accepted"}), 0);
+}
+
+TEST_F(FieldTest, ConcurrentEditsOfOneReportLeaveAConflictRecord) {
+  enrol("minh", "official", "03808");
+  enrol("tuan", "official", "03808");
+  const std::string id = new_report("minh", {"--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "78.5", "--progress", "on_track"});
+  json("minh", {"sync"});
+  json("tuan", {"sync"});
+  ASSERT_EQ(json("tuan", {"show", id}).str({"report", "fields", "status"}), "draft");
+  json("minh", {"report", "--id", id, "--narrative", "Bản Nà Lời: 126 hộ có nước sạch."});
+  json("tuan", {"report", "--id", id, "--narrative", "Bản Pá Ngà: công trình cấp nước đang sửa chữa."});
+  EXPECT_EQ(json("minh", {"sync"}).num({"accepted"}), 1);
+  EXPECT_EQ(json("tuan", {"sync"}).num({"accepted"}), 1);
+  json("minh", {"sync"});
+  size_t conflicts = 0;
+  for (const char* device : {"minh", "tuan"}) {
+    const Doc st = json(device, {"status"});
+    for (auto c : st.array("conflicts")) {
+      ++conflicts;
+      EXPECT_EQ(std::string_view(c["row"].get_string().value()), id);
+      EXPECT_EQ(std::string_view(c["field"].get_string().value()), "narrative");
+    }
+  }
+  EXPECT_GE(conflicts, 1u);
+  // Both replicas converge on the same winner.
+  EXPECT_EQ(json("minh", {"show", id}).str({"report", "fields", "narrative"}), json("tuan", {"show", id}).str({"report", "fields", "narrative"}));
+}
+
+TEST_F(FieldTest, VietnameseTextIsStoredAsNfcAndAWrongClockIsFlagged) {
+  enrol("vi", "official", "03646", {"--clock-offset-days", "365"});
+  // "Hoàn thành" typed with combining marks (NFD) comes back precomposed (NFC).
+  const std::string nfd = "Ho\x61\xcc\x80n tha\xcc\x80nh", nfc = "Ho\xc3\xa0n th\xc3\xa0nh";
+  const std::string id = new_report("vi", {"--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--value", "2", "--progress", "done", "--narrative", nfd, "--submit"});
+  EXPECT_EQ(json("vi", {"show", id}).str({"report", "fields", "narrative"}), nfc);
+  json("vi", {"sync"});
+  EXPECT_EQ(json("vi", {"status"}).num({"clock_ahead"}), 1);
+  const Doc receipt = json("vi", {"receipt", id});
+  EXPECT_EQ(receipt.num({"verified"}), 1);
+  for (auto rc : receipt.array("receipts")) EXPECT_TRUE(rc["clock_ahead"].get_bool().value());
+  // The phone wrote a date a year ahead; the server's time of receipt is the real one.
+  std::string received;
+  for (auto rc : receipt.array("receipts")) received = std::string(rc["received_at"].get_string().value());
+  const std::string recorded_on = json("vi", {"show", id}).str({"report", "fields", "recorded_on"});
+  ASSERT_EQ(received.size(), 20u);
+  EXPECT_GT(recorded_on, received.substr(0, 10));
+}
+
+}  // namespace
+}  // namespace tram::testing
