@@ -421,3 +421,100 @@ TEST_F(ClientTest, PlainCProgramsEnrolWriteSyncAndRead) {
 
 }  // namespace
 }  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+TEST_F(ClientTest, CancelStopsASyncStuckOnADeadLink) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  WriteTxn t;
+  t.insert("progress_report", "", report_fields("03808", "Chờ sóng"));
+  must_commit(*minh, t);
+  // A server that accepts connections and never answers: the link of a dying 2G cell.
+  const int hole = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(hole, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len);
+  relay_.set_upstream(ntohs(addr.sin_port));
+  relay_.set_cuts(0, 0);  // drops the kept-alive connection to the real server
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    minh->cancel();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = minh->sync();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  canceller.join();
+  ::close(hole);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::cancelled) << r.status().to_string();
+  EXPECT_LT(waited, std::chrono::seconds(3));  // not the 5 s I/O timeout, nor the retries
+  EXPECT_EQ(minh->info().pending, 1u);         // nothing lost
+}
+
+TEST_F(ClientTest, TheBackgroundLoopSyncsOnItsOwn) {
+  auto minh = device("minh", "minh");
+  auto lan = device("lan", "lan");
+  ASSERT_TRUE(minh && lan);
+  minh->start_background(std::chrono::milliseconds(100));
+  WriteTxn t;
+  const std::string id = t.insert("progress_report", "", report_fields("03808", "Tự đồng bộ"));
+  must_commit(*minh, t);
+  bool arrived = false;
+  for (int k = 0; k < 100 && !arrived; ++k) {  // at most 10 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    arrived = minh->info().pending == 0 && minh->info().receipts == 1;
+  }
+  minh->stop_background();
+  EXPECT_TRUE(arrived);
+  ASSERT_TRUE(lan->sync().ok());
+  EXPECT_TRUE(lan->get("progress_report", id).value_or(std::nullopt).has_value());
+}
+
+// TLS with the default Beast transport: a CA file, certificate pinning, and refusals.
+TEST(ClientTls, VerifiesTheServerCertificateOrItsPin) {
+  const std::string dir = temp_dir("tls"), data = dir + "/server";
+  std::filesystem::create_directories(data);
+  prepare_server(data);
+  const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
+                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
+  ASSERT_EQ(std::system(gen.c_str()), 0);
+  std::string pin;
+  {
+    FILE* p = ::popen(("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum").c_str(), "r");
+    char buf[128] = {};
+    pin = std::string(buf, std::fread(buf, 1, 64, p));
+    ::pclose(p);
+  }
+  ASSERT_EQ(pin.size(), 64u);
+  ServerProcess server(data, {"--tls-cert", data + "/cert.pem", "--tls-key", data + "/key.pem"});
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+  auto attempt = [&](const std::string& name, const std::string& ca, const std::string& pin_hex) {
+    client::Options o = device_options(dir + "/" + name + ".db");
+    o.transport_options.ca_file = ca;
+    o.transport_options.pin_sha256 = pin_hex;
+    auto c = Client::open(o);
+    EXPECT_TRUE(c.ok());
+    Status st = (*c)->enroll(url, enrol_code(data, "minh"));
+    if (st.ok()) st = (*c)->sync().status();
+    return st;
+  };
+  Status with_ca = attempt("ca", data + "/cert.pem", "");
+  EXPECT_TRUE(with_ca.ok()) << with_ca.to_string();
+  Status pinned = attempt("pinned", "", pin);
+  EXPECT_TRUE(pinned.ok()) << pinned.to_string();
+  Status untrusted = attempt("untrusted", "", "");
+  EXPECT_EQ(untrusted.code(), Errc::unavailable) << untrusted.to_string();
+  std::string wrong = pin;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  Status mismatch = attempt("wrong-pin", data + "/cert.pem", wrong);
+  EXPECT_EQ(mismatch.code(), Errc::bad_signature) << mismatch.to_string();
+}
+
+}  // namespace
+}  // namespace tram::testing
