@@ -79,11 +79,6 @@ Status SqliteStorage::init() {
       " PRIMARY KEY (hash, tbl, row_id)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _srv_attachments (hash BLOB PRIMARY KEY NOT NULL, size INTEGER NOT NULL,"
       " received_ms INTEGER NOT NULL) WITHOUT ROWID;"));
-  auto st = db().prepare("SELECT server_seq, log_hash FROM _srv_log ORDER BY server_seq DESC LIMIT 1");
-  if (!st.ok()) return st.status();
-  auto has = st->step();
-  if (!has.ok()) return has.status();
-  if (*has) head_ = LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)};
   auto prep = [&](std::optional<sql::Statement>& slot, std::string_view q) -> Status {
     auto p = db().prepare(q);
     if (!p.ok()) return p.status();
@@ -97,6 +92,18 @@ Status SqliteStorage::init() {
                                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   TRAM_RETURN_IF_ERROR(prep(head_update_, "UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?"));
   TRAM_RETURN_IF_ERROR(prep(attachment_use_, "INSERT OR IGNORE INTO _srv_attachment_uses(hash, tbl, row_id) VALUES (?, ?, ?)"));
+  return reload_counters();
+}
+
+// The log head and the row-version counter as the database holds them. Re-read at the start of
+// every write transaction: an admin command (import-bundle, seed) in another process may have
+// appended to the log since, and a cached head would then collide with its entries.
+Status SqliteStorage::reload_counters() {
+  auto st = db().prepare("SELECT server_seq, log_hash FROM _srv_log ORDER BY server_seq DESC LIMIT 1");
+  if (!st.ok()) return st.status();
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  head_ = *has ? LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)} : LogHead{};
   auto rv = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
   if (!rv.ok()) return rv.status();
   auto rvh = rv->step();
@@ -254,7 +261,11 @@ Result<std::optional<LogEntry>> SqliteStorage::log_entry(const PublicKey& device
   return std::optional<LogEntry>(std::move(e));
 }
 
-Result<LogHead> SqliteStorage::head() { return head_; }
+Result<LogHead> SqliteStorage::head() {
+  // Another process (an admin command) may have appended; on a read error keep the last head.
+  if (!tx_) (void)reload_counters();
+  return head_;
+}
 
 Status SqliteStorage::keep_fork(const PublicKey& device, const SignedChangeSet& cs) {
   auto st = db().prepare("INSERT INTO _srv_forks(device, bytes, sig) VALUES (?, ?, ?)");
@@ -269,6 +280,10 @@ Status SqliteStorage::begin() {
   auto tx = sql::Transaction::begin(db());
   if (!tx.ok()) return tx.status();
   tx_.emplace(std::move(tx).value());
+  if (Status st = reload_counters(); !st.ok()) {
+    tx_.reset();
+    return st;
+  }
   pending_head_ = head_;
   pending_row_version_ = row_version_;
   return {};

@@ -336,6 +336,29 @@ TEST_F(ClientTest, ABundleCarriesTheOutboxAndTheReceiptsComeBack) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 3u);
   for (const auto& r : *list) EXPECT_TRUE(minh->verify_receipt(r).ok());
+  // The same through the admin endpoint, with a deletion travelling too.
+  WriteTxn del;
+  del.remove("progress_report", list->front().rows.front().second);
+  must_commit(*minh, del);
+  ASSERT_EQ(*minh->export_bundle(bundle), 1u);
+  std::string bundle_text;
+  {
+    std::ifstream in(bundle);
+    bundle_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::string token = run_cli({"admin", "token", "--data", data_}).second.substr(0, 64);
+  const HttpResponse posted = http(server_->port(), "POST", "/v1/admin/bundles", bundle_text, {"Authorization: Bearer " + token});
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/admin/bundles", bundle_text, {"Authorization: Bearer nope"}).status, 401);
+  std::ofstream(receipts) << posted.body;
+  auto again = minh->import_receipts(receipts);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->accepted, 1u);
+  EXPECT_EQ(minh->info().pending, 0u);
+  EXPECT_FALSE(minh->get("progress_report", list->front().rows.front().second).value_or(std::nullopt).has_value());
+  auto lan = device("lan", "lan");
+  ASSERT_TRUE(lan && lan->sync().ok());
+  EXPECT_EQ(count_rows(*lan, "progress_report"), 2u);
   // A tampered bundle is refused whole.
   std::string text;
   {
@@ -514,6 +537,30 @@ TEST(ClientTls, VerifiesTheServerCertificateOrItsPin) {
   wrong[0] = wrong[0] == '0' ? '1' : '0';
   Status mismatch = attempt("wrong-pin", data + "/cert.pem", wrong);
   EXPECT_EQ(mismatch.code(), Errc::bad_signature) << mismatch.to_string();
+}
+
+}  // namespace
+}  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+// The shared library shows the C API and nothing else: no engine, Beast, OpenSSL or libstdc++
+// symbols for an app's other libraries to collide with.
+TEST(ClientLibrary, ExportsOnlyTheCApi) {
+  FILE* p = ::popen(("nm -D --defined-only " + std::string(TRAM_CLIENT_SO) + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ASSERT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
+  size_t functions = 0;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string name = line.substr(line.rfind(' ') + 1);
+    EXPECT_TRUE(name.starts_with("tram_")) << "exported: " << name;
+    functions += name.starts_with("tram_");
+  }
+  EXPECT_GE(functions, 20u);
 }
 
 }  // namespace
