@@ -41,9 +41,11 @@ print(f"\nClient SDK, medians of {len(runs)} runs (server, load generator and SD
 for label, key, op, target in [("local save p50 ms", "save_p50_ms", "<=", 1.0), ("local save p99 ms", "save_p99_ms", None, None),
                                ("fresh pull rows", "pull_rows", None, None),
                                ("fresh pull rows/s", "pull_rows_per_s", ">=", 100000),
+                               ("  one page at a time", "pull_serial_rows_per_s", None, None),
                                ("fresh pull bytes/row", "pull_bytes_per_row", None, None)]:
     v = med(key)
     verdict = "" if op is None else ("PASS" if (v >= target if op == ">=" else v <= target) else "MISS") + f" (target {op} {target})"
     print(f"  {label:24s} {v:12,.3f}  {verdict}")
+print(f"  read-ahead / one page at a time: {statistics.median(r['pull_rows_per_s'] / r['pull_serial_rows_per_s'] for r in runs):.2f}x (median of per-run ratios)")
 print(f"  {'stripped libtram_client.so':24s} {int(sys.argv[2]) / 1048576:12,.2f} MiB")
 PY

@@ -49,8 +49,10 @@ class Client::Impl {
 
   // sync.cpp
   Status sync_round(SyncReport& report, const std::function<void(const Progress&)>& progress);
+  // One request, opening a session first when needed and once more after a 401. `via`: another
+  // connection than the main one (the pull's read-ahead).
   Result<HttpResponse> call(const std::string& method, const std::string& target, const std::string& body,
-                            bool authenticated, SyncReport* report = nullptr);
+                            bool authenticated, SyncReport* report = nullptr, Transport* via = nullptr);
   Status login();
   Status refresh_identity();   // GET /v1/me: role and scope as the server has them now
   Status push_outbox(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);

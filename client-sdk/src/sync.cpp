@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 
 #include <simdjson.h>
@@ -77,13 +78,13 @@ Status Client::Impl::ensure_transport() {
 }
 
 Result<HttpResponse> Client::Impl::call(const std::string& method, const std::string& target, const std::string& body,
-                                        bool authenticated, SyncReport* report) {
+                                        bool authenticated, SyncReport* report, Transport* via) {
   TRAM_RETURN_IF_ERROR(ensure_transport());
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (authenticated && token.empty()) TRAM_RETURN_IF_ERROR(login());
     HttpRequest req{method, target, {}, body};
     if (authenticated) req.headers.emplace_back("Authorization", "Bearer " + token);
-    auto r = transport->send(req, cancelled);
+    auto r = (via ? via : transport.get())->send(req, cancelled);
     if (!r.ok()) return r.status();
     if (report) {
       report->bytes_sent += r->bytes_sent;
@@ -332,16 +333,38 @@ Status Client::Impl::upload_attachments(SyncReport& report, const std::function<
 
 Status Client::Impl::pull(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p) {
   p.phase = "pull";
+  // The next page is fetched on a second connection while this one is written to the store:
+  // the link and the server work while the phone writes. Only with the default transport (an
+  // app's own transport may not allow two requests at once).
+  std::unique_ptr<Transport> second;
+  if (!opt.transport && opt.sync.read_ahead) {
+    auto t = make_http_transport(server_url, opt.transport_options);
+    if (t.ok()) second = std::move(t).value();
+  }
+  struct Fetched {
+    Result<HttpResponse> response;
+    int64_t ms;
+  };
+  auto fetch = [this](Transport* via, const std::string& cursor, size_t limit) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call("GET", "/v1/pull?after=" + cursor + "&limit=" + std::to_string(limit), "", true, nullptr, via);
+    return Fetched{std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()};
+  };
+  std::future<Fetched> ahead;  // the page after `cursor`, when already requested
+  std::string cursor;
+  {
+    std::lock_guard lock(mu);
+    cursor = meta("pull_cursor").value_or(std::nullopt).value_or("0");
+  }
   for (int pages = 0; pages < 1'000'000; ++pages) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
-    std::string cursor;
-    {
-      std::lock_guard lock(mu);
-      cursor = meta("pull_cursor").value_or(std::nullopt).value_or("0");
+    Fetched got = ahead.valid() ? ahead.get() : fetch(nullptr, cursor, pull_page);
+    auto& r = got.response;
+    const int64_t ms = got.ms;
+    if (r.ok()) {
+      report.bytes_sent += r->bytes_sent;
+      report.bytes_received += r->bytes_received;
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call("GET", "/v1/pull?after=" + cursor + "&limit=" + std::to_string(pull_page), "", true, &report);
-    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     if (!r.ok()) {
       pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
       return r.status();
@@ -350,6 +373,11 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     auto page = wire::parse_pull(r->body, *schema);
     if (!page.ok()) return page.status();
     if (!wire::verify_head(page->head, *server_key)) return fail(Errc::bad_signature, "pull: the log head is not signed by the pinned server key");
+    if (ms < opt.sync.slow_request_ms / 4) pull_page = std::min(opt.sync.pull_page_max, pull_page * 2);
+    if (ms > opt.sync.slow_request_ms) pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
+    if (page->more && second) {
+      ahead = std::async(std::launch::async, fetch, second.get(), std::to_string(page->next), pull_page);
+    }
     Touched changed;
     {
       std::lock_guard lock(mu);
@@ -421,8 +449,7 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     p.bytes_sent = report.bytes_sent;
     p.bytes_received = report.bytes_received;
     if (progress) progress(p);
-    if (ms < opt.sync.slow_request_ms / 4) pull_page = std::min(opt.sync.pull_page_max, pull_page * 2);
-    if (ms > opt.sync.slow_request_ms) pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
+    cursor = std::to_string(page->next);
     if (!page->more) return {};
   }
   return {};

@@ -19,9 +19,13 @@ class ClientTest : public ::testing::Test {
     relay_.set_upstream(server_->port());
   }
   // A device enrolled for `user`, talking through the relay.
-  std::unique_ptr<Client> device(const std::string& name, const std::string& user) {
-    auto c = open_device(dir_ + "/" + name + ".db");
-    if (!c) return nullptr;
+  std::unique_ptr<Client> device(const std::string& name, const std::string& user, size_t page = 0) {
+    client::Options o = device_options(dir_ + "/" + name + ".db");
+    if (page) o.sync.pull_page_min = o.sync.pull_page_max = page;  // many pages: exercises read-ahead
+    auto opened = Client::open(o);
+    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+    if (!opened.ok()) return nullptr;
+    auto c = std::move(opened).value();
     Status st = c->enroll(relay_.url(), enrol_code(data_, user));
     EXPECT_TRUE(st.ok()) << st.to_string();
     return c;
@@ -275,7 +279,7 @@ TEST_F(ClientTest, AServerKilledMidPushLosesNothingAndDuplicatesNothing) {
 TEST_F(ClientTest, ALinkThatCutsAtRandomBytesStillConvergesExactly) {
   auto minh = device("minh", "minh");
   auto lan = device("lan", "lan");
-  auto hoa = device("hoa", "hoa");
+  auto hoa = device("hoa", "hoa", 37);  // pulls in pages of 37 rows, the next one read ahead
   ASSERT_TRUE(minh && lan && hoa);
   std::vector<std::string> ids;
   for (int k = 0; k < 60; ++k) {
