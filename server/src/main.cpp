@@ -319,8 +319,8 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
         accepted += !item["status"].get_string().get(status) && status != "rejected";
       }
     }
-    std::printf("bundle imported: %zu change sets, %zu accepted or already held; receipts written to %s\n", items,
-                accepted, out.c_str());
+    std::printf("bundle imported: %zu change set%s, %zu accepted or already held; receipts written to %s\n", items,
+                items == 1 ? "" : "s", accepted, out.c_str());
     return 0;
   }
   if (cmd == "token") {
