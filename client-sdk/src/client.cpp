@@ -4,7 +4,6 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include <simdjson.h>
 
@@ -151,7 +150,6 @@ Status Client::Impl::open() {
       " PRIMARY KEY (tbl, row_id, field, loser)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _client_uploads (hash TEXT PRIMARY KEY NOT NULL, size INTEGER NOT NULL,"
       " done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"));
-  uuids.emplace(*clock, random);
   hlc.emplace(*clock, 5 * 60 * 1000);
   push_batch = std::max<size_t>(opt.sync.push_batch_min, std::min<size_t>(50, opt.sync.push_batch_max));
   pull_page = opt.sync.pull_page_max;

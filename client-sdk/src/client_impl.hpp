@@ -68,7 +68,6 @@ class Client::Impl {
   std::unique_ptr<Store> store;
   std::optional<HybridClock> hlc;
   std::optional<DeviceChain> chain;
-  std::optional<UuidV7Generator> uuids;
 
   std::mutex mu;        // the database and the members below
   std::mutex sync_mu;   // one sync at a time

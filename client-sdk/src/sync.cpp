@@ -160,10 +160,7 @@ static Status store_identity(Client::Impl& m, const std::string& body) {
   TRAM_RETURN_IF_ERROR(m.set_meta("all_units", all ? "1" : "0"));
   TRAM_RETURN_IF_ERROR(m.set_meta("server_key", to_hex(*server)));
   TRAM_RETURN_IF_ERROR(tx->commit());
-  const bool user_changed = m.user != user;
-  TRAM_RETURN_IF_ERROR(m.load_identity());
-  (void)user_changed;
-  return {};
+  return m.load_identity();
 }
 
 Status Client::Impl::refresh_identity() {
@@ -280,15 +277,15 @@ Status Client::Impl::push_outbox(SyncReport& report, const std::function<void(co
 
 Status Client::Impl::upload_attachments(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p) {
   p.phase = "upload";
-  std::vector<std::pair<std::string, int64_t>> todo;
+  std::vector<std::string> todo;
   {
     std::lock_guard lock(mu);
-    auto st = store->db().prepare("SELECT hash, size FROM _client_uploads WHERE done = 0 ORDER BY hash");
+    auto st = store->db().prepare("SELECT hash FROM _client_uploads WHERE done = 0 ORDER BY hash");
     if (!st.ok()) return st.status();
-    while (st->step().value_or(false)) todo.emplace_back(std::string(st->column_text(0)), st->column_int(1));
+    while (st->step().value_or(false)) todo.emplace_back(st->column_text(0));
   }
   p.files_total = todo.size();
-  for (const auto& [hash, size] : todo) {
+  for (const std::string& hash : todo) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
     std::ifstream in(opt.path + ".files/" + hash, std::ios::binary);
     if (!in) continue;  // the file vanished: nothing to send; the server lists it as missing
@@ -326,7 +323,6 @@ Status Client::Impl::upload_attachments(SyncReport& report, const std::function<
     ++report.attachments_uploaded;
     ++p.files_done;
     if (progress) progress(p);
-    (void)size;
   }
   return {};
 }
