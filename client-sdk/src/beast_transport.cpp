@@ -13,6 +13,7 @@
 
 #include <variant>
 
+#include "tram/engine/crypto.hpp"
 #include "tram/engine/gzip.hpp"
 #include "tram/transport.hpp"
 
@@ -149,12 +150,7 @@ class BeastTransport final : public Transport {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (!cert || !X509_digest(cert, EVP_sha256(), md, &len)) return false;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned i = 0; i < len; ++i) {
-      hex.push_back(kHex[md[i] >> 4]);
-      hex.push_back(kHex[md[i] & 15]);
-    }
+    const std::string hex = to_hex(std::span<const uint8_t>(md, len));
     std::string pin = opt_.pin_sha256;
     for (char& c : pin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     pin_failed_ = hex != pin;

@@ -76,7 +76,7 @@ tram_status guard(tram_client* client, F&& f) {
   }
 }
 
-std::string hex_list(const std::vector<std::string>& v) {
+std::string json_strings(const std::vector<std::string>& v) {
   std::string out = "[";
   for (size_t k = 0; k < v.size(); ++k) out += (k ? "," : "") + json::quote(v[k]);
   return out + "]";
@@ -148,7 +148,7 @@ tram_status tram_info(tram_client* client, char** out_json, size_t* out_len) {
   return guard(client, [&](Client& c) {
     const DeviceInfo d = c.info();
     return give("{\"enrolled\":" + std::string(d.enrolled ? "true" : "false") + ",\"server\":" + json::quote(d.server_url) +
-                    ",\"user\":" + json::quote(d.user) + ",\"role\":" + json::quote(d.role) + ",\"units\":" + hex_list(d.units) +
+                    ",\"user\":" + json::quote(d.user) + ",\"role\":" + json::quote(d.role) + ",\"units\":" + json_strings(d.units) +
                     ",\"all_units\":" + (d.all_units ? "true" : "false") + ",\"device\":\"" + to_hex(d.device) +
                     "\",\"server_key\":\"" + to_hex(d.server_key) + "\",\"seq\":" + std::to_string(d.seq) +
                     ",\"pending\":" + std::to_string(d.pending) + ",\"rejected\":" + std::to_string(d.rejected) +
@@ -193,7 +193,7 @@ tram_status tram_write(tram_client* client, const char* txn_json, size_t txn_len
     }
     auto done = c.commit(txn);
     if (!done.ok()) return set(done.status());
-    return give("{\"seq\":" + std::to_string(done->seq) + ",\"id\":\"" + to_hex(done->id) + "\",\"ids\":" + hex_list(ids) + "}",
+    return give("{\"seq\":" + std::to_string(done->seq) + ",\"id\":\"" + to_hex(done->id) + "\",\"ids\":" + json_strings(ids) + "}",
                 out_json, out_len);
   });
 }
@@ -386,7 +386,7 @@ tram_status tram_set_change_callback(tram_client* client, tram_change_fn fn, voi
       c.set_change_listener({});
     } else {
       c.set_change_listener([fn, user_data](const std::string& table, const std::vector<std::string>& ids) {
-        fn(user_data, table.c_str(), hex_list(ids).c_str());
+        fn(user_data, table.c_str(), json_strings(ids).c_str());
       });
     }
     return set(TRAM_OK, "");

@@ -65,6 +65,18 @@ void bind_plain(sql::Statement& st, int i, const Value& v) {
   }
 }
 
+// A 32-byte id stored as a blob (change-set ids, conflict writers).
+Hash hash_at(const sql::Statement& st, int i) {
+  Hash h{};
+  auto b = st.column_blob(i);
+  std::copy_n(b.begin(), std::min(b.size(), h.size()), h.begin());
+  return h;
+}
+
+// Whether a row has edits of this device the server has not confirmed yet.
+constexpr const char* kRowHasPending =
+    "SELECT 1 FROM _client_touched t JOIN _client_outbox o ON o.seq = t.seq WHERE t.tbl = ? AND t.row_id = ? AND o.state = 0";
+
 std::optional<WriterId> writer_prefix(const CellImage& c) {
   if (!c.writer) return std::nullopt;
   return WriterId::of(*c.writer);
@@ -285,9 +297,7 @@ Status Client::Impl::rebuild_rows(const Touched& rows) {
         if (!*row) break;
         any = true;
         const uint64_t seq = static_cast<uint64_t>(pending->column_int(0));
-        Hash cs_id{};
-        auto idb = pending->column_blob(1);
-        std::copy_n(idb.begin(), std::min(idb.size(), cs_id.size()), cs_id.begin());
+        const Hash cs_id = hash_at(*pending, 1);
         auto bytes = pending->column_blob(2);
         auto cs = decode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
         if (!cs.ok()) return cs.status();
@@ -341,9 +351,7 @@ Status Client::Impl::record_results(const std::vector<PushResult>& results, Sync
     auto has = outbox_id->step();
     if (!has.ok()) return has.status();
     if (!*has) continue;  // already settled (a duplicate answer)
-    Hash id{};
-    auto idb = outbox_id->column_blob(0);
-    std::copy_n(idb.begin(), std::min(idb.size(), id.size()), id.begin());
+    const Hash id = hash_at(*outbox_id, 0);
     if (id != receipt->id) return fail(Errc::fork_detected, "the server holds other bytes at seq " + std::to_string(receipt->seq));
     add_receipt->reset();
     add_receipt->bind_int(1, static_cast<int64_t>(receipt->seq));
@@ -585,8 +593,7 @@ Result<std::optional<Row>> Client::get(const std::string& table, const std::stri
   if (!s.ok()) return s.status();
   if (!*s || (*s)->deleted) return std::optional<Row>();
   Row r = to_row(*t, id, **s);
-  auto st = impl_->store->db().prepare(
-      "SELECT 1 FROM _client_touched t JOIN _client_outbox o ON o.seq = t.seq WHERE t.tbl = ? AND t.row_id = ? AND o.state = 0");
+  auto st = impl_->store->db().prepare(kRowHasPending);
   if (st.ok()) {
     st->bind_text(1, table);
     st->bind_text(2, id);
@@ -633,8 +640,7 @@ Result<std::vector<Row>> Client::query(const Query& q) {
     if (!*has) break;
     ids.emplace_back(st->column_text(0));
   }
-  auto pending = impl_->store->db().prepare(
-      "SELECT 1 FROM _client_touched t JOIN _client_outbox o ON o.seq = t.seq WHERE t.tbl = ? AND t.row_id = ? AND o.state = 0");
+  auto pending = impl_->store->db().prepare(kRowHasPending);
   if (!pending.ok()) return pending.status();
   std::vector<Row> out;
   for (const std::string& id : ids) {
@@ -703,8 +709,7 @@ Result<std::vector<OutboxEntry>> Client::outbox() {
     if (!*has) break;
     OutboxEntry e;
     e.seq = static_cast<uint64_t>(st->column_int(0));
-    auto id = st->column_blob(1);
-    std::copy_n(id.begin(), std::min(id.size(), e.id.size()), e.id.begin());
+    e.id = hash_at(*st, 1);
     e.created_ms = st->column_int(2);
     e.state = st->column_int(3) == kRejected ? OutboxEntry::rejected : OutboxEntry::pending;
     e.code = st->column_text(4);
@@ -745,8 +750,7 @@ Result<std::vector<ReceiptInfo>> Client::receipts(const std::string& table, cons
     if (!*has) break;
     ReceiptInfo r;
     r.seq = static_cast<uint64_t>(st->column_int(0));
-    auto id = st->column_blob(1);
-    std::copy_n(id.begin(), std::min(id.size(), r.id.size()), r.id.begin());
+    r.id = hash_at(*st, 1);
     r.server_seq = static_cast<uint64_t>(st->column_int(2));
     r.status = st->column_text(3);
     r.code = st->column_text(4);
@@ -790,9 +794,8 @@ Result<std::vector<ConflictInfo>> Client::conflicts() {
     const TableDef* t = impl_->schema->table(c.table);
     const FieldDef* f = t ? t->field(field) : nullptr;
     c.field = field == kLivenessField ? "(deleted)" : f ? f->name : std::to_string(field);
-    auto w = st->column_blob(3), l = st->column_blob(4);
-    std::copy_n(w.begin(), std::min(w.size(), c.winner.size()), c.winner.begin());
-    std::copy_n(l.begin(), std::min(l.size(), c.loser.size()), c.loser.begin());
+    c.winner = hash_at(*st, 3);
+    c.loser = hash_at(*st, 4);
     c.mine_lost = st->column_int(5) != 0;
     c.loser_value = wire::parse_value(st->column_text(6)).value_or(Value{});
     out.push_back(std::move(c));

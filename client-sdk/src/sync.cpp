@@ -277,15 +277,15 @@ Status Client::Impl::push_outbox(SyncReport& report, const std::function<void(co
 
 Status Client::Impl::upload_attachments(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p) {
   p.phase = "upload";
-  std::vector<std::string> todo;
+  std::vector<std::string> queued;
   {
     std::lock_guard lock(mu);
     auto st = store->db().prepare("SELECT hash FROM _client_uploads WHERE done = 0 ORDER BY hash");
     if (!st.ok()) return st.status();
-    while (st->step().value_or(false)) todo.emplace_back(st->column_text(0));
+    while (st->step().value_or(false)) queued.emplace_back(st->column_text(0));
   }
-  p.files_total = todo.size();
-  for (const std::string& hash : todo) {
+  p.files_total = queued.size();
+  for (const std::string& hash : queued) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
     std::ifstream in(opt.path + ".files/" + hash, std::ios::binary);
     if (!in) continue;  // the file vanished: nothing to send; the server lists it as missing
