@@ -288,13 +288,17 @@ int main(int argc, char** argv) {
   for (auto& th : pool) th.join();
   const double push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // Pull: a fresh province-wide device pulls everything, page by page.
+  // Pull: a fresh province-wide device takes the snapshot (tables in id order), then pulls
+  // what changed since, page by page, as the SDK does.
   Connection pull_conn(port);
   uint64_t after = 0, pulled = 0, pull_failures = 0;
   const auto t1 = std::chrono::steady_clock::now();
+  std::string cursor;
+  bool snapshot = true;
   for (int page = 0; page < 100000; ++page) {
-    auto r = pull_conn.request("GET", "/v1/pull?after=" + std::to_string(after) + "&limit=1000", "",
-                               {devices[n_devices].token, "Accept-Encoding: gzip"});
+    const std::string path = snapshot ? "/v1/snapshot?limit=1000&cursor=" + cursor
+                                      : "/v1/pull?after=" + std::to_string(after) + "&limit=1000";
+    auto r = pull_conn.request("GET", path, "", {devices[n_devices].token, "Accept-Encoding: gzip"});
     dom::element root;
     if (r.status != 200 || parser.parse(r.body).get(root)) {
       ++pull_failures;
@@ -304,7 +308,13 @@ int main(int argc, char** argv) {
       if (std::string_view(e["t"].get_string().value()) == "progress_report") ++pulled;
     }
     after = root["next"].get_uint64().value();
-    if (!root["more"].get_bool().value()) break;
+    const bool more = root["more"].get_bool().value();
+    if (snapshot) {
+      cursor = std::string(root["cursor"].get_string().value());
+      snapshot = more;
+      continue;
+    }
+    if (!more) break;
   }
   const double pull_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 

@@ -341,20 +341,33 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     Result<HttpResponse> response;
     int64_t ms;
   };
-  auto fetch = [this](Transport* via, const std::string& cursor, size_t limit) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call("GET", "/v1/pull?after=" + cursor + "&limit=" + std::to_string(limit), "", true, nullptr, via);
-    return Fetched{std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()};
-  };
-  std::future<Fetched> ahead;  // the page after `cursor`, when already requested
+  // A device that never pulled takes the snapshot first (§8.3: current rows, table by table in
+  // id order, which its store appends instead of inserting at random places), then pulls what
+  // changed since. "snapshot_cursor" is kept until the snapshot is complete, so an interrupted
+  // one resumes where it stopped.
+  bool snapshot = false;
   std::string cursor;
   {
     std::lock_guard lock(mu);
-    cursor = meta("pull_cursor").value_or(std::nullopt).value_or("0");
+    auto pulled = meta("pull_cursor");
+    auto snap = meta("snapshot_cursor");
+    if (!pulled.ok() || !snap.ok()) return fail(Errc::storage_error, "pull: cannot read the cursor");
+    snapshot = !*pulled || *snap;
+    cursor = snapshot ? snap->value_or("") : **pulled;
   }
+  auto url = [&](bool snap, const std::string& at, size_t limit) {
+    return snap ? "/v1/snapshot?limit=" + std::to_string(limit) + "&cursor=" + at
+                : "/v1/pull?after=" + at + "&limit=" + std::to_string(limit);
+  };
+  auto fetch = [this](Transport* via, const std::string& target) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call("GET", target, "", true, nullptr, via);
+    return Fetched{std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()};
+  };
+  std::future<Fetched> ahead;  // the page after `cursor`, when already requested
   for (int pages = 0; pages < 1'000'000; ++pages) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
-    Fetched got = ahead.valid() ? ahead.get() : fetch(nullptr, cursor, pull_page);
+    Fetched got = ahead.valid() ? ahead.get() : fetch(nullptr, url(snapshot, cursor, pull_page));
     auto& r = got.response;
     const int64_t ms = got.ms;
     if (r.ok()) {
@@ -365,15 +378,23 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
       pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
       return r.status();
     }
+    if (snapshot && r->status == 404) {  // a server from before snapshots: pull from the start
+      snapshot = false;
+      cursor = "0";
+      continue;
+    }
     if (r->status != 200) return server_error(*r);
     auto page = wire::parse_pull(r->body, *schema);
     if (!page.ok()) return page.status();
     if (!wire::verify_head(page->head, *server_key)) return fail(Errc::bad_signature, "pull: the log head is not signed by the pinned server key");
     if (ms < opt.sync.slow_request_ms / 4) pull_page = std::min(opt.sync.pull_page_max, pull_page * 2);
     if (ms > opt.sync.slow_request_ms) pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
-    if (page->more && second) {
-      ahead = std::async(std::launch::async, fetch, second.get(), std::to_string(page->next), pull_page);
-    }
+    // Where the next page starts: the snapshot's cursor, or (after the snapshot's last page)
+    // the row version it was taken at.
+    const bool next_snapshot = snapshot && page->more;
+    const std::string next_cursor = next_snapshot ? page->cursor : std::to_string(page->next);
+    const bool more = page->more || snapshot;
+    if (more && second) ahead = std::async(std::launch::async, fetch, second.get(), url(next_snapshot, next_cursor, pull_page));
     Touched changed;
     {
       std::lock_guard lock(mu);
@@ -435,7 +456,14 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
         }
       }
       TRAM_RETURN_IF_ERROR(rebuild_rows(rebuild));
-      TRAM_RETURN_IF_ERROR(set_meta("pull_cursor", std::to_string(page->next)));
+      if (next_snapshot) {
+        TRAM_RETURN_IF_ERROR(set_meta("snapshot_cursor", next_cursor));
+      } else {
+        TRAM_RETURN_IF_ERROR(set_meta("pull_cursor", next_cursor));
+        auto done = db.prepare("DELETE FROM _client_meta WHERE k = 'snapshot_cursor'");
+        if (!done.ok()) return done.status();
+        TRAM_RETURN_IF_ERROR(done->run());
+      }
       TRAM_RETURN_IF_ERROR(set_meta("server_seq", std::to_string(page->head.server_seq)));
       TRAM_RETURN_IF_ERROR(tx->commit());
     }
@@ -445,8 +473,9 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     p.bytes_sent = report.bytes_sent;
     p.bytes_received = report.bytes_received;
     if (progress) progress(p);
-    cursor = std::to_string(page->next);
-    if (!page->more) return {};
+    cursor = next_cursor;
+    snapshot = next_snapshot;
+    if (!more) return {};
   }
   return {};
 }

@@ -16,6 +16,13 @@ ChainCheck verdict(ChainVerdict v, Errc code, std::string message) {
 ChainCheck check_chain(const PublicKey& device_key, const ChainHead& head,
                        const AcceptedAt& accepted_at, const SignedChangeSet& in,
                        const ChangeSetLimits& limits, bool signature_verified) {
+  ChainCheck c = inspect(device_key, in, limits, signature_verified);
+  place(c, head, accepted_at);
+  return c;
+}
+
+ChainCheck inspect(const PublicKey& device_key, const SignedChangeSet& in, const ChangeSetLimits& limits,
+                   bool signature_verified) {
   // Size first: nothing larger than the limit is hashed or verified.
   if (in.bytes.size() > limits.max_bytes) {
     return verdict(ChainVerdict::malformed, Errc::too_large,
@@ -37,27 +44,29 @@ ChainCheck check_chain(const PublicKey& device_key, const ChainHead& head,
 
   ChainCheck c;
   c.id = in.id();
-  c.expected_seq = head.seq + 1;
-  const uint64_t seq = decoded->seq;
+  c.verdict = ChainVerdict::next;
+  c.code = Errc::ok;
   c.changeset = std::move(decoded).value();
+  return c;
+}
 
+void place(ChainCheck& c, const ChainHead& head, const AcceptedAt& accepted_at) {
+  if (c.verdict != ChainVerdict::next || !c.changeset) return;
+  c.expected_seq = head.seq + 1;
+  const uint64_t seq = c.changeset->seq;
   if (seq == head.seq + 1) {
     const bool links = head.seq == 0 ? !c.changeset->prev : (c.changeset->prev && *c.changeset->prev == head.last);
-    if (links) {
-      c.verdict = ChainVerdict::next;
-      c.code = Errc::ok;
-      return c;
-    }
+    if (links) return;
     c.verdict = ChainVerdict::fork;
     c.code = Errc::fork_detected;
     c.message = "seq " + std::to_string(seq) + " does not link to the accepted change set " + to_hex(head.last);
-    return c;
+    return;
   }
   if (seq > head.seq + 1) {
     c.verdict = ChainVerdict::gap;
     c.code = Errc::seq_gap;
     c.message = "got seq " + std::to_string(seq) + ", expected " + std::to_string(head.seq + 1);
-    return c;
+    return;
   }
   // seq <= head.seq: a replay of an accepted change set, or a second history.
   std::optional<Hash> accepted = seq == head.seq ? std::optional<Hash>(head.last)
@@ -66,13 +75,12 @@ ChainCheck check_chain(const PublicKey& device_key, const ChainHead& head,
     c.verdict = ChainVerdict::duplicate;
     c.code = Errc::duplicate;
     c.message = "seq " + std::to_string(seq) + " was already accepted";
-    return c;
+    return;
   }
   c.verdict = ChainVerdict::fork;
   c.code = Errc::fork_detected;
   c.message = accepted ? "seq " + std::to_string(seq) + " was accepted with other bytes (" + to_hex(*accepted) + ")"
                        : "seq " + std::to_string(seq) + " is behind the head and its accepted id is unknown";
-  return c;
 }
 
 }  // namespace tram

@@ -78,6 +78,7 @@ struct TableSql {
   std::map<uint32_t, size_t> pos;  // field id -> index in Row::cells
   sql::Statement select;
   sql::Statement upsert;
+  sql::Statement scan;  // rows after an id, in id order (snapshots)
 };
 
 }  // namespace
@@ -94,6 +95,7 @@ class Store::Impl {
   Status validate(const ApplyItem& item) const;
   Status apply_op(const Op& op, const ApplyItem& item);
   Status load(TableSql& t, std::string_view id, Row& row);
+  Status read_row(const TableSql& t, const sql::Statement& st, Row& row);
   Status write(TableSql& t, std::string_view id, const Row& row);
   Status record_conflict(const TableSql& t, std::string_view row, uint32_t field, const Hash& winner,
                          const Hash& loser, const Value& loser_value, ValueType type);
@@ -171,6 +173,9 @@ Status Store::Impl::init() {
     auto up = db_.prepare("INSERT INTO " + name + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + update);
     if (!up.ok()) return up.status();
     ts.select = std::move(sel).value();
+    auto scan = db_.prepare("SELECT " + cols + " FROM " + name + " WHERE id > ? ORDER BY id LIMIT ?");
+    if (!scan.ok()) return scan.status();
+    ts.scan = std::move(scan).value();
     ts.columns = cols;
     ts.upsert = std::move(up).value();
     tables_.emplace(t.name, std::move(ts));
@@ -288,32 +293,36 @@ Status Store::Impl::validate(const ApplyItem& item) const {
 }
 
 Status Store::Impl::load(TableSql& t, std::string_view id, Row& row) {
-  const size_t n = t.def->fields.size() + 1;
-  row.cells.assign(n, Cell{});
   t.select.reset();
   t.select.bind_text(1, id);
   auto has = t.select.step();
   if (!has.ok()) return has.status();
   row.exists = *has;
-  if (row.exists) {
-    const auto ws = t.select.column_blob(1);
-    const size_t n_writers = ws.size() / sizeof(Hash);
-    for (size_t k = 0; k < n; ++k) {
-      const int c = 2 + 3 * static_cast<int>(k);
-      Cell& cell = row.cells[k];
-      cell.value = k == 0 ? Value{t.select.column_int(c)}
-                          : read_value(t.select, c, t.def->fields[k - 1].type);
-      if (!t.select.column_is_null(c + 1)) {
-        cell.rank = t.select.column_int(c + 1);
-        const auto idx = static_cast<size_t>(t.select.column_int(c + 2));
-        if (idx >= n_writers) return {Errc::storage_error, t.def->name + "/" + std::string(id) + ": writer index out of range"};
-        Hash h;
-        std::copy_n(ws.begin() + static_cast<long>(idx * sizeof(Hash)), sizeof(Hash), h.begin());
-        cell.writer = h;
-      }
+  Status st = row.exists ? read_row(t, t.select, row) : Status{};
+  if (!row.exists) row.cells.assign(t.def->fields.size() + 1, Cell{});
+  t.select.reset();
+  return st;
+}
+
+// The cells of the row `st` stands on (columns as in TableSql::columns).
+Status Store::Impl::read_row(const TableSql& t, const sql::Statement& st, Row& row) {
+  const size_t n = t.def->fields.size() + 1;
+  row.cells.assign(n, Cell{});
+  const auto ws = st.column_blob(1);
+  const size_t n_writers = ws.size() / sizeof(Hash);
+  for (size_t k = 0; k < n; ++k) {
+    const int c = 2 + 3 * static_cast<int>(k);
+    Cell& cell = row.cells[k];
+    cell.value = k == 0 ? Value{st.column_int(c)} : read_value(st, c, t.def->fields[k - 1].type);
+    if (!st.column_is_null(c + 1)) {
+      cell.rank = st.column_int(c + 1);
+      const auto idx = static_cast<size_t>(st.column_int(c + 2));
+      if (idx >= n_writers) return {Errc::storage_error, t.def->name + "/" + std::string(st.column_text(0)) + ": writer index out of range"};
+      Hash h;
+      std::copy_n(ws.begin() + static_cast<long>(idx * sizeof(Hash)), sizeof(Hash), h.begin());
+      cell.writer = h;
     }
   }
-  t.select.reset();
   return {};
 }
 
@@ -607,6 +616,32 @@ Result<std::optional<RowImage>> Store::row_image(std::string_view table, std::st
   TRAM_RETURN_IF_ERROR(impl_->load(it->second, row, r));
   if (!r.exists) return std::optional<RowImage>();
   return std::optional<RowImage>(RowImage{std::move(r.cells)});
+}
+
+Result<size_t> Store::scan_images(std::string_view table, std::string_view after_id, size_t limit,
+                                  const std::function<Status(std::string_view id, RowImage&& image)>& visit) {
+  auto it = impl_->tables_.find(table);
+  if (it == impl_->tables_.end()) return Status(Errc::unknown_table, "no table \"" + std::string(table) + "\"");
+  TableSql& t = it->second;
+  t.scan.reset();
+  t.scan.bind_text(1, after_id);
+  t.scan.bind_int(2, static_cast<int64_t>(limit));
+  size_t n = 0;
+  Status st;
+  for (; st.ok(); ++n) {
+    auto has = t.scan.step();
+    if (!has.ok()) {
+      st = has.status();
+      break;
+    }
+    if (!*has) break;
+    Row r;
+    st = impl_->read_row(t, t.scan, r);
+    if (st.ok()) st = visit(t.scan.column_text(0), RowImage{std::move(r.cells)});
+  }
+  t.scan.reset();
+  if (!st.ok()) return st;
+  return n;
 }
 
 Status Store::put_row_image(std::string_view table, std::string_view row, const RowImage& image) {

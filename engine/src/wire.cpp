@@ -47,13 +47,32 @@ Result<Value> value_of(dom::element e) {
   return bad("value: a [\"" + std::string(tag_s) + "\", v] that does not fit its tag");
 }
 
+// A pull row's common rank and writer ("r", "w"): cells written by it travel as bare values.
+struct CellDefaults {
+  int64_t rank = 0;
+  const Hash* writer = nullptr;
+};
+
 // One cell: null or [value, rank, writer], where the writer is an index into `writers` (a
-// pull page) or a full hex id (a stored image, when writers is null).
-Result<CellImage> cell_of(dom::element e, const std::vector<Hash>* writers) {
+// pull page) or a full hex id (a stored image, when writers is null); in a pull page also a
+// bare value [tag, v] (a string first) written by the row's default writer.
+Result<CellImage> cell_of(dom::element e, const std::vector<Hash>* writers, const CellDefaults& defaults = {}) {
   CellImage c;
   if (e.is_null()) return c;
   dom::array a;
-  if (e.get_array().get(a) || a.size() != 3) return bad("cell: expected null or [value, rank, writer]");
+  if (e.get_array().get(a)) return bad("cell: expected null or [value, rank, writer]");
+  if (defaults.writer && a.size() == 2) {
+    dom::element first = a.at(0).value_unsafe();
+    if (first.is_string()) {
+      auto v = value_of(e);
+      if (!v.ok()) return v.status();
+      c.value = std::move(v).value();
+      c.rank = defaults.rank;
+      c.writer = *defaults.writer;
+      return c;
+    }
+  }
+  if (a.size() != 3) return bad("cell: expected null or [value, rank, writer]");
   auto v = value_of(a.at(0).value_unsafe());
   if (!v.ok()) return v.status();
   c.value = std::move(v).value();
@@ -110,6 +129,8 @@ Result<PullPage> parse_pull(std::string_view body, const Schema& schema) {
       root["head"].get_object().get(head)) {
     return bad("pull: expected rows, writers, next, more and head");
   }
+  std::string_view cursor;
+  if (!root["cursor"].get_string().get(cursor)) page.cursor = cursor;
   if (head["server_seq"].get_uint64().get(page.head.server_seq) || !hex_member(head, "log", page.head.log) ||
       !hex_member(head, "sig", page.head.sig)) {
     return bad("pull: head is not {server_seq, log, sig}");
@@ -139,9 +160,15 @@ Result<PullPage> parse_pull(std::string_view body, const Schema& schema) {
     }
     row.table = t;
     row.id = id;
+    CellDefaults defaults;
+    uint64_t common = 0;
+    if (!r["w"].get_uint64().get(common)) {
+      if (common >= writers.size() || r["r"].get_int64().get(defaults.rank)) return bad("pull: a row's r and w do not fit");
+      defaults.writer = &writers[common];
+    }
     row.image.cells.reserve(cells.size());
     for (dom::element c : cells) {
-      auto cell = cell_of(c, &writers);
+      auto cell = cell_of(c, &writers, defaults);
       if (!cell.ok()) return cell.status();
       row.image.cells.push_back(std::move(cell).value());
     }

@@ -135,7 +135,7 @@ std::string default_schemas() {
   return TRAM_DEFAULT_SCHEMAS_DIR;
 }
 
-Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& random) {
+Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& random, bool serving = false) {
   const std::string data = o.get("data");
   if (data.empty()) return Status(Errc::invalid_argument, "--data DIR is required");
   std::error_code ec;
@@ -146,6 +146,7 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   if (!schema.ok()) return schema.status();
   auto storage = SqliteStorage::open((fs::path(data) / "tram.db").string(), *schema);
   if (!storage.ok()) return storage.status();
+  if (serving) TRAM_RETURN_IF_ERROR((*storage)->start_background_checkpoints());
   const std::string key_hex = secret_file(fs::path(data) / "server.key", random);
   auto seed = from_hex<32>(key_hex);
   DeviceKey key = DeviceKey::from_seed(*seed);
@@ -167,7 +168,7 @@ int lock_data_dir(const std::string& data) {
 }
 
 int serve(const Options& o, ClockSource& clock, RandomSource& random) {
-  auto server = open_server(o, clock, random);
+  auto server = open_server(o, clock, random, /*serving=*/true);
   if (!server.ok()) return die(server.status().to_string());
   if (lock_data_dir(o.get("data")) < 0) return die("another tram-server is serving or seeding " + o.get("data"));
   const std::string listen = o.get("listen", "127.0.0.1:8080");
@@ -197,7 +198,7 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
 }
 
 int seed(const Options& o, ClockSource& clock, RandomSource& random) {
-  auto server = open_server(o, clock, random);
+  auto server = open_server(o, clock, random, /*serving=*/true);
   if (!server.ok()) return die(server.status().to_string());
   if (lock_data_dir(o.get("data")) < 0) return die("stop the server before seeding " + o.get("data"));
   const std::string schemas = o.get("schemas", default_schemas());

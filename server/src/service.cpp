@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "report.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
 
 namespace tram::server {
@@ -51,6 +52,125 @@ std::string query_param(std::string_view target, std::string_view name) {
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string to_hex_string(std::string_view s) {
+  return to_hex(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+}
+
+std::optional<std::string> from_hex_string(std::string_view hex) {
+  if (hex.size() % 2 != 0 || hex.size() > 1024) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// The rows of one pull or snapshot page as JSON (docs/protocol.md §8.2): each writer's id once
+// per page, cells as [value, rank, writer index], a row's conflict records with it.
+class PageWriter {
+ public:
+  explicit PageWriter(Store& store) : store_(store), any_conflicts_(store.has_conflicts().value_or(true)) {}
+  size_t rows() const { return sent_; }
+
+  Status add(uint64_t version, std::string_view table, std::string_view id, const RowImage& image) {
+    rows_ += sent_++ ? ",{\"v\":" : "{\"v\":";
+    rows_ += std::to_string(version);
+    rows_ += ",\"t\":";
+    json::append_string(rows_, table);
+    rows_ += ",\"id\":";
+    json::append_string(rows_, id);
+    // The row's common writer and rank (usually every cell's: the change set that created it)
+    // are said once; cells written by them travel as bare values.
+    const CellImage* common = nullptr;
+    for (const CellImage& cell : image.cells) {
+      if (cell.writer) {
+        common = &cell;
+        break;
+      }
+    }
+    size_t common_w = 0;
+    if (common) {
+      common_w = index_of(*common->writer);
+      rows_ += ",\"r\":";
+      rows_ += std::to_string(common->rank);
+      rows_ += ",\"w\":";
+      rows_ += std::to_string(common_w);
+    }
+    rows_ += ",\"c\":[";
+    for (size_t k = 0; k < image.cells.size(); ++k) {
+      if (k) rows_.push_back(',');
+      const CellImage& cell = image.cells[k];
+      if (!cell.writer) {
+        rows_ += "null";
+        continue;
+      }
+      const size_t w = index_of(*cell.writer);
+      const bool bare = w == common_w && cell.rank == common->rank && value_type(cell.value) != ValueType::null;
+      if (bare) {
+        json::append_value(rows_, cell.value);
+        continue;
+      }
+      rows_.push_back('[');
+      json::append_value(rows_, cell.value);
+      rows_.push_back(',');
+      rows_ += std::to_string(cell.rank);
+      rows_.push_back(',');
+      rows_ += std::to_string(w);
+      rows_.push_back(']');
+    }
+    rows_ += "]";
+    // One query per page skips the per-row look-up while the replica holds no conflicts.
+    if (any_conflicts_) {
+      auto conflicts = store_.conflicts_of(table, id);
+      if (!conflicts.ok()) return conflicts.status();
+      for (size_t k = 0; k < conflicts->size(); ++k) {
+        const ConflictRecord& c = (*conflicts)[k];
+        rows_ += (k ? ",[" : ",\"x\":[[") + std::to_string(c.field) + "," + std::to_string(index_of(c.winner)) + "," +
+                 std::to_string(index_of(c.loser)) + ",";
+        json::append_value(rows_, c.loser_value);
+        rows_ += "]";
+      }
+      if (!conflicts->empty()) rows_ += "]";
+    }
+    rows_ += "}";
+    return {};
+  }
+
+  // The whole body; `tail` holds the members after rows and writers.
+  std::string finish(const std::string& tail) {
+    std::string out = "{\"rows\":[";
+    out.reserve(rows_.size() + 80 * writers_.size() + tail.size() + 32);
+    out += rows_;
+    out += "],\"writers\":[";
+    for (size_t k = 0; k < writers_.size(); ++k) out += (k ? ",\"" : "\"") + to_hex(writers_[k]) + "\"";
+    out += "],";
+    out += tail;
+    out += "}";
+    return out;
+  }
+
+ private:
+  size_t index_of(const Hash& w) {
+    auto [it, inserted] = writer_index_.emplace(w, writers_.size());
+    if (inserted) writers_.push_back(w);
+    return it->second;
+  }
+
+  Store& store_;
+  bool any_conflicts_;
+  std::string rows_;
+  size_t sent_ = 0;
+  std::vector<Hash> writers_;
+  std::map<Hash, size_t> writer_index_;
+};
 
 std::string units_json(const std::vector<std::string>& units) {
   std::string out = "[";
@@ -121,11 +241,13 @@ Response Service::route(const Request& req, std::string& route_name) {
     if (!who.ok()) return err;
     return attachment(req, std::string(path.substr(16)), who->second);
   }
-  if ((path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET")) {
+  if ((path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET") ||
+      (path == "/v1/snapshot" && req.method == "GET")) {
     Response err;
     auto who = authenticate(req, err);
     if (!who.ok()) return err;
-    return path == "/v1/push" ? push(req, who->first, who->second) : pull(req, who->first, who->second);
+    if (path == "/v1/push") return push(req, who->first, who->second);
+    return path == "/v1/pull" ? pull(req, who->first, who->second) : snapshot(req, who->second);
   }
   if (path == "/v1/me" && req.method == "GET") {
     // Who this device acts for now: lets a device recover a lost enrolment answer and learn
@@ -286,12 +408,34 @@ std::string Service::receipt_json(const LogEntry& e) {
   return "{\"body\":" + json::quote(body) + ",\"sig\":\"" + to_hex(sig) + "\"}";
 }
 
-std::string Service::head_json() {
-  const LogHead h = storage_->head().value();
+std::string Service::head_json() { return head_json(storage_->head().value()); }
+
+std::string Service::head_json(const LogHead& h) const {
   const std::string signed_text = "tram-head-v1:" + std::to_string(h.server_seq) + ":" + to_hex(h.log_hash);
   return "{\"server_seq\":" + std::to_string(h.server_seq) + ",\"log\":\"" + to_hex(h.log_hash) + "\",\"sig\":\"" +
          to_hex(server_key_.sign(signed_text)) + "\"}";
 }
+
+// One push request on its way through the single writer (see Service::push).
+struct Service::PushBatch {
+  struct Item {
+    std::optional<SignedChangeSet> cs;
+    std::string code, message;  // a malformed item (no cs)
+    ChainCheck check;           // signature, decoding and id: done before the writer's lock
+    std::string stored;         // the bytes as the log keeps them (gzip)
+  };
+  const DeviceRecord* device = nullptr;
+  const UserRecord* user = nullptr;
+  std::vector<Item> items;
+  // Filled by whichever request leads the group commit:
+  std::vector<std::string> item_json;                 // rejections; "duplicate" as a marker
+  std::vector<std::pair<size_t, LogEntry>> receipts;  // rendered after the commit
+  std::vector<ChangeSet> accepted;
+  bool quarantined = false;
+  bool done = false;
+  std::optional<Response> failure;  // storage failed: the whole group was rolled back
+  LogHead committed;
+};
 
 Response Service::push(const Request& req, const DeviceRecord& device, const UserRecord& user) {
   dom::parser parser;
@@ -305,17 +449,15 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
     return error(413, "too_large", std::to_string(items.size()) + " change sets in one push, limit " +
                                        std::to_string(config_.max_batch));
   }
-  // Decode and verify signatures before taking the writer lock: the expensive part runs in
-  // parallel on every connection thread.
-  struct Item {
-    std::optional<SignedChangeSet> cs;
-    std::string code, detail, message;
-    bool verified = false;
-  };
-  std::vector<Item> parsed(items.size());
+  // Decode, verify signatures and compress the log's copy before taking the writer's lock: the
+  // expensive part runs in parallel on every connection thread.
+  PushBatch batch;
+  batch.device = &device;
+  batch.user = &user;
+  batch.items.resize(items.size());
   size_t i = 0;
   for (dom::element el : items) {
-    Item& it = parsed[i++];
+    PushBatch::Item& it = batch.items[i++];
     std::string_view b64, sig_hex;
     if (el["cs"].get_string().get(b64) || el["sig"].get_string().get(sig_hex)) {
       it.code = "malformed";
@@ -335,30 +477,102 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
       continue;
     }
     it.cs = SignedChangeSet{std::move(*bytes), *sig};
-    it.verified = verify_signature(device.key, it.cs->bytes, it.cs->sig);
-    if (!it.verified) {
-      it.code = "bad_signature";
-      it.message = "signature does not verify with the device's enrolled key";
-    }
+    it.check = inspect(device.key, *it.cs, config_.limits);
+    if (it.check.verdict == ChainVerdict::next) it.stored = gzip_compress(it.cs->bytes, 1);
   }
+  batch.item_json.resize(batch.items.size());
 
-  std::string results = "[";
-  bool quarantined = false;
+  // Group commit: the batch joins the queue; whoever holds the writer's lock next writes every
+  // queued batch in one transaction (one WAL sync for all of them). A request that finds its
+  // batch already written returns at once.
+  {
+    std::lock_guard q(push_queue_mu_);
+    push_queue_.push_back(&batch);
+  }
   ++writer_waiting_;
   std::unique_lock lock(writer_);
   --writer_waiting_;
+  if (!batch.done) commit_queued_batches(lock);  // unlocks
+  else lock.unlock();
+  if (batch.failure) return *batch.failure;
+
+  // Durably committed: now, and only now, the receipts, signed outside the lock.
+  for (auto& [k, e] : batch.receipts) {
+    const bool dup = batch.item_json[k] == "duplicate";
+    const std::string status = dup ? "duplicate" : (e.accepted ? "accepted" : "rejected");
+    {
+      std::lock_guard m(metrics_mu_);
+      ++changesets_[e.accepted || dup ? status : e.code];
+    }
+    batch.item_json[k] = "{\"index\":" + std::to_string(k) + ",\"status\":\"" + status + "\",\"seq\":" +
+                         std::to_string(e.seq) + ",\"id\":\"" + to_hex(e.id) + "\"" +
+                         (e.accepted ? "" : ",\"code\":" + json::quote(e.code) + ",\"message\":" + json::quote(e.message)) +
+                         (e.clock_ahead ? ",\"clock_ahead\":true" : "") + ",\"receipt\":" + receipt_json(e) + "}";
+  }
+  std::string results = "[";
+  for (size_t k = 0; k < batch.item_json.size(); ++k) results += (k ? "," : "") + batch.item_json[k];
+  return ok("{\"results\":" + results + "],\"head\":" + head_json(batch.committed) + "}");
+}
+
+void Service::commit_queued_batches(std::unique_lock<std::mutex>& lock) {
+  // A bound on one transaction; batches left over are written by their own requests next.
+  constexpr size_t kMaxChangeSetsPerCommit = 2000;
+  std::vector<PushBatch*> group;
+  {
+    std::lock_guard q(push_queue_mu_);
+    size_t n = 0, take = 0;
+    while (take < push_queue_.size() && (take == 0 || n + push_queue_[take]->items.size() <= kMaxChangeSetsPerCommit)) {
+      n += push_queue_[take++]->items.size();
+    }
+    group.assign(push_queue_.begin(), push_queue_.begin() + static_cast<std::ptrdiff_t>(take));
+    push_queue_.erase(push_queue_.begin(), push_queue_.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+  auto fail_all = [&](Response r) {
+    for (PushBatch* b : group) {
+      b->failure = r;
+      b->done = true;
+    }
+    lock.unlock();
+  };
+  const int64_t now = clock_.now_ms();
+  if (Status st = storage_->begin(); !st.ok()) return fail_all(error(503, "storage", st.message()));
+  for (PushBatch* b : group) {
+    if (auto failed = write_batch(*b, now)) {
+      // Our failure, not the change sets': nothing of this group is kept; the devices retry.
+      storage_->rollback();
+      return fail_all(std::move(*failed));
+    }
+  }
+  if (Status st = storage_->commit(); !st.ok()) {
+    storage_->rollback();
+    return fail_all(error(503, "storage", "not committed, nothing was accepted: " + st.message()));
+  }
+  const LogHead committed = storage_->head().value();
+  // Live notice: which units' rows changed (read before the lock is released).
+  ChangeNotice notice;
+  for (PushBatch* b : group) {
+    b->committed = committed;
+    b->done = true;
+    for (const auto& [k, e] : b->receipts) {
+      if (e.accepted && b->item_json[k] != "duplicate") notice.server_seq = std::max(notice.server_seq, e.server_seq);
+    }
+    if (notifier_) notice_units(b->accepted, notice);
+  }
+  lock.unlock();
+  if (notice.server_seq > 0 && notifier_) notifier_(notice);
+}
+
+// Places one request's change sets in their device's chain, authorizes and records them,
+// inside the group's transaction. Returns the response for a storage failure.
+std::optional<Response> Service::write_batch(PushBatch& b, int64_t now) {
+  const DeviceRecord& device = *b.device;
   auto head = storage_->device(device.key);
   if (!head.ok() || !*head) return error(503, "storage", "cannot read the device's chain");
   ChainHead chain = (*head)->head;
-  const Principal who = user.principal();
-  const int64_t now = clock_.now_ms();
-  if (Status st = storage_->begin(); !st.ok()) return error(503, "storage", st.message());
-  std::vector<std::string> item_json(parsed.size());
-  std::vector<std::pair<size_t, LogEntry>> receipts;  // rendered after the commit
-  std::vector<ChangeSet> keep_alive;
-  keep_alive.reserve(parsed.size());
-  for (size_t k = 0; k < parsed.size(); ++k) {
-    Item& it = parsed[k];
+  const Principal who = b.user->principal();
+  b.accepted.reserve(b.items.size());
+  for (size_t k = 0; k < b.items.size(); ++k) {
+    PushBatch::Item& it = b.items[k];
     std::string out = "{\"index\":" + std::to_string(k);
     auto rejected = [&](std::string_view code, std::string_view message, std::string extra = {}) {
       std::lock_guard m(metrics_mu_);
@@ -366,132 +580,98 @@ Response Service::push(const Request& req, const DeviceRecord& device, const Use
       return out + ",\"status\":\"rejected\",\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) +
              extra + "}";
     };
-    if (!it.cs || !it.verified) {
-      item_json[k] = rejected(it.code, it.message);
+    if (!it.cs) {
+      b.item_json[k] = rejected(it.code, it.message);
       continue;
     }
     auto accepted_at = [&](uint64_t seq) -> std::optional<Hash> {
       auto r = storage_->chain_at(device.key, seq);
       return r.ok() ? *r : std::nullopt;
     };
-    ChainCheck c = check_chain(device.key, chain, accepted_at, *it.cs, config_.limits, /*signature_verified=*/true);
+    ChainCheck& c = it.check;
+    place(c, chain, accepted_at);
     switch (c.verdict) {
       case ChainVerdict::next: {
-        keep_alive.push_back(std::move(*c.changeset));
-        const ChangeSet& cs = keep_alive.back();
-        Decision d{&*it.cs, &cs, c.id, true, judge_clock(cs.hlc, now, config_.max_drift_ms), {}, {}};
+        b.accepted.push_back(std::move(*c.changeset));
+        const ChangeSet& cs = b.accepted.back();
+        Decision d{&*it.cs, &cs, it.stored.empty() ? nullptr : &it.stored, c.id, true,
+                   judge_clock(cs.hlc, now, config_.max_drift_ms), {}, {}};
         Status auth = authorize(who, cs, storage_->replica());
-        if (auth.code() == Errc::storage_error) {
-          // Our failure, not the change set's: nothing of this push is kept; the device retries.
-          storage_->rollback();
-          return error(503, "storage", auth.message());
-        }
+        if (auth.code() == Errc::storage_error) return error(503, "storage", auth.message());
         if (!auth.ok()) {
           d.accept = false;
           d.code = wire_code(auth.code());
           d.message = auth.message();
         }
         auto entry = storage_->record(d, now);
-        if (!entry.ok()) {
-          storage_->rollback();
-          return error(503, "storage", entry.status().message());
-        }
+        if (!entry.ok()) return error(503, "storage", entry.status().message());
         chain = ChainHead{cs.seq, c.id};
-        receipts.emplace_back(k, *entry);
+        b.receipts.emplace_back(k, *entry);
         break;
       }
       case ChainVerdict::duplicate: {
         auto entry = storage_->log_entry(device.key, c.changeset->seq);
-        if (!entry.ok() || !*entry) {
-          storage_->rollback();
-          return error(503, "storage", "duplicate without its log entry");
-        }
-        receipts.emplace_back(k, **entry);
-        item_json[k] = "duplicate";
+        if (!entry.ok() || !*entry) return error(503, "storage", "duplicate without its log entry");
+        b.receipts.emplace_back(k, **entry);
+        b.item_json[k] = "duplicate";
         break;
       }
       case ChainVerdict::gap:
-        item_json[k] = rejected("seq_gap", c.message, ",\"expected_seq\":" + std::to_string(c.expected_seq));
+        b.item_json[k] = rejected("seq_gap", c.message, ",\"expected_seq\":" + std::to_string(c.expected_seq));
         break;
       case ChainVerdict::fork:
         // Evidence of a cloned key: keep it aside, quarantine the device, merge nothing more.
         (void)storage_->keep_fork(device.key, *it.cs);
-        quarantined = true;
-        item_json[k] = rejected("fork_detected", c.message);
+        b.quarantined = true;
+        b.item_json[k] = rejected("fork_detected", c.message);
         break;
       case ChainVerdict::bad_signature:
-        item_json[k] = rejected("bad_signature", c.message);
+        b.item_json[k] = rejected("bad_signature", c.message);
         break;
       case ChainVerdict::malformed:
-        item_json[k] = rejected(wire_code(c.code), c.message,
-                                ",\"detail\":" + json::quote(errc_name(c.code)));
+        b.item_json[k] = rejected(wire_code(c.code), c.message, ",\"detail\":" + json::quote(errc_name(c.code)));
         break;
     }
-    if (quarantined) {
-      for (size_t rest = k + 1; rest < parsed.size(); ++rest) {
-        item_json[rest] = "{\"index\":" + std::to_string(rest) +
-                          ",\"status\":\"rejected\",\"code\":\"device_quarantined\",\"message\":\"a fork earlier in this push\"}";
+    if (b.quarantined) {
+      for (size_t rest = k + 1; rest < b.items.size(); ++rest) {
+        b.item_json[rest] = "{\"index\":" + std::to_string(rest) +
+                            ",\"status\":\"rejected\",\"code\":\"device_quarantined\",\"message\":\"a fork earlier in this push\"}";
       }
       break;
     }
   }
-  if (quarantined) (void)storage_->set_device_state(device.key, DeviceState::quarantined);
-  if (Status st = storage_->commit(); !st.ok()) {
-    storage_->rollback();
-    return error(503, "storage", "not committed, nothing was accepted: " + st.message());
-  }
-  // Durably committed: now, and only now, the receipts.
-  for (auto& [k, e] : receipts) {
-    const bool dup = item_json[k] == "duplicate";
-    const std::string status = dup ? "duplicate" : (e.accepted ? "accepted" : "rejected");
-    {
-      std::lock_guard m(metrics_mu_);
-      ++changesets_[e.accepted || dup ? status : e.code];
-    }
-    item_json[k] = "{\"index\":" + std::to_string(k) + ",\"status\":\"" + status + "\",\"seq\":" + std::to_string(e.seq) +
-                   ",\"id\":\"" + to_hex(e.id) + "\"" +
-                   (e.accepted ? "" : ",\"code\":" + json::quote(e.code) + ",\"message\":" + json::quote(e.message)) +
-                   (e.clock_ahead ? ",\"clock_ahead\":true" : "") + ",\"receipt\":" + receipt_json(e) + "}";
-  }
-  for (size_t k = 0; k < item_json.size(); ++k) results += (k ? "," : "") + item_json[k];
-  Response response = ok("{\"results\":" + results + "],\"head\":" + head_json() + "}");
-  // Live notice: which units' rows changed (read before the lock is released).
-  ChangeNotice notice;
-  for (const auto& [k, e] : receipts) {
-    if (!e.accepted || item_json[k].find("\"status\":\"duplicate\"") != std::string::npos) continue;
-    notice.server_seq = std::max(notice.server_seq, e.server_seq);
-  }
-  if (notice.server_seq > 0 && notifier_) {
-    const Schema& schema = storage_->replica().schema();
-    for (const ChangeSet& cs : keep_alive) {
-      for (const Op& op : cs.ops) {
-        const TableDef* t = schema.table(op.table);
-        if (!t || !t->scope_field) {
-          notice.province_wide = true;
-          continue;
-        }
-        // The unit is usually in the op itself (always on insert); read the row only otherwise.
-        bool found = false;
-        for (const FieldWrite& w : op.fields) {
-          if (w.field != *t->scope_field) continue;
-          if (const auto* unit = std::get_if<Text>(&w.value)) notice.units.push_back(unit->s);
-          found = true;
-        }
-        if (found) continue;
-        auto row = storage_->replica().get_row(op.table, op.row);
-        if (!row.ok() || !*row) continue;
-        for (size_t f = 0; f < t->fields.size(); ++f) {
-          if (t->fields[f].id != *t->scope_field) continue;
-          if (const auto* unit = std::get_if<Text>(&(**row).fields[f].value)) notice.units.push_back(unit->s);
-        }
+  if (b.quarantined) (void)storage_->set_device_state(device.key, DeviceState::quarantined);
+  return std::nullopt;
+}
+
+// Which units' rows the accepted change sets touched. Needs the writer's lock (it may read rows).
+void Service::notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice) {
+  const Schema& schema = storage_->replica().schema();
+  for (const ChangeSet& cs : accepted) {
+    for (const Op& op : cs.ops) {
+      const TableDef* t = schema.table(op.table);
+      if (!t || !t->scope_field) {
+        notice.province_wide = true;
+        continue;
+      }
+      // The unit is usually in the op itself (always on insert); read the row only otherwise.
+      bool found = false;
+      for (const FieldWrite& w : op.fields) {
+        if (w.field != *t->scope_field) continue;
+        if (const auto* unit = std::get_if<Text>(&w.value)) notice.units.push_back(unit->s);
+        found = true;
+      }
+      if (found) continue;
+      auto row = storage_->replica().get_row(op.table, op.row);
+      if (!row.ok() || !*row) continue;
+      for (size_t f = 0; f < t->fields.size(); ++f) {
+        if (t->fields[f].id != *t->scope_field) continue;
+        if (const auto* unit = std::get_if<Text>(&(**row).fields[f].value)) notice.units.push_back(unit->s);
       }
     }
-    std::sort(notice.units.begin(), notice.units.end());
-    notice.units.erase(std::unique(notice.units.begin(), notice.units.end()), notice.units.end());
   }
-  lock.unlock();
-  if (notice.server_seq > 0 && notifier_) notifier_(notice);
-  return response;
+  std::sort(notice.units.begin(), notice.units.end());
+  notice.units.erase(std::unique(notice.units.begin(), notice.units.end()), notice.units.end());
 }
 
 Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord& user) {
@@ -514,19 +694,8 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
   auto changed = storage_->changed_rows(after, limit);
   if (!changed.ok()) return error(503, "storage", changed.status().message());
   const Schema& schema = storage_->replica().schema();
-  std::string rows = "[";
-  std::vector<Hash> writers;
-  std::map<Hash, size_t> writer_index;
+  PageWriter page(storage_->replica());
   uint64_t next = after;
-  size_t sent = 0;
-  auto index_of = [&](const Hash& w) {
-    auto [it, inserted] = writer_index.emplace(w, writers.size());
-    if (inserted) writers.push_back(w);
-    return it->second;
-  };
-  // Conflicts travel with their row, so a device can show which of its edits lost; one query
-  // per page skips the per-row look-up while there are none.
-  const bool any_conflicts = storage_->replica().has_conflicts().value_or(true);
   for (const RowVersion& rv : *changed) {
     next = rv.version;
     const TableDef* t = schema.table(rv.table);
@@ -536,40 +705,77 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
     if (!image.ok()) return error(503, "storage", image.status().message());
     if (!*image) continue;
     if (!may_read(who, *t, **image)) continue;  // other units' rows never leave the server
-    rows += (sent++ ? "," : "");
-    rows += "{\"v\":" + std::to_string(rv.version) + ",\"t\":" + json::quote(rv.table) + ",\"id\":" + json::quote(rv.row) + ",\"c\":[";
-    const auto& cells = (*image)->cells;
-    for (size_t k = 0; k < cells.size(); ++k) {
-      if (k) rows.push_back(',');
-      if (!cells[k].writer) {
-        rows += "null";
-        continue;
-      }
-      const size_t w = index_of(*cells[k].writer);
-      rows.push_back('[');
-      json::append_value(rows, cells[k].value);
-      rows += "," + std::to_string(cells[k].rank) + "," + std::to_string(w) + "]";
-    }
-    rows += "]";
-    if (any_conflicts) {
-      auto conflicts = storage_->replica().conflicts_of(rv.table, rv.row);
-      if (!conflicts.ok()) return error(503, "storage", conflicts.status().message());
-      for (size_t k = 0; k < conflicts->size(); ++k) {
-        const ConflictRecord& c = (*conflicts)[k];
-        rows += (k ? ",[" : ",\"x\":[[") + std::to_string(c.field) + "," + std::to_string(index_of(c.winner)) + "," +
-                std::to_string(index_of(c.loser)) + ",";
-        json::append_value(rows, c.loser_value);
-        rows += "]";
-      }
-      if (!conflicts->empty()) rows += "]";
-    }
-    rows += "}";
+    if (Status st = page.add(rv.version, rv.table, rv.row, **image); !st.ok()) return error(503, "storage", st.message());
   }
-  std::string w = "[";
-  for (size_t k = 0; k < writers.size(); ++k) w += (k ? ",\"" : "\"") + to_hex(writers[k]) + "\"";
   const bool more = changed->size() == limit;
-  return ok("{\"rows\":" + rows + "],\"writers\":" + w + "],\"next\":" + std::to_string(next) +
-            ",\"more\":" + (more ? "true" : "false") + ",\"head\":" + head_json() + "}");
+  return ok(page.finish("\"next\":" + std::to_string(next) + ",\"more\":" + (more ? "true" : "false") + ",\"head\":" +
+                        head_json()));
+}
+
+// GET /v1/snapshot: the rows a fresh device may read as they are now, table by table in id
+// order, so that the device's store appends them instead of inserting them at random places
+// (the pull's order, by version, scatters them), and the server reads each table in one
+// sequential scan. The first page fixes "next", the row version the device then pulls from:
+// whatever changes while the snapshot is paged arrives again through the pull.
+// Cursor: "<next>.<table index>.<hex of the last id>", opaque to the device.
+Response Service::snapshot(const Request& req, const UserRecord& user) {
+  const std::string cursor = query_param(req.target, "cursor"), l = query_param(req.target, "limit");
+  size_t limit = config_.max_page;
+  if (!l.empty()) {
+    if (l.size() > 9 || !std::all_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return error(400, "malformed", "limit is a non-negative integer");
+    }
+    limit = std::clamp<size_t>(std::stoull(l), 1, config_.max_page);
+  }
+  const Schema& schema = storage_->replica().schema();
+  std::lock_guard lock(writer_);
+  auto read_tx = sql::Transaction::begin(storage_->replica().db());
+  uint64_t since = 0;
+  size_t table = 0;
+  std::string after;
+  if (cursor.empty()) {
+    auto v = storage_->row_version();
+    if (!v.ok()) return error(503, "storage", v.status().message());
+    since = *v;
+  } else {
+    const size_t d1 = cursor.find('.'), d2 = cursor.find('.', d1 == std::string::npos ? 0 : d1 + 1);
+    auto digits = [](std::string_view x) {
+      return !x.empty() && x.size() <= 19 && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    std::optional<std::string> id;
+    if (d1 == std::string::npos || d2 == std::string::npos || !digits(std::string_view(cursor).substr(0, d1)) ||
+        !digits(std::string_view(cursor).substr(d1 + 1, d2 - d1 - 1)) || !(id = from_hex_string(cursor.substr(d2 + 1)))) {
+      return error(400, "malformed", "cursor is the \"cursor\" of the previous snapshot page");
+    }
+    since = std::stoull(cursor.substr(0, d1));
+    table = std::stoull(cursor.substr(d1 + 1, d2 - d1 - 1));
+    after = std::move(*id);
+  }
+  const Principal who = user.principal();
+  PageWriter page(storage_->replica());
+  // A page ends after `limit` rows sent or 8 x limit read: an official's rows are a small part
+  // of each table, and a page must not read the whole province to fill itself.
+  size_t read = 0;
+  while (table < schema.tables.size()) {
+    const size_t want = std::min(limit - page.rows(), 8 * limit - read);
+    if (want == 0) break;
+    const TableDef& t = schema.tables[table];
+    auto n = storage_->replica().scan_images(t.name, after, want, [&](std::string_view id, RowImage&& image) -> Status {
+      after.assign(id);
+      if (!may_read(who, t, image)) return {};  // other units' rows never leave the server
+      return page.add(since, t.name, id, image);
+    });
+    if (!n.ok()) return error(503, "storage", n.status().message());
+    read += *n;
+    if (*n < want) {  // the table is done
+      ++table;
+      after.clear();
+    }
+  }
+  const bool more = table < schema.tables.size();
+  const std::string next_cursor = more ? std::to_string(since) + "." + std::to_string(table) + "." + to_hex_string(after) : "";
+  return ok(page.finish("\"next\":" + std::to_string(since) + ",\"more\":" + (more ? "true" : "false") +
+                        ",\"cursor\":" + json::quote(next_cursor) + ",\"head\":" + head_json()));
 }
 
 Response Service::admin(const Request& req, const std::string& path) {

@@ -102,7 +102,12 @@ class Service {
   Response challenge(const Request& req);
   Response open_session(const Request& req);
   Response push(const Request& req, const DeviceRecord& device, const UserRecord& user);
+  struct PushBatch;
+  // Called with the writer's lock held; writes every queued push in one transaction, then unlocks.
+  void commit_queued_batches(std::unique_lock<std::mutex>& lock);
+  std::optional<Response> write_batch(PushBatch& batch, int64_t now);
   Response pull(const Request& req, const DeviceRecord& device, const UserRecord& user);
+  Response snapshot(const Request& req, const UserRecord& user);
   Response admin(const Request& req, const std::string& path);
   Response attachment(const Request& req, const std::string& rest, const UserRecord& user);
   // Whether `user` may see the attachment: some row naming it is readable in their scope.
@@ -111,6 +116,8 @@ class Service {
   Result<std::pair<DeviceRecord, UserRecord>> authenticate(const Request& req, Response& error);
   std::string receipt_json(const LogEntry& e);
   std::string head_json();
+  std::string head_json(const LogHead& h) const;
+  void notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice);
   void observe(const std::string& route, int status, double seconds);
 
   ServiceConfig config_;
@@ -121,6 +128,8 @@ class Service {
   RandomSource& random_;
 
   std::mutex writer_;  // storage and the replica: one writer, consistent reads
+  std::mutex push_queue_mu_;
+  std::vector<PushBatch*> push_queue_;  // pushes waiting for the writer (group commit)
   std::mutex sessions_mu_;
   std::map<std::string, Session> sessions_;        // token -> session
   std::map<std::string, Session> challenges_;      // challenge -> device, single use

@@ -1,5 +1,7 @@
 #include "sqlite_storage.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cstring>
 #include <sstream>
@@ -54,8 +56,64 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   auto store = Store::open(path, schema);
   if (!store.ok()) return store.status();
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(store).value()));
+  s->path_ = path;
   TRAM_RETURN_IF_ERROR(s->init());
   return s;
+}
+
+namespace {
+// WAL pages (4 KiB) after which the checkpointer is woken, and after which the writer copies
+// the WAL back itself because the checkpointer could not catch up (writes never paused).
+constexpr int kCheckpointPages = 4000;
+constexpr int kWriterCheckpointPages = 64000;
+}  // namespace
+
+SqliteStorage::~SqliteStorage() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lock(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_one();
+    checkpointer_.join();
+    sqlite3_wal_hook(db().handle(), nullptr, nullptr);
+  }
+}
+
+int SqliteStorage::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* s = static_cast<SqliteStorage*>(self);
+  if (pages >= kWriterCheckpointPages) {
+    // The checkpointer has already copied most frames; this finishes them so the WAL restarts.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kCheckpointPages) {
+    {
+      std::lock_guard lock(s->ckpt_mu_);
+      s->ckpt_wanted_ = true;
+    }
+    s->ckpt_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+Status SqliteStorage::start_background_checkpoints() {
+  if (checkpointer_.joinable()) return {};
+  auto conn = sql::Database::open(path_);
+  if (!conn.ok()) return conn.status();
+  // Replaces SQLite's own auto-checkpoint, which is itself a WAL hook.
+  sqlite3_wal_hook(db().handle(), &SqliteStorage::on_wal_commit, this);
+  checkpointer_ = std::thread([this, c = std::make_shared<sql::Database>(std::move(conn).value())] {
+    std::unique_lock lock(ckpt_mu_);
+    for (;;) {
+      ckpt_cv_.wait(lock, [&] { return ckpt_wanted_ || ckpt_stop_; });
+      if (ckpt_stop_) return;
+      ckpt_wanted_ = false;
+      lock.unlock();
+      // PASSIVE: copies what it can without blocking the writer or readers.
+      sqlite3_wal_checkpoint_v2(c->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  });
+  return {};
 }
 
 Status SqliteStorage::init() {
@@ -349,7 +407,8 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
   st->bind_int(8, e.received_ms);
   st->bind_int(9, e.clock_ahead ? 1 : 0);
   st->bind_blob(10, e.log_hash);
-  st->bind_blob(11, std::span(reinterpret_cast<const uint8_t*>(d.signed_cs->bytes.data()), d.signed_cs->bytes.size()));
+  const std::string& bytes = d.stored_bytes ? *d.stored_bytes : d.signed_cs->bytes;
+  st->bind_blob(11, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   st->bind_blob(12, d.signed_cs->sig);
   TRAM_RETURN_IF_ERROR(st->run());
   auto& dev = head_update_;
@@ -389,6 +448,14 @@ Result<std::vector<RowVersion>> SqliteStorage::changed_rows(uint64_t after, size
                              std::string(st->column_text(2))});
   }
   return out;
+}
+
+Result<uint64_t> SqliteStorage::row_version() {
+  auto st = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
+  if (!st.ok()) return st.status();
+  auto has = st->step();
+  if (!has.ok()) return has.status();
+  return static_cast<uint64_t>(st->column_int(0));
 }
 
 namespace {

@@ -3,9 +3,12 @@
 // commit in one transaction.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "storage.hpp"
 
@@ -14,6 +17,13 @@ namespace tram::server {
 class SqliteStorage final : public Storage {
  public:
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path, const Schema& schema);
+  ~SqliteStorage() override;
+
+  // For a serving process: WAL checkpoints move from the writer's commits to a thread of their
+  // own with its own connection, so the single writer (which holds the push lock) never copies
+  // the WAL back into the database itself — unless the WAL outgrows a hard bound because
+  // writes never pause (then the writer checkpoints, as SQLite would by default).
+  Status start_background_checkpoints();
 
   Status create_user(const UserRecord& user) override;
   Result<std::optional<UserRecord>> user(const std::string& id) override;
@@ -32,6 +42,7 @@ class SqliteStorage final : public Storage {
   Status commit() override;
   void rollback() override;
   Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) override;
+  Result<uint64_t> row_version() override;
   Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) override;
   Result<std::vector<AttachmentUse>> missing_attachments() override;
   Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) override;
@@ -49,6 +60,13 @@ class SqliteStorage final : public Storage {
   Status reload_counters();
   LogHead head_, pending_head_;
   uint64_t row_version_ = 0, pending_row_version_ = 0;
+
+  std::string path_;
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false, ckpt_stop_ = false;
+  static int on_wal_commit(void* self, struct sqlite3* db, const char* name, int pages);
 };
 
 }  // namespace tram::server

@@ -236,7 +236,10 @@ class TestDevice {
       for (uint32_t f : fields) {
         simdjson::dom::element cell = cells.at(f).value();
         if (cell.is_null()) continue;
-        const auto w = from_hex<8>(writers[static_cast<size_t>(cell.at(2).get_uint64().value())].substr(0, 16));
+        // A bare value ["tag", v] was written by the row's common writer "w" (protocol §8.2).
+        const bool bare = cell.at(0).value().is_string();
+        const uint64_t index = bare ? e["w"].get_uint64().value() : cell.at(2).get_uint64().value();
+        const auto w = from_hex<8>(writers[static_cast<size_t>(index)].substr(0, 16));
         uint64_t v = 0;
         for (uint8_t b : *w) v = v << 8 | b;
         out.push_back({f, WriterId{v}});

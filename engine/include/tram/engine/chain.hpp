@@ -47,4 +47,12 @@ ChainCheck check_chain(const PublicKey& device_key, const ChainHead& head,
                        const AcceptedAt& accepted_at, const SignedChangeSet& in,
                        const ChangeSetLimits& limits = {}, bool signature_verified = false);
 
+// check_chain in two steps, so a server can do the first (size, signature, decoding, hashing —
+// the CPU-heavy part) on its connection threads in parallel and only the second under its
+// single writer's lock. inspect() leaves verdict == next when the change set is well formed;
+// place() then classifies it against the chain (no-op unless verdict == next).
+ChainCheck inspect(const PublicKey& device_key, const SignedChangeSet& in, const ChangeSetLimits& limits = {},
+                   bool signature_verified = false);
+void place(ChainCheck& c, const ChainHead& head, const AcceptedAt& accepted_at);
+
 }  // namespace tram

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -88,6 +89,11 @@ class Store {
   // Overwrites a row with an image taken from another replica (a device storing what it
   // pulled). The image must have one cell per field plus liveness.
   Status put_row_image(std::string_view table, std::string_view row, const RowImage& image);
+  // Reads up to `limit` rows of `table` whose id sorts after `after_id`, in id order (a
+  // snapshot for a fresh device: its store then appends instead of inserting at random
+  // places). `visit` sees each; an error from it stops the scan. Returns how many were read.
+  Result<size_t> scan_images(std::string_view table, std::string_view after_id, size_t limit,
+                             const std::function<Status(std::string_view id, RowImage&& image)>& visit);
   // The id of the change set applied from `device` at `seq`, if any.
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
 

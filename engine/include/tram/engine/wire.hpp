@@ -33,10 +33,11 @@ struct PullPage {
   std::vector<PulledRow> rows;
   uint64_t next = 0;
   bool more = false;
+  std::string cursor;  // a snapshot page's cursor for the next page (§8.3)
   Head head;
 };
 
-// Parses a pull response (§8.2). Rows of tables `schema` does not know are skipped; a row
+// Parses a pull response (§8.2) or a snapshot page (§8.3). Rows of tables `schema` does not know are skipped; a row
 // whose cells do not fit its table is an error (the two sides disagree on the schema).
 Result<PullPage> parse_pull(std::string_view body, const Schema& schema);
 
