@@ -4,7 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
+#include <thread>
 #include <random>
 
 #include <simdjson.h>
@@ -329,47 +333,163 @@ Status Client::Impl::upload_attachments(SyncReport& report, const std::function<
 
 Status Client::Impl::pull(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p) {
   p.phase = "pull";
-  // The next page is fetched on a second connection while this one is written to the store:
-  // the link and the server work while the phone writes. Only with the default transport (an
-  // app's own transport may not allow two requests at once).
-  std::unique_ptr<Transport> second;
-  if (!opt.transport && opt.sync.read_ahead) {
-    auto t = make_http_transport(server_url, opt.transport_options);
-    if (t.ok()) second = std::move(t).value();
-  }
+  // Where a page starts: a snapshot cursor, or a pull cursor (a row version).
+  struct Cursor {
+    bool snapshot = false;
+    std::string at;
+  };
   struct Fetched {
     Result<HttpResponse> response;
-    int64_t ms;
+    int64_t ms = 0;
+    std::optional<Result<wire::PullPage>> page;  // parsed where it was fetched (a 200 answer)
+    Cursor from;                                 // what it was fetched with
   };
   // A device that never pulled takes the snapshot first (§8.3: current rows, table by table in
   // id order, which its store appends instead of inserting at random places), then pulls what
   // changed since. "snapshot_cursor" is kept until the snapshot is complete, so an interrupted
   // one resumes where it stopped.
-  bool snapshot = false;
-  std::string cursor;
+  Cursor at;
   {
     std::lock_guard lock(mu);
     auto pulled = meta("pull_cursor");
     auto snap = meta("snapshot_cursor");
     if (!pulled.ok() || !snap.ok()) return fail(Errc::storage_error, "pull: cannot read the cursor");
-    snapshot = !*pulled || *snap;
-    cursor = snapshot ? snap->value_or("") : **pulled;
+    at.snapshot = !*pulled || *snap;
+    at.at = at.snapshot ? snap->value_or("") : **pulled;
   }
-  auto url = [&](bool snap, const std::string& at, size_t limit) {
-    return snap ? "/v1/snapshot?limit=" + std::to_string(limit) + "&cursor=" + at
-                : "/v1/pull?after=" + at + "&limit=" + std::to_string(limit);
+  // The page after `c`, given `page` fetched at c; nullopt after the last one. After the
+  // snapshot's last page comes the pull from the row version it was taken at.
+  auto next_of = [](const Cursor& c, const wire::PullPage& page) -> std::optional<Cursor> {
+    if (!page.more && !c.snapshot) return std::nullopt;
+    const bool snap = c.snapshot && page.more;
+    return Cursor{snap, snap ? page.cursor : std::to_string(page.next)};
   };
-  auto fetch = [this](Transport* via, const std::string& target) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call("GET", target, "", true, nullptr, via);
-    return Fetched{std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()};
+  wire::PullParser parser;  // used by whichever thread parses
+  size_t size = pull_page;
+  bool done = false;
+  // One request for the page at `c` (a server from before snapshots answers 404 to one: then
+  // pull from the start instead).
+  auto fetch_at = [this](Transport* via, Cursor c, size_t limit) -> Fetched {
+    for (int tries = 0; tries < 2; ++tries) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::string target = c.snapshot ? "/v1/snapshot?limit=" + std::to_string(limit) + "&cursor=" + c.at
+                                            : "/v1/pull?after=" + c.at + "&limit=" + std::to_string(limit);
+      Fetched f{call("GET", target, "", true, nullptr, via), 0, {}, c};
+      f.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      if (!(c.snapshot && f.response.ok() && f.response->status == 404)) return f;
+      c = Cursor{false, "0"};
+    }
+    return Fetched{fail(Errc::rejected, "pull: the server answered 404 to the pull"), 0, {}, c};
   };
-  std::future<Fetched> ahead;  // the page after `cursor`, when already requested
+  // What a fetched page says about the next one: its cursor, the page size to ask for (adapted
+  // to how long the request took), and whether there is one.
+  auto adapt = [&](const Fetched& f) {
+    if (f.ms < opt.sync.slow_request_ms / 4) size = std::min(opt.sync.pull_page_max, size * 2);
+    if (f.ms > opt.sync.slow_request_ms) size = std::max(opt.sync.pull_page_min, size / 2);
+  };
+  // One page at a time, on this thread: fetch, parse, move `at` on.
+  auto fetch_next = [&](Transport* via) -> Fetched {
+    Fetched f = fetch_at(via, at, size);
+    if (f.response.ok() && f.response->status == 200) f.page = parser.parse(f.response->body, *schema);
+    std::optional<Cursor> next;
+    if (f.page && f.page->ok()) {
+      adapt(f);
+      next = next_of(f.from, **f.page);
+    }
+    if (next) at = std::move(*next);
+    done = !next;
+    return f;
+  };
+
+  // Pages are fetched and parsed ahead, on a second connection and a thread of their own, while
+  // this thread writes them to the store: the link, the server and the parsing work while the
+  // phone writes. The request for the next page leaves as soon as a page's first bytes name it
+  // (wire::peek_page), before that page is parsed. Only with the default transport (an app's
+  // own transport may not allow two requests at once); otherwise one page at a time.
+  std::unique_ptr<Transport> second;
+  if (!opt.transport && opt.sync.read_ahead) {
+    auto t = make_http_transport(server_url, opt.transport_options);
+    if (t.ok()) second = std::move(t).value();
+  }
+  const bool ahead = second != nullptr;
+  std::mutex qmu;
+  std::condition_variable qcv;
+  std::deque<Fetched> queue;
+  bool stop = false, finished = false;
+  std::thread producer;
+  if (ahead) {
+    producer = std::thread([&] {
+      // One request in flight at a time, on its own short-lived thread, while this one parses.
+      auto request = [&](Cursor c) { return std::async(std::launch::async, fetch_at, second.get(), std::move(c), size); };
+      std::future<Fetched> inflight = request(at);
+      for (int pages = 0; pages < 1'000'000; ++pages) {
+        Fetched f = inflight.get();
+        const bool answered = f.response.ok() && f.response->status == 200;
+        std::optional<Cursor> next;
+        bool asked = false;
+        if (answered) {
+          adapt(f);
+          if (auto lead = wire::peek_page(f.response->body)) {
+            wire::PullPage shape;
+            shape.next = lead->next;
+            shape.more = lead->more;
+            shape.cursor = lead->cursor;
+            next = next_of(f.from, shape);
+            if (next) inflight = request(*next);
+            asked = true;
+          }
+          f.page = parser.parse(f.response->body, *schema);
+          if (!asked && f.page->ok()) {
+            next = next_of(f.from, **f.page);
+            if (next) inflight = request(*next);
+          }
+        }
+        const bool last = !answered || !f.page->ok() || !next;
+        std::unique_lock lock(qmu);
+        qcv.wait(lock, [&] { return queue.size() < 2 || stop; });
+        if (stop) break;
+        queue.push_back(std::move(f));
+        qcv.notify_all();
+        if (last) break;
+      }
+      // (A request still in flight is waited for when `inflight` goes: cancel() makes it short.)
+      std::lock_guard lock(qmu);
+      finished = true;
+      qcv.notify_all();
+    });
+  }
+  struct Join {
+    std::thread& t;
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& stop;
+    ~Join() {
+      if (!t.joinable()) return;
+      {
+        std::lock_guard lock(m);
+        stop = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } join{producer, qmu, qcv, stop};
+  auto next_fetched = [&]() -> std::optional<Fetched> {
+    if (!ahead) return done ? std::nullopt : std::optional(fetch_next(nullptr));
+    std::unique_lock lock(qmu);
+    qcv.wait(lock, [&] { return !queue.empty() || finished; });
+    if (queue.empty()) return std::nullopt;
+    Fetched f = std::move(queue.front());
+    queue.pop_front();
+    qcv.notify_all();
+    return f;
+  };
+
   for (int pages = 0; pages < 1'000'000; ++pages) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
-    Fetched got = ahead.valid() ? ahead.get() : fetch(nullptr, url(snapshot, cursor, pull_page));
+    auto fetched = next_fetched();
+    if (!fetched) break;
+    Fetched& got = *fetched;
     auto& r = got.response;
-    const int64_t ms = got.ms;
     if (r.ok()) {
       report.bytes_sent += r->bytes_sent;
       report.bytes_received += r->bytes_received;
@@ -378,23 +498,11 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
       pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
       return r.status();
     }
-    if (snapshot && r->status == 404) {  // a server from before snapshots: pull from the start
-      snapshot = false;
-      cursor = "0";
-      continue;
-    }
     if (r->status != 200) return server_error(*r);
-    auto page = wire::parse_pull(r->body, *schema);
+    auto& page = *got.page;
     if (!page.ok()) return page.status();
     if (!wire::verify_head(page->head, *server_key)) return fail(Errc::bad_signature, "pull: the log head is not signed by the pinned server key");
-    if (ms < opt.sync.slow_request_ms / 4) pull_page = std::min(opt.sync.pull_page_max, pull_page * 2);
-    if (ms > opt.sync.slow_request_ms) pull_page = std::max(opt.sync.pull_page_min, pull_page / 2);
-    // Where the next page starts: the snapshot's cursor, or (after the snapshot's last page)
-    // the row version it was taken at.
-    const bool next_snapshot = snapshot && page->more;
-    const std::string next_cursor = next_snapshot ? page->cursor : std::to_string(page->next);
-    const bool more = page->more || snapshot;
-    if (more && second) ahead = std::async(std::launch::async, fetch, second.get(), url(next_snapshot, next_cursor, pull_page));
+    const std::optional<Cursor> next = next_of(got.from, *page);
     Touched changed;
     {
       std::lock_guard lock(mu);
@@ -456,13 +564,13 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
         }
       }
       TRAM_RETURN_IF_ERROR(rebuild_rows(rebuild));
-      if (next_snapshot) {
-        TRAM_RETURN_IF_ERROR(set_meta("snapshot_cursor", next_cursor));
-      } else {
-        TRAM_RETURN_IF_ERROR(set_meta("pull_cursor", next_cursor));
-        auto done = db.prepare("DELETE FROM _client_meta WHERE k = 'snapshot_cursor'");
-        if (!done.ok()) return done.status();
-        TRAM_RETURN_IF_ERROR(done->run());
+      if (next && next->snapshot) {
+        TRAM_RETURN_IF_ERROR(set_meta("snapshot_cursor", next->at));
+      } else if (next || !got.from.snapshot) {
+        TRAM_RETURN_IF_ERROR(set_meta("pull_cursor", next ? next->at : std::to_string(page->next)));
+        auto clear = db.prepare("DELETE FROM _client_meta WHERE k = 'snapshot_cursor'");
+        if (!clear.ok()) return clear.status();
+        TRAM_RETURN_IF_ERROR(clear->run());
       }
       TRAM_RETURN_IF_ERROR(set_meta("server_seq", std::to_string(page->head.server_seq)));
       TRAM_RETURN_IF_ERROR(tx->commit());
@@ -473,10 +581,15 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     p.bytes_sent = report.bytes_sent;
     p.bytes_received = report.bytes_received;
     if (progress) progress(p);
-    cursor = next_cursor;
-    snapshot = next_snapshot;
-    if (!more) return {};
+    if (!next) break;
   }
+  if (producer.joinable()) {  // pull_page below is written by the producer until it ends
+    std::lock_guard lock(qmu);
+    stop = true;
+    qcv.notify_all();
+  }
+  if (producer.joinable()) producer.join();
+  pull_page = size;  // a later sync starts with what this one learnt about the link
   return {};
 }
 

@@ -102,6 +102,13 @@ void Statement::bind_blob(int i, std::span<const uint8_t> v) {
   sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
 }
 
+void Statement::bind_text_unowned(int i, std::string_view v) {
+  sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+void Statement::bind_blob_unowned(int i, std::span<const uint8_t> v) {
+  sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC);
+}
+
 Result<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -125,6 +132,7 @@ void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
+void Statement::rewind() { sqlite3_reset(stmt_); }
 
 int Statement::column_count() const { return sqlite3_column_count(stmt_); }
 int Statement::column_type(int i) const { return sqlite3_column_type(stmt_, i); }

@@ -95,8 +95,9 @@ class Store::Impl {
   Status validate(const ApplyItem& item) const;
   Status apply_op(const Op& op, const ApplyItem& item);
   Status load(TableSql& t, std::string_view id, Row& row);
+  Status write(TableSql& t, std::string_view id, const Row& row) { return write(t, id, row.cells); }
+  Status write(TableSql& t, std::string_view id, std::span<const Cell> cells);
   Status read_row(const TableSql& t, const sql::Statement& st, Row& row);
-  Status write(TableSql& t, std::string_view id, const Row& row);
   Status record_conflict(const TableSql& t, std::string_view row, uint32_t field, const Hash& winner,
                          const Hash& loser, const Value& loser_value, ValueType type);
 
@@ -314,8 +315,9 @@ Status Store::Impl::read_row(const TableSql& t, const sql::Statement& st, Row& r
     const int c = 2 + 3 * static_cast<int>(k);
     Cell& cell = row.cells[k];
     cell.value = k == 0 ? Value{st.column_int(c)} : read_value(st, c, t.def->fields[k - 1].type);
-    if (!st.column_is_null(c + 1)) {
-      cell.rank = st.column_int(c + 1);
+    if (!st.column_is_null(c + 2)) {
+      // A NULL rank with a writer: the liveness cell's rank (see write()).
+      cell.rank = st.column_is_null(c + 1) && k > 0 ? row.cells[0].rank : st.column_int(c + 1);
       const auto idx = static_cast<size_t>(st.column_int(c + 2));
       if (idx >= n_writers) return {Errc::storage_error, t.def->name + "/" + std::string(st.column_text(0)) + ": writer index out of range"};
       Hash h;
@@ -326,31 +328,42 @@ Status Store::Impl::read_row(const TableSql& t, const sql::Statement& st, Row& r
   return {};
 }
 
-Status Store::Impl::write(TableSql& t, std::string_view id, const Row& row) {
+Status Store::Impl::write(TableSql& t, std::string_view id, std::span<const Cell> cells) {
+  // Every parameter is bound below, and text from `cells` (alive until run()) is not copied:
+  // this is the path every pulled row and every merged op takes.
   sql::Statement& st = t.upsert;
-  st.reset();
-  st.bind_text(1, id);
+  st.rewind();
+  st.bind_text_unowned(1, id);
   // The writers still referenced, sorted: the same cells give the same bytes on every replica.
   std::vector<Hash> writers;
-  for (const Cell& cell : row.cells) {
-    if (cell.writer) writers.push_back(*cell.writer);
+  for (const Cell& cell : cells) {
+    if (cell.writer && std::find(writers.begin(), writers.end(), *cell.writer) == writers.end()) writers.push_back(*cell.writer);
   }
   std::sort(writers.begin(), writers.end());
-  writers.erase(std::unique(writers.begin(), writers.end()), writers.end());
   std::vector<uint8_t> ws;
   ws.reserve(writers.size() * sizeof(Hash));
   for (const Hash& h : writers) ws.insert(ws.end(), h.begin(), h.end());
-  st.bind_blob(2, ws);
-  for (size_t k = 0; k < row.cells.size(); ++k) {
+  st.bind_blob_unowned(2, ws);
+  // A field's rank equal to the liveness cell's (usual: one change set wrote the row) is stored
+  // as NULL beside its writer, which SQLite keeps in no bytes instead of 8. (Never written: rank
+  // and writer both NULL.)
+  const std::optional<int64_t> row_rank = !cells.empty() && cells[0].writer ? std::optional(cells[0].rank) : std::nullopt;
+  for (size_t k = 0; k < cells.size(); ++k) {
     const int c = 3 + 3 * static_cast<int>(k);
-    const Cell& cell = row.cells[k];
+    const Cell& cell = cells[k];
     if (k == 0) {
       st.bind_int(c, std::holds_alternative<int64_t>(cell.value) ? std::get<int64_t>(cell.value) : 0);
+    } else if (const auto* text = std::get_if<Text>(&cell.value)) {
+      st.bind_text_unowned(c, text->s);
     } else {
       bind_value(st, c, cell.value);
     }
     if (cell.writer) {
-      st.bind_int(c + 1, cell.rank);
+      if (k > 0 && row_rank == cell.rank) {
+        st.bind_null(c + 1);
+      } else {
+        st.bind_int(c + 1, cell.rank);
+      }
       st.bind_int(c + 2, std::lower_bound(writers.begin(), writers.end(), *cell.writer) - writers.begin());
     } else {
       st.bind_null(c + 1);
@@ -662,10 +675,7 @@ Status Store::put_row_image(std::string_view table, std::string_view row, const 
       return {Errc::type_mismatch, std::string(table) + "/" + std::string(row) + "/" + t.fields[k - 1].name + ": wrong type"};
     }
   }
-  Row r;
-  r.exists = true;
-  r.cells = image.cells;
-  return impl_->write(it->second, row, r);
+  return impl_->write(it->second, row, std::span<const Cell>(image.cells));
 }
 
 const Schema& Store::schema() const { return impl_->schema_; }

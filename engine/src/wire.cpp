@@ -117,8 +117,47 @@ bool verify_head(const Head& head, const PublicKey& server) {
   return verify_signature(server, head_signed_text(head.server_seq, head.log), head.sig);
 }
 
+std::optional<PageLead> peek_page(std::string_view body) {
+  auto take = [&](std::string_view prefix) {
+    if (!body.starts_with(prefix)) return false;
+    body.remove_prefix(prefix.size());
+    return true;
+  };
+  PageLead lead;
+  if (!take("{\"next\":")) return std::nullopt;
+  size_t digits = 0;
+  while (digits < body.size() && digits < 19 && body[digits] >= '0' && body[digits] <= '9') {
+    lead.next = lead.next * 10 + static_cast<uint64_t>(body[digits++] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  body.remove_prefix(digits);
+  if (take(",\"more\":true")) {
+    lead.more = true;
+  } else if (!take(",\"more\":false")) {
+    return std::nullopt;
+  }
+  if (take(",\"cursor\":\"")) {
+    const size_t end = body.find('"');
+    if (end == std::string_view::npos || end > 1100) return std::nullopt;
+    lead.cursor = body.substr(0, end);
+    if (lead.cursor.find('\\') != std::string::npos) return std::nullopt;  // escapes: not ours
+  }
+  return lead;
+}
+
+struct PullParser::Impl {
+  dom::parser parser;
+};
+PullParser::PullParser() : impl_(std::make_unique<Impl>()) {}
+PullParser::~PullParser() = default;
+
 Result<PullPage> parse_pull(std::string_view body, const Schema& schema) {
-  thread_local dom::parser parser;
+  thread_local PullParser parser;
+  return parser.parse(body, schema);
+}
+
+Result<PullPage> PullParser::parse(std::string_view body, const Schema& schema) {
+  dom::parser& parser = impl_->parser;
   dom::element root;
   if (parser.parse(body.data(), body.size()).get(root)) return bad("pull: not JSON");
   PullPage page;

@@ -144,10 +144,11 @@ class PageWriter {
     return {};
   }
 
-  // The whole body; `tail` holds the members after rows and writers.
-  std::string finish(const std::string& tail) {
-    std::string out = "{\"rows\":[";
-    out.reserve(rows_.size() + 80 * writers_.size() + tail.size() + 32);
+  // The whole body. `lead` (next, more, cursor) comes first, so that a client can ask for the
+  // following page before it parses this one (protocol §8.2); `tail` after rows and writers.
+  std::string finish(const std::string& lead, const std::string& tail) {
+    std::string out = "{" + lead + ",\"rows\":[";
+    out.reserve(rows_.size() + 80 * writers_.size() + lead.size() + tail.size() + 32);
     out += rows_;
     out += "],\"writers\":[";
     for (size_t k = 0; k < writers_.size(); ++k) out += (k ? ",\"" : "\"") + to_hex(writers_[k]) + "\"";
@@ -708,8 +709,8 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
     if (Status st = page.add(rv.version, rv.table, rv.row, **image); !st.ok()) return error(503, "storage", st.message());
   }
   const bool more = changed->size() == limit;
-  return ok(page.finish("\"next\":" + std::to_string(next) + ",\"more\":" + (more ? "true" : "false") + ",\"head\":" +
-                        head_json()));
+  return ok(page.finish("\"next\":" + std::to_string(next) + ",\"more\":" + (more ? "true" : "false"),
+                        "\"head\":" + head_json()));
 }
 
 // GET /v1/snapshot: the rows a fresh device may read as they are now, table by table in id
@@ -775,7 +776,8 @@ Response Service::snapshot(const Request& req, const UserRecord& user) {
   const bool more = table < schema.tables.size();
   const std::string next_cursor = more ? std::to_string(since) + "." + std::to_string(table) + "." + to_hex_string(after) : "";
   return ok(page.finish("\"next\":" + std::to_string(since) + ",\"more\":" + (more ? "true" : "false") +
-                        ",\"cursor\":" + json::quote(next_cursor) + ",\"head\":" + head_json()));
+                            ",\"cursor\":" + json::quote(next_cursor),
+                        "\"head\":" + head_json()));
 }
 
 Response Service::admin(const Request& req, const std::string& path) {

@@ -59,12 +59,17 @@ class Statement {
   void bind_real(int i, double v);
   void bind_text(int i, std::string_view v);
   void bind_blob(int i, std::span<const uint8_t> v);
+  // Without the copy: the caller keeps `v` alive until the statement has run. For hot paths
+  // that bind every parameter before each run (see rewind()).
+  void bind_text_unowned(int i, std::string_view v);
+  void bind_blob_unowned(int i, std::span<const uint8_t> v);
 
   // Steps once: true when a row is ready, false when done. Errors become Status.
   Result<bool> step();
   // Steps to completion (for statements without results).
   Status run();
-  void reset();  // resets and clears bindings
+  void reset();   // resets and clears bindings
+  void rewind();  // resets, keeping bindings: for a caller that binds every parameter again
 
   int column_count() const;
   int column_type(int i) const;  // SQLITE_INTEGER, SQLITE_TEXT, … (0-based)

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,31 @@ struct PullPage {
 // Parses a pull response (§8.2) or a snapshot page (§8.3). Rows of tables `schema` does not know are skipped; a row
 // whose cells do not fit its table is an error (the two sides disagree on the schema).
 Result<PullPage> parse_pull(std::string_view body, const Schema& schema);
+
+// A page's next, more and cursor read from the start of its body without parsing the rows,
+// when the server wrote them first (§8.2; tram-server does): a client can ask for the following
+// page while it parses this one. nullopt when the body does not start that way.
+struct PageLead {
+  uint64_t next = 0;
+  bool more = false;
+  std::string cursor;
+};
+std::optional<PageLead> peek_page(std::string_view body);
+
+// The same with a parser (and its buffers) kept across pages: for a thread that is not the one
+// parsing every page (parse_pull keeps one parser per thread). Use from one thread at a time.
+class PullParser {
+ public:
+  PullParser();
+  ~PullParser();
+  PullParser(const PullParser&) = delete;
+  PullParser& operator=(const PullParser&) = delete;
+  Result<PullPage> parse(std::string_view body, const Schema& schema);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The text a head signature covers: "tram-head-v1:<server_seq>:<log hex>".
 std::string head_signed_text(uint64_t server_seq, const Hash& log);
