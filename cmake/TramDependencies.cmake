@@ -1,11 +1,12 @@
 # Every third-party library comes from Debian's packages (scripts/setup-deps.sh installs them).
-# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::ICU, PkgConfig::ZLIB,
+# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::ICU, PkgConfig::ZLIB, PkgConfig::DEFLATE,
 # PkgConfig::XLSXWRITER, simdjson::simdjson.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # whole-buffer gzip, 2-3x zlib's speed
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)  # the province report as .xlsx
 find_package(simdjson REQUIRED CONFIG)
 if(TRAM_BUILD_TESTS)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
-  libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libssl-dev openssl
+  libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
   libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev
 )
 

@@ -1,25 +1,32 @@
 #include "tram/engine/gzip.hpp"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
-namespace tram {
+#include <memory>
 
-std::string gzip_compress(std::string_view data, int level) {
-  z_stream zs{};
-  // windowBits 15 + 16: a gzip wrapper.
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
+namespace tram {
+namespace {
+
+// libdeflate compresses and inflates whole buffers two to three times faster than zlib (our
+// bodies are whole buffers); a compressor holds tables worth reusing, so one per thread and level.
+struct CompressorDeleter {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+struct DecompressorDeleter {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+libdeflate_compressor* compressor(int level) {
+  thread_local std::unique_ptr<libdeflate_compressor, CompressorDeleter> by_level[13];
+  auto& c = by_level[level];
+  if (!c) c.reset(libdeflate_alloc_compressor(level));
+  return c.get();
 }
 
-std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out) {
+// zlib's streaming inflate: for what libdeflate will not take in one go (several gzip members,
+// a size field that does not match).
+std::optional<std::string> inflate_stream(std::string_view data, size_t max_out) {
   z_stream zs{};
   if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -41,6 +48,37 @@ std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) return std::nullopt;
   return out;
+}
+
+}  // namespace
+
+std::string gzip_compress(std::string_view data, int level) {
+  libdeflate_compressor* c = compressor(level < 1 ? 1 : level > 12 ? 12 : level);
+  if (!c) return {};
+  std::string out(libdeflate_gzip_compress_bound(c, data.size()), '\0');
+  const size_t n = libdeflate_gzip_compress(c, data.data(), data.size(), out.data(), out.size());
+  out.resize(n);
+  return out;
+}
+
+std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out) {
+  if (data.size() < 18) return std::nullopt;  // header and trailer alone are 18 bytes
+  // The trailer's last 4 bytes: the inflated size mod 2^32 (little-endian). Trusted only to
+  // size the buffer, never beyond max_out.
+  const auto* t = reinterpret_cast<const unsigned char*>(data.data() + data.size() - 4);
+  const size_t claimed = size_t{t[0]} | size_t{t[1]} << 8 | size_t{t[2]} << 16 | size_t{t[3]} << 24;
+  if (claimed <= max_out) {
+    thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> d(libdeflate_alloc_decompressor());
+    if (d) {
+      std::string out(claimed, '\0');
+      size_t in_used = 0, out_used = 0;
+      const auto rc = libdeflate_gzip_decompress_ex(d.get(), data.data(), data.size(), out.data(), out.size(),
+                                                    &in_used, &out_used);
+      if (rc == LIBDEFLATE_SUCCESS && in_used == data.size() && out_used == claimed) return out;
+      if (rc == LIBDEFLATE_BAD_DATA) return std::nullopt;
+    }
+  }
+  return inflate_stream(data, max_out);
 }
 
 }  // namespace tram

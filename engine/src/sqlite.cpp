@@ -32,18 +32,42 @@ Result<Database> Database::open(const std::string& path) {
   return db;
 }
 
-Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {
+  for (int i = 0; i < kTxStatements; ++i) tx_[i] = std::exchange(other.tx_[i], nullptr);
+}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
+    finalize_tx_statements();
     if (db_) sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
+    for (int i = 0; i < kTxStatements; ++i) tx_[i] = std::exchange(other.tx_[i], nullptr);
   }
   return *this;
 }
 
 Database::~Database() {
+  finalize_tx_statements();
   if (db_) sqlite3_close_v2(db_);
+}
+
+void Database::finalize_tx_statements() {
+  for (auto& st : tx_) {
+    if (st) sqlite3_finalize(st);
+    st = nullptr;
+  }
+}
+
+Status Database::run_tx_statement(TxStatement which) {
+  static constexpr const char* kSql[kTxStatements] = {"SAVEPOINT tram_tx", "RELEASE tram_tx", "ROLLBACK TO tram_tx"};
+  sqlite3_stmt*& st = tx_[which];
+  if (!st && sqlite3_prepare_v3(db_, kSql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+    return error(db_, kSql[which]);
+  }
+  const int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return {Errc::storage_error, std::string(sqlite3_errmsg(db_)) + " in: " + kSql[which]};
+  return {};
 }
 
 Status Database::exec(std::string_view sql) {
@@ -150,7 +174,7 @@ std::span<const uint8_t> Statement::column_blob(int i) const {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  TRAM_RETURN_IF_ERROR(db.exec("SAVEPOINT tram_tx"));
+  TRAM_RETURN_IF_ERROR(db.run_tx_statement(Database::kSavepoint));
   return Transaction(&db);
 }
 
@@ -159,12 +183,13 @@ Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other
 Transaction::~Transaction() {
   if (db_) {
     // Roll back to the savepoint, then release it so it no longer holds the transaction open.
-    (void)db_->exec("ROLLBACK TO tram_tx; RELEASE tram_tx");
+    (void)db_->run_tx_statement(Database::kRollbackTo);
+    (void)db_->run_tx_statement(Database::kRelease);
   }
 }
 
 Status Transaction::commit() {
-  Status st = db_->exec("RELEASE tram_tx");
+  Status st = db_->run_tx_statement(Database::kRelease);
   if (st.ok()) db_ = nullptr;
   return st;
 }

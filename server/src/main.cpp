@@ -53,7 +53,7 @@ Usage:
 
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
 or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
---listen 127.0.0.1:0 picks a free port and prints it. Without --tls-cert/--tls-key the server speaks
+--threads N: connection threads (default 4). --listen 127.0.0.1:0 picks a free port and prints it. Without --tls-cert/--tls-key the server speaks
 plain HTTP: for loopback and development only.
 )";
 
@@ -193,7 +193,9 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
               o.has("tls-cert") ? " (TLS)" : "");
   std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
   std::fflush(stdout);
-  (*http)->run(std::max(1, std::stoi(o.get("threads", "2"))), true);
+  // Default 4 on 2 cores: a thread waiting for the single writer uses no CPU, and pushes that
+  // wait together are committed together (group commit).
+  (*http)->run(std::max(1, std::stoi(o.get("threads", "4"))), true);
   return 0;
 }
 

@@ -39,8 +39,8 @@ struct SyncOptions {
   int max_attempts = 8;
   int64_t backoff_initial_ms = 250, backoff_max_ms = 30'000;
   size_t attachment_chunk_bytes = 256 * 1024;
-  // Fetch the next pull page on a second connection while the current one is stored (default
-  // transport only).
+  // Fetch and parse the next pull pages on a second connection and thread while the current one
+  // is stored (default transport only).
   bool read_ahead = true;
 };
 

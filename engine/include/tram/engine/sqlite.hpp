@@ -40,8 +40,15 @@ class Database {
   sqlite3* handle() const { return db_; }
 
  private:
+  friend class Transaction;
   explicit Database(sqlite3* db) : db_(db) {}
+  // Savepoint statements, prepared once: a transaction per change set would otherwise parse
+  // its SAVEPOINT and RELEASE text every time.
+  enum TxStatement { kSavepoint, kRelease, kRollbackTo, kTxStatements };
+  Status run_tx_statement(TxStatement which);
+  void finalize_tx_statements();
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* tx_[kTxStatements] = {};
 };
 
 class Statement {
