@@ -6,6 +6,7 @@
 
 #include "test_support.hpp"
 #include "tram/engine/gzip.hpp"
+#include "tram/engine/json.hpp"
 
 namespace tram {
 namespace {
@@ -67,6 +68,13 @@ TEST(Wire, PeekPageReadsTheLeadOrNothing) {
   EXPECT_FALSE(wire::peek_page(R"({"next":"1","more":false})"));
   EXPECT_FALSE(wire::peek_page(R"({"next":1,"more":maybe})"));
   EXPECT_FALSE(wire::peek_page(R"({"next":1,"more":true,"cursor":"a\"b"})"));
+}
+
+TEST(Json, StringsEscapeExactlyWhatJsonRequires) {
+  EXPECT_EQ(json::quote("a\"b\\c\nd\re\tf\x01g\x1f Đã"), "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001f Đã\"");
+  EXPECT_EQ(json::quote(""), "\"\"");
+  EXPECT_EQ(json::quote("\""), "\"\\\"\"");
+  EXPECT_EQ(json::quote("Mường La"), "\"Mường La\"");
 }
 
 TEST(Gzip, RoundTripsAndRefusesBombsAndLies) {
