@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -357,16 +358,15 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     at.snapshot = !*pulled || *snap;
     at.at = at.snapshot ? snap->value_or("") : **pulled;
   }
-  // The page after `c`, given `page` fetched at c; nullopt after the last one. After the
-  // snapshot's last page comes the pull from the row version it was taken at.
-  auto next_of = [](const Cursor& c, const wire::PullPage& page) -> std::optional<Cursor> {
-    if (!page.more && !c.snapshot) return std::nullopt;
-    const bool snap = c.snapshot && page.more;
-    return Cursor{snap, snap ? page.cursor : std::to_string(page.next)};
+  // The page after one fetched at `c` that says `more`, `next` and `cursor`; nullopt after the
+  // last one. After the snapshot's last page comes the pull from the row version it was taken at.
+  auto next_of = [](const Cursor& c, bool more, uint64_t next, const std::string& cursor) -> std::optional<Cursor> {
+    if (!more && !c.snapshot) return std::nullopt;
+    const bool snap = c.snapshot && more;
+    return Cursor{snap, snap ? cursor : std::to_string(next)};
   };
   wire::PullParser parser;  // used by whichever thread parses
   size_t size = pull_page;
-  bool done = false;
   // One request for the page at `c` (a server from before snapshots answers 404 to one: then
   // pull from the start instead).
   auto fetch_at = [this](Transport* via, Cursor c, size_t limit) -> Fetched {
@@ -381,24 +381,26 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     }
     return Fetched{fail(Errc::rejected, "pull: the server answered 404 to the pull"), 0, {}, c};
   };
-  // What a fetched page says about the next one: its cursor, the page size to ask for (adapted
-  // to how long the request took), and whether there is one.
-  auto adapt = [&](const Fetched& f) {
+  // Parses a fetched page, adapts the page size to how long its request took, and names the
+  // page after it (nullopt: none, or this one failed). `early`, when given, is called with that
+  // cursor as soon as the page's first bytes name it (wire::peek_page), before the rows are parsed.
+  auto take = [&](Fetched& f, const std::function<void(const Cursor&)>& early) -> std::optional<Cursor> {
+    if (!f.response.ok() || f.response->status != 200) return std::nullopt;
     if (f.ms < opt.sync.slow_request_ms / 4) size = std::min(opt.sync.pull_page_max, size * 2);
     if (f.ms > opt.sync.slow_request_ms) size = std::max(opt.sync.pull_page_min, size / 2);
-  };
-  // One page at a time, on this thread: fetch, parse, move `at` on.
-  auto fetch_next = [&](Transport* via) -> Fetched {
-    Fetched f = fetch_at(via, at, size);
-    if (f.response.ok() && f.response->status == 200) f.page = parser.parse(f.response->body, *schema);
     std::optional<Cursor> next;
-    if (f.page && f.page->ok()) {
-      adapt(f);
-      next = next_of(f.from, **f.page);
+    std::optional<wire::PageLead> lead;
+    if (early && (lead = wire::peek_page(f.response->body))) {
+      next = next_of(f.from, lead->more, lead->next, lead->cursor);
+      if (next) early(*next);
     }
-    if (next) at = std::move(*next);
-    done = !next;
-    return f;
+    f.page = parser.parse(f.response->body, *schema);
+    if (!f.page->ok()) return std::nullopt;
+    if (!lead) {
+      next = next_of(f.from, (*f.page)->more, (*f.page)->next, (*f.page)->cursor);
+      if (next && early) early(*next);
+    }
+    return next;
   };
 
   // Pages are fetched and parsed ahead, on a second connection and a thread of their own, while
@@ -420,31 +422,11 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
   if (ahead) {
     producer = std::thread([&] {
       // One request in flight at a time, on its own short-lived thread, while this one parses.
-      auto request = [&](Cursor c) { return std::async(std::launch::async, fetch_at, second.get(), std::move(c), size); };
+      auto request = [&](const Cursor& c) { return std::async(std::launch::async, fetch_at, second.get(), c, size); };
       std::future<Fetched> inflight = request(at);
       for (int pages = 0; pages < 1'000'000; ++pages) {
         Fetched f = inflight.get();
-        const bool answered = f.response.ok() && f.response->status == 200;
-        std::optional<Cursor> next;
-        bool asked = false;
-        if (answered) {
-          adapt(f);
-          if (auto lead = wire::peek_page(f.response->body)) {
-            wire::PullPage shape;
-            shape.next = lead->next;
-            shape.more = lead->more;
-            shape.cursor = lead->cursor;
-            next = next_of(f.from, shape);
-            if (next) inflight = request(*next);
-            asked = true;
-          }
-          f.page = parser.parse(f.response->body, *schema);
-          if (!asked && f.page->ok()) {
-            next = next_of(f.from, **f.page);
-            if (next) inflight = request(*next);
-          }
-        }
-        const bool last = !answered || !f.page->ok() || !next;
+        const bool last = !take(f, [&](const Cursor& c) { inflight = request(c); });
         std::unique_lock lock(qmu);
         qcv.wait(lock, [&] { return queue.size() < 2 || stop; });
         if (stop) break;
@@ -458,23 +440,30 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
       qcv.notify_all();
     });
   }
-  struct Join {
-    std::thread& t;
-    std::mutex& m;
-    std::condition_variable& cv;
-    bool& stop;
-    ~Join() {
-      if (!t.joinable()) return;
-      {
-        std::lock_guard lock(m);
-        stop = true;
-      }
-      cv.notify_all();
-      t.join();
+  // Stops the producer and waits for it: when the pull ends, however it ends.
+  auto stop_producer = [&] {
+    if (!producer.joinable()) return;
+    {
+      std::lock_guard lock(qmu);
+      stop = true;
     }
-  } join{producer, qmu, qcv, stop};
+    qcv.notify_all();
+    producer.join();
+  };
+  struct OnExit {
+    std::function<void()> f;
+    ~OnExit() { f(); }
+  } on_exit{stop_producer};
+  bool done = false;  // one page at a time: after the last one
   auto next_fetched = [&]() -> std::optional<Fetched> {
-    if (!ahead) return done ? std::nullopt : std::optional(fetch_next(nullptr));
+    if (!ahead) {
+      if (done) return std::nullopt;
+      Fetched f = fetch_at(nullptr, at, size);
+      auto next = take(f, {});
+      if (next) at = std::move(*next);
+      done = !next;
+      return f;
+    }
     std::unique_lock lock(qmu);
     qcv.wait(lock, [&] { return !queue.empty() || finished; });
     if (queue.empty()) return std::nullopt;
@@ -502,7 +491,7 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     auto& page = *got.page;
     if (!page.ok()) return page.status();
     if (!wire::verify_head(page->head, *server_key)) return fail(Errc::bad_signature, "pull: the log head is not signed by the pinned server key");
-    const std::optional<Cursor> next = next_of(got.from, *page);
+    const std::optional<Cursor> next = next_of(got.from, page->more, page->next, page->cursor);
     Touched changed;
     {
       std::lock_guard lock(mu);
@@ -583,12 +572,7 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     if (progress) progress(p);
     if (!next) break;
   }
-  if (producer.joinable()) {  // pull_page below is written by the producer until it ends
-    std::lock_guard lock(qmu);
-    stop = true;
-    qcv.notify_all();
-  }
-  if (producer.joinable()) producer.join();
+  stop_producer();  // `size` is the producer's until it has ended
   pull_page = size;  // a later sync starts with what this one learnt about the link
   return {};
 }

@@ -96,28 +96,21 @@ void Json::comma() {
     first_.back() = false;
   }
 }
-Json& Json::begin_object() {
+Json& Json::open(char bracket) {
   comma();
-  out_ += '{';
+  out_ += bracket;
   first_.push_back(true);
   return *this;
 }
-Json& Json::end_object() {
-  out_ += '}';
+Json& Json::close(char bracket) {
+  out_ += bracket;
   first_.pop_back();
   return *this;
 }
-Json& Json::begin_array() {
-  comma();
-  out_ += '[';
-  first_.push_back(true);
-  return *this;
-}
-Json& Json::end_array() {
-  out_ += ']';
-  first_.pop_back();
-  return *this;
-}
+Json& Json::begin_object() { return open('{'); }
+Json& Json::end_object() { return close('}'); }
+Json& Json::begin_array() { return open('['); }
+Json& Json::end_array() { return close(']'); }
 Json& Json::key(std::string_view k) {
   comma();
   json::append_string(out_, k);

@@ -70,6 +70,8 @@ class Json {
 
  private:
   void comma();
+  Json& open(char bracket);
+  Json& close(char bracket);
   std::string out_;
   std::vector<bool> first_;  // per open container: nothing written in it yet
   bool after_key_ = false;

@@ -53,6 +53,11 @@ std::string query_param(std::string_view target, std::string_view name) {
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// At most `max` decimal digits and nothing else: a query number (empty: the parameter is absent).
+bool decimal(std::string_view x, size_t max = 19) {
+  return x.size() <= max && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string to_hex_string(std::string_view s) {
   return to_hex(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
@@ -680,10 +685,7 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
   size_t limit = config_.max_page;
   {
     const std::string a = query_param(req.target, "after"), l = query_param(req.target, "limit");
-    auto digits = [](const std::string& x) {
-      return x.size() <= 19 && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
-    };
-    if (!digits(a) || !digits(l)) return error(400, "malformed", "after and limit are non-negative integers");
+    if (!decimal(a) || !decimal(l)) return error(400, "malformed", "after and limit are non-negative integers");
     if (!a.empty()) after = std::stoull(a);
     if (!l.empty()) limit = std::min<size_t>(std::stoull(l), config_.max_page);
   }
@@ -723,7 +725,7 @@ Response Service::snapshot(const Request& req, const UserRecord& user) {
   const std::string cursor = query_param(req.target, "cursor"), l = query_param(req.target, "limit");
   size_t limit = config_.max_page;
   if (!l.empty()) {
-    if (l.size() > 9 || !std::all_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (!decimal(l, 9)) {
       return error(400, "malformed", "limit is a non-negative integer");
     }
     limit = std::clamp<size_t>(std::stoull(l), 1, config_.max_page);
@@ -740,12 +742,10 @@ Response Service::snapshot(const Request& req, const UserRecord& user) {
     since = *v;
   } else {
     const size_t d1 = cursor.find('.'), d2 = cursor.find('.', d1 == std::string::npos ? 0 : d1 + 1);
-    auto digits = [](std::string_view x) {
-      return !x.empty() && x.size() <= 19 && std::all_of(x.begin(), x.end(), [](char c) { return c >= '0' && c <= '9'; });
-    };
+    auto number = [](std::string_view x) { return !x.empty() && decimal(x); };
     std::optional<std::string> id;
-    if (d1 == std::string::npos || d2 == std::string::npos || !digits(std::string_view(cursor).substr(0, d1)) ||
-        !digits(std::string_view(cursor).substr(d1 + 1, d2 - d1 - 1)) || !(id = from_hex_string(cursor.substr(d2 + 1)))) {
+    if (d1 == std::string::npos || d2 == std::string::npos || !number(std::string_view(cursor).substr(0, d1)) ||
+        !number(std::string_view(cursor).substr(d1 + 1, d2 - d1 - 1)) || !(id = from_hex_string(cursor.substr(d2 + 1)))) {
       return error(400, "malformed", "cursor is the \"cursor\" of the previous snapshot page");
     }
     since = std::stoull(cursor.substr(0, d1));
