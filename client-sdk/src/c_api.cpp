@@ -3,6 +3,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -100,7 +101,10 @@ std::string report_json(const SyncReport& r) {
          ",\"rejected\":" + std::to_string(r.rejected) + ",\"rows_pulled\":" + std::to_string(r.rows_pulled) +
          ",\"attachments_uploaded\":" + std::to_string(r.attachments_uploaded) + ",\"bytes_sent\":" +
          std::to_string(r.bytes_sent) + ",\"bytes_received\":" + std::to_string(r.bytes_received) +
-         ",\"attempts\":" + std::to_string(r.attempts) + "}";
+         ",\"attempts\":" + std::to_string(r.attempts) + ",\"resent\":" + std::to_string(r.resent) +
+         ",\"server_log_behind\":" + (r.server_log_behind ? "true" : "false") +
+         ",\"server_key_rotated\":" + (r.server_key_rotated ? "true" : "false") +
+         ",\"server_moved_to\":" + json::quote(r.server_moved_to) + "}";
 }
 
 }  // namespace
@@ -128,6 +132,8 @@ tram_status tram_open(const char* options_json, size_t options_len, const uint8_
     opt.schemas_dir = schemas;
     if (!o["pin_sha256"].get_string().get(pin)) opt.transport_options.pin_sha256 = pin;
     if (!o["ca_file"].get_string().get(ca)) opt.transport_options.ca_file = ca;
+    int64_t keep_days = 0;
+    if (!o["keep_sent_days"].get_int64().get(keep_days)) opt.keep_sent_days = static_cast<int>(std::clamp<int64_t>(keep_days, 0, 36'500));
     std::memcpy(opt.wrapping_key.data(), wrapping_key, 32);
     auto c = Client::open(std::move(opt));
     if (!c.ok()) return set(c.status());
@@ -147,14 +153,18 @@ tram_status tram_enroll(tram_client* client, const char* server_url, size_t url_
 tram_status tram_info(tram_client* client, char** out_json, size_t* out_len) {
   return guard(client, [&](Client& c) {
     const DeviceInfo d = c.info();
+    std::vector<std::string> old;
+    for (const PublicKey& k : d.previous_server_keys) old.push_back(to_hex(k));
     return give("{\"enrolled\":" + std::string(d.enrolled ? "true" : "false") + ",\"server\":" + json::quote(d.server_url) +
                     ",\"user\":" + json::quote(d.user) + ",\"role\":" + json::quote(d.role) + ",\"units\":" + json_strings(d.units) +
                     ",\"all_units\":" + (d.all_units ? "true" : "false") + ",\"device\":\"" + to_hex(d.device) +
-                    "\",\"server_key\":\"" + to_hex(d.server_key) + "\",\"seq\":" + std::to_string(d.seq) +
+                    "\",\"server_key\":\"" + to_hex(d.server_key) + "\",\"previous_server_keys\":" + json_strings(old) +
+                    ",\"seq\":" + std::to_string(d.seq) +
                     ",\"pending\":" + std::to_string(d.pending) + ",\"rejected\":" + std::to_string(d.rejected) +
                     ",\"receipts\":" + std::to_string(d.receipts) + ",\"conflicts\":" + std::to_string(d.conflicts) +
                     ",\"last_sync_ms\":" + (d.last_sync_ms ? std::to_string(*d.last_sync_ms) : "null") +
-                    ",\"last_error\":" + json::quote(d.last_error) + ",\"clock_ahead\":" + (d.clock_ahead ? "true" : "false") + "}",
+                    ",\"last_error\":" + json::quote(d.last_error) + ",\"clock_ahead\":" + (d.clock_ahead ? "true" : "false") +
+                    ",\"kept\":" + std::to_string(d.kept) + "}",
                 out_json, out_len);
   });
 }

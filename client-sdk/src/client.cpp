@@ -1,13 +1,20 @@
+#include <fcntl.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <simdjson.h>
 
 #include "client_impl.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
 #include "tram/engine/schema_loader.hpp"
 #include "tram/engine/text.hpp"
@@ -107,6 +114,34 @@ void sleep_unless_cancelled(int64_t ms, const std::atomic<bool>& cancelled) {
   while (!cancelled && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+constexpr std::string_view kLostData = "server_lost_data";
+
+Status server_lost_data(uint64_t from, uint64_t to, uint64_t missing) {
+  return fail(Errc::rejected, std::string(kLostData) + ": the server no longer has change sets #" + std::to_string(from) +
+                                  (to > from ? "–#" + std::to_string(to) : std::string()) +
+                                  " of this device (its log went back: a restored backup or a lost WAL) and this device no"
+                                  " longer keeps #" + std::to_string(missing) + " to send again; tell the administrator");
+}
+
+bool is_server_lost_data(const Status& st) { return st.code() == Errc::rejected && st.message().starts_with(kLostData); }
+
+Status write_private_file(const std::string& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Errc::storage_error, "cannot write " + path + ": " + std::strerror(errno));
+  (void)::fchmod(fd, 0600);  // an older file of the same name may have been readable by others
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return fail(Errc::storage_error, "cannot write " + path + ": " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return fail(Errc::storage_error, "cannot write " + path);
+  return {};
+}
+
 // ---- WriteTxn ----------------------------------------------------------------------------
 
 std::string WriteTxn::insert(std::string table, std::string id, std::map<std::string, Value> fields) {
@@ -136,6 +171,13 @@ Status Client::Impl::open() {
   auto s = load_schema_dir(opt.schemas_dir);
   if (!s.ok()) return s.status();
   schema = std::make_unique<Schema>(std::move(s).value());
+  // The database holds the device's (wrapped) key and the official's records: only this user may
+  // read it. Created 0600 before SQLite opens it, whose -wal and -shm files take its mode.
+  if (opt.path != ":memory:" && !opt.path.starts_with("file:")) {
+    const int fd = ::open(opt.path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+    for (const char* suffix : {"", "-wal", "-shm"}) (void)::chmod((opt.path + suffix).c_str(), 0600);
+  }
   auto st = Store::open(opt.path, *schema);
   if (!st.ok()) return st.status();
   store = std::move(st).value();
@@ -161,7 +203,17 @@ Status Client::Impl::open() {
       " winner BLOB NOT NULL, loser BLOB NOT NULL, mine_lost INTEGER NOT NULL, loser_value TEXT,"
       " PRIMARY KEY (tbl, row_id, field, loser)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _client_uploads (hash TEXT PRIMARY KEY NOT NULL, size INTEGER NOT NULL,"
-      " done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"));
+      " done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+      // Change sets with a receipt, kept (gzip) to send again to a server whose log went back.
+      "CREATE TABLE IF NOT EXISTS _client_sent (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, bytes BLOB NOT NULL,"
+      " sig BLOB NOT NULL, received_at_ms INTEGER NOT NULL);"
+      // The receipts of change sets sent again; _client_receipts keeps the originals.
+      "CREATE TABLE IF NOT EXISTS _client_resent (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, server_seq INTEGER,"
+      " status TEXT, code TEXT, message TEXT, received_at_ms INTEGER, body TEXT, sig TEXT);"
+      // Server keys this device trusted before a rotation it followed, each with the statement
+      // (signed by it) that named its successor: their receipts still verify.
+      "CREATE TABLE IF NOT EXISTS _client_server_keys (key TEXT PRIMARY KEY NOT NULL, statement TEXT NOT NULL,"
+      " sig TEXT NOT NULL, followed_ms INTEGER NOT NULL);"));
   hlc.emplace(*clock, 5 * 60 * 1000);
   push_batch = std::max<size_t>(opt.sync.push_batch_min, std::min<size_t>(50, opt.sync.push_batch_max));
   pull_page = opt.sync.pull_page_max;
@@ -199,6 +251,12 @@ Status Client::Impl::load_identity() {
   }
   all_units = get("all_units") == "1";
   if (auto k = from_hex<32>(get("server_key"))) server_key = *k;
+  old_server_keys.clear();
+  auto old = store->db().prepare("SELECT key FROM _client_server_keys ORDER BY rowid");
+  if (!old.ok()) return old.status();
+  while (old->step().value_or(false)) {
+    if (auto k = from_hex<32>(old->column_text(0))) old_server_keys.push_back(*k);
+  }
   if (auto h = get("hlc"); !h.empty()) hlc->restore(Hlc{static_cast<int64_t>(std::stoull(h))});
   return reload_chain();
 }
@@ -254,6 +312,22 @@ void Client::Impl::notify(const Touched& changed) {
   }
   if (!fn) return;
   for (const auto& [table, ids] : changed) fn(table, std::vector<std::string>(ids.begin(), ids.end()));
+}
+
+Result<wire::Receipt> Client::Impl::verify_signed_receipt(std::string_view body, std::string_view sig_hex) const {
+  if (!server_key) return fail(Errc::not_enrolled, "no pinned server key");
+  auto r = wire::verify_receipt(body, sig_hex, *server_key);
+  if (r.ok() || r.status().code() != Errc::bad_signature) return r;
+  for (const PublicKey& k : old_server_keys) {
+    auto before = wire::verify_receipt(body, sig_hex, k);
+    if (before.ok()) return before;
+  }
+  return r;
+}
+
+bool Client::Impl::trusts(const PublicKey& server) const {
+  return (server_key && *server_key == server) ||
+         std::find(old_server_keys.begin(), old_server_keys.end(), server) != old_server_keys.end();
 }
 
 Result<bool> Client::Impl::is_own_changeset(const Hash& id) {
@@ -322,14 +396,15 @@ Status Client::Impl::rebuild_rows(const Touched& rows) {
 Status Client::Impl::record_results(const std::vector<PushResult>& results, SyncReport& report, Touched& changed) {
   auto tx = sql::Transaction::begin(store->db());
   if (!tx.ok()) return tx.status();
-  auto outbox_id = store->db().prepare("SELECT id FROM _client_outbox WHERE seq = ?");
+  auto outbox_id = store->db().prepare("SELECT id, bytes, sig FROM _client_outbox WHERE seq = ?");
+  auto keep = store->db().prepare("INSERT OR IGNORE INTO _client_sent(seq, id, bytes, sig, received_at_ms) VALUES (?, ?, ?, ?, ?)");
   auto add_receipt = store->db().prepare(
       "INSERT OR REPLACE INTO _client_receipts(seq, id, server_seq, status, code, message, received_at_ms, clock_ahead, body, sig)"
       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto done = store->db().prepare("DELETE FROM _client_outbox WHERE seq = ?");
   auto reject = store->db().prepare("UPDATE _client_outbox SET state = 1, code = ?, message = ? WHERE seq = ?");
   auto rows_of = store->db().prepare("SELECT tbl, row_id FROM _client_touched WHERE seq = ?");
-  if (!outbox_id.ok() || !add_receipt.ok() || !done.ok() || !reject.ok() || !rows_of.ok()) {
+  if (!outbox_id.ok() || !keep.ok() || !add_receipt.ok() || !done.ok() || !reject.ok() || !rows_of.ok()) {
     return fail(Errc::storage_error, "record results: prepare failed");
   }
   Status first_refusal;
@@ -343,7 +418,7 @@ Status Client::Impl::record_results(const std::vector<PushResult>& results, Sync
       }
       continue;
     }
-    auto receipt = wire::verify_receipt(r.receipt_body, r.receipt_sig, *server_key);
+    auto receipt = verify_signed_receipt(r.receipt_body, r.receipt_sig);
     if (!receipt.ok()) return receipt.status();  // a forged or garbled receipt proves nothing
     if (receipt->device != *device) return fail(Errc::bad_signature, "a receipt for another device");
     outbox_id->reset();
@@ -353,6 +428,16 @@ Status Client::Impl::record_results(const std::vector<PushResult>& results, Sync
     if (!*has) continue;  // already settled (a duplicate answer)
     const Hash id = hash_at(*outbox_id, 0);
     if (id != receipt->id) return fail(Errc::fork_detected, "the server holds other bytes at seq " + std::to_string(receipt->seq));
+    // Kept after the outbox lets it go: a server restored from an older backup needs it again.
+    auto bytes = outbox_id->column_blob(1);
+    const std::string packed = gzip_compress(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    keep->reset();
+    keep->bind_int(1, static_cast<int64_t>(receipt->seq));
+    keep->bind_blob(2, receipt->id);
+    keep->bind_blob(3, std::span(reinterpret_cast<const uint8_t*>(packed.data()), packed.size()));
+    keep->bind_blob(4, outbox_id->column_blob(2));
+    keep->bind_int(5, receipt->received_at_ms);
+    TRAM_RETURN_IF_ERROR(keep->run());
     add_receipt->reset();
     add_receipt->bind_int(1, static_cast<int64_t>(receipt->seq));
     add_receipt->bind_blob(2, receipt->id);
@@ -409,6 +494,136 @@ Status Client::Impl::record_results(const std::vector<PushResult>& results, Sync
   return first_refusal;
 }
 
+Status Client::Impl::record_resent(const std::vector<PushResult>& results, const std::vector<uint64_t>& seqs,
+                                   SyncReport& report, Touched& changed, uint64_t& gap) {
+  auto& db = store->db();
+  auto tx = sql::Transaction::begin(db);
+  if (!tx.ok()) return tx.status();
+  auto kept = db.prepare("SELECT id, bytes, sig FROM _client_sent WHERE seq = ?");
+  auto add = db.prepare(
+      "INSERT OR REPLACE INTO _client_resent(seq, id, server_seq, status, code, message, received_at_ms, body, sig)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto first = db.prepare("SELECT status FROM _client_receipts WHERE seq = ?");
+  auto refused = db.prepare(
+      "INSERT OR IGNORE INTO _client_outbox(seq, id, bytes, sig, created_ms, state, code, message) VALUES (?, ?, ?, ?, ?, 1, ?, ?)");
+  auto rows_of = db.prepare("SELECT tbl, row_id FROM _client_touched WHERE seq = ?");
+  if (!kept.ok() || !add.ok() || !first.ok() || !refused.ok() || !rows_of.ok()) return fail(Errc::storage_error, "record resent: prepare failed");
+  for (size_t k = 0; k < results.size() && k < seqs.size(); ++k) {
+    const PushResult& r = results[k];
+    if (r.receipt_body.empty()) {
+      if (r.code == "seq_gap" && r.expected_seq) {
+        if (!gap) gap = r.expected_seq;
+        continue;
+      }
+      return fail(Errc::rejected, r.code + ": " + r.message + " (change set #" + std::to_string(seqs[k]) + ", sent again)");
+    }
+    auto receipt = verify_signed_receipt(r.receipt_body, r.receipt_sig);
+    if (!receipt.ok()) return receipt.status();
+    if (receipt->device != *device || receipt->seq != seqs[k]) return fail(Errc::bad_signature, "a receipt for another change set");
+    kept->reset();
+    kept->bind_int(1, static_cast<int64_t>(receipt->seq));
+    auto has = kept->step();
+    if (!has.ok()) return has.status();
+    if (!*has || hash_at(*kept, 0) != receipt->id) {
+      return fail(Errc::fork_detected, "the server holds other bytes at seq " + std::to_string(receipt->seq));
+    }
+    add->reset();
+    add->bind_int(1, static_cast<int64_t>(receipt->seq));
+    add->bind_blob(2, receipt->id);
+    add->bind_int(3, static_cast<int64_t>(receipt->server_seq));
+    add->bind_text(4, receipt->accepted ? "accepted" : "rejected");
+    add->bind_text(5, receipt->code);
+    add->bind_text(6, r.message);
+    add->bind_int(7, receipt->received_at_ms);
+    add->bind_text(8, receipt->body);
+    add->bind_text(9, r.receipt_sig);
+    TRAM_RETURN_IF_ERROR(add->run());
+    ++report.resent;
+    if (receipt->accepted) continue;
+    // Accepted once, refused by the restored server (its rows differ now): the user must see it
+    // as any refusal, in the outbox with the server's reason.
+    first->reset();
+    first->bind_int(1, static_cast<int64_t>(receipt->seq));
+    auto had = first->step();
+    if (!had.ok()) return had.status();
+    if (*had && first->column_text(0) != "accepted") continue;
+    auto packed = kept->column_blob(1);
+    auto bytes = gzip_decompress(std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()), 8u << 20);
+    if (!bytes) return fail(Errc::storage_error, "kept change set #" + std::to_string(receipt->seq) + " is damaged");
+    refused->reset();
+    refused->bind_int(1, static_cast<int64_t>(receipt->seq));
+    refused->bind_blob(2, receipt->id);
+    refused->bind_blob(3, std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    refused->bind_blob(4, kept->column_blob(2));
+    refused->bind_int(5, clock->now_ms());
+    refused->bind_text(6, receipt->code);
+    refused->bind_text(7, r.message);
+    TRAM_RETURN_IF_ERROR(refused->run());
+    ++report.rejected;
+    rows_of->reset();
+    rows_of->bind_int(1, static_cast<int64_t>(receipt->seq));
+    while (rows_of->step().value_or(false)) changed[std::string(rows_of->column_text(0))].insert(std::string(rows_of->column_text(1)));
+  }
+  return tx->commit();
+}
+
+Status Client::Impl::load_known_head() {
+  if (known_head) return {};
+  auto stored = meta("head_seq");
+  if (!stored.ok()) return stored.status();
+  if (*stored) {
+    known_head = std::stoull(**stored);
+    return {};
+  }
+  // First run of a device from before heads were kept: its receipts and last pull say how far
+  // the log went.
+  uint64_t k = std::stoull(meta("server_seq").value_or(std::nullopt).value_or("0"));
+  auto st = store->db().prepare("SELECT IFNULL(MAX(server_seq), 0) FROM _client_receipts");
+  if (st.ok() && st->step().value_or(false)) k = std::max(k, static_cast<uint64_t>(st->column_int(0)));
+  known_head = k;
+  return set_meta("head_seq", std::to_string(k));
+}
+
+Status Client::Impl::note_head(uint64_t server_seq, SyncReport& report, bool persist) {
+  TRAM_RETURN_IF_ERROR(load_known_head());
+  if (server_seq < *known_head) return mark_log_behind(server_seq, report);
+  if (server_seq > *known_head) {
+    known_head = server_seq;
+    if (persist) return set_meta("head_seq", std::to_string(server_seq));
+  }
+  return {};
+}
+
+Status Client::Impl::mark_log_behind(uint64_t server_seq, SyncReport& report) {
+  report.server_log_behind = true;
+  behind_seen = true;
+  auto& db = store->db();
+  auto tx = sql::Transaction::begin(db);
+  if (!tx.ok()) return tx.status();
+  TRAM_RETURN_IF_ERROR(set_meta("heal", "1"));  // until the server has this device's chain again
+  // The restored server gives rows it re-creates versions this device's cursor may be past:
+  // pull everything again (the snapshot), and check that the server holds the evidence files.
+  TRAM_RETURN_IF_ERROR(db.exec("DELETE FROM _client_meta WHERE k IN ('pull_cursor', 'snapshot_cursor')"));
+  TRAM_RETURN_IF_ERROR(db.exec("UPDATE _client_uploads SET done = 0"));
+  // The new head is the one to compare with from now on, or every sync would start again.
+  TRAM_RETURN_IF_ERROR(set_meta("head_seq", std::to_string(server_seq)));
+  TRAM_RETURN_IF_ERROR(tx->commit());
+  known_head = server_seq;
+  return {};
+}
+
+Status Client::Impl::prune_sent() {
+  // Both clocks must agree that the time has passed: this phone's may be wrong, and the server's
+  // is known only from its receipts.
+  auto st = store->db().prepare(
+      "DELETE FROM _client_sent WHERE received_at_ms < MIN(?1, (SELECT MAX(received_at_ms) FROM _client_sent)) - ?2"
+      " AND seq < (SELECT MAX(seq) FROM _client_sent)");
+  if (!st.ok()) return st.status();
+  st->bind_int(1, clock->now_ms());
+  st->bind_int(2, static_cast<int64_t>(std::max(0, opt.keep_sent_days)) * 86'400'000);
+  return st->run();
+}
+
 // ---- Client ------------------------------------------------------------------------------
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -432,6 +647,7 @@ DeviceInfo Client::info() {
   d.all_units = m.all_units;
   if (m.device) d.device = *m.device;
   if (m.server_key) d.server_key = *m.server_key;
+  d.previous_server_keys = m.old_server_keys;
   if (m.chain) d.seq = m.chain->head().seq;
   auto count = [&](const char* q) -> uint64_t {
     auto st = m.store->db().prepare(q);
@@ -442,6 +658,7 @@ DeviceInfo Client::info() {
   d.rejected = count("SELECT COUNT(*) FROM _client_outbox WHERE state = 1");
   d.receipts = count("SELECT COUNT(*) FROM _client_receipts");
   d.conflicts = count("SELECT COUNT(*) FROM _client_conflicts");
+  d.kept = count("SELECT COUNT(*) FROM _client_sent");
   if (auto t = m.meta("last_sync_ms").value_or(std::nullopt)) d.last_sync_ms = std::stoll(*t);
   d.last_error = m.meta("last_error").value_or(std::nullopt).value_or("");
   d.clock_ahead = m.meta("clock_ahead").value_or(std::nullopt).value_or("") == "1";
@@ -769,7 +986,7 @@ Result<std::vector<ReceiptInfo>> Client::receipts(const std::string& table, cons
 Status Client::verify_receipt(const ReceiptInfo& receipt) {
   std::lock_guard lock(impl_->mu);
   if (!impl_->server_key || !impl_->device) return fail(Errc::not_enrolled, "no pinned server key");
-  auto r = wire::verify_receipt(receipt.body, receipt.sig, *impl_->server_key);
+  auto r = impl_->verify_signed_receipt(receipt.body, receipt.sig);
   if (!r.ok()) return r.status();
   if (r->device != *impl_->device || r->id != receipt.id || r->seq != receipt.seq) {
     return fail(Errc::bad_signature, "the receipt names another change set");
@@ -811,15 +1028,14 @@ Result<AttachmentRef> Client::add_attachment(const std::string& file_path) {
   const Hash h = blake2b_256(bytes);
   const fs::path dir = impl_->opt.path + ".files";
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    ::chmod(dir.c_str(), 0700);  // evidence photos are the official's: this user only
+  }
   const fs::path dst = dir / to_hex(h);
   if (!fs::exists(dst)) {
     const fs::path tmp = dst.string() + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << bytes;
-      if (!out.flush()) return fail(Errc::storage_error, "cannot write " + tmp.string());
-    }
+    TRAM_RETURN_IF_ERROR(write_private_file(tmp.string(), bytes));
     fs::rename(tmp, dst, ec);
     if (ec) return fail(Errc::storage_error, ec.message());
   }
@@ -858,11 +1074,7 @@ Result<size_t> Client::export_bundle(const std::string& path) {
                              std::to_string(impl_->clock->now_ms()) + ",\"body\":" + json::quote(body) + ",\"sig\":\"" +
                              to_hex(sig) + "\"}";
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << bundle;
-    if (!out.flush()) return fail(Errc::storage_error, "cannot write " + tmp);
-  }
+  TRAM_RETURN_IF_ERROR(write_private_file(tmp, bundle));
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return fail(Errc::storage_error, ec.message());
@@ -889,8 +1101,11 @@ Result<SyncReport> Client::import_receipts(const std::string& path) {
   {
     std::lock_guard lock(impl_->mu);
     if (!impl_->device || dev != to_hex(*impl_->device)) return fail(Errc::device_mismatch, "the receipts are for another device");
-    if (!impl_->server_key || server != to_hex(*impl_->server_key)) {
-      return fail(Errc::bad_signature, "the receipts come from another server than the one this device enrolled with");
+    const auto key = from_hex<32>(server);
+    if (!key || !impl_->trusts(*key)) {
+      return fail(Errc::bad_signature, "the receipts are signed by server key " + std::string(server).substr(0, 16) +
+                                            "…, which this device does not trust: another server, or a key rotated since"
+                                            " this device last synced (sync once to follow it, then import again)");
     }
     Status st = impl_->record_results(parse_results(results), report, changed);
     if (!st.ok() && st.code() != Errc::rejected) return st;

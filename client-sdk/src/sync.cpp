@@ -2,6 +2,7 @@
 // with retries, backoff and adaptive batch sizes. Network calls never hold the database lock.
 #include <sodium.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <simdjson.h>
 
 #include "client_impl.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
 
 namespace tram::client {
@@ -39,6 +41,24 @@ Status server_error(const HttpResponse& r) {
                     : r.status == 401                  ? Errc::unauthenticated
                                                        : Errc::rejected;
   return fail(errc, code_s + ": " + std::string(message));
+}
+
+// The signed head of a push answer (§7.3), verified; nullopt when the answer has none.
+Result<std::optional<wire::Head>> push_head(dom::element root, const PublicKey& server) {
+  dom::object h;
+  if (root["head"].get_object().get(h)) return std::optional<wire::Head>();
+  wire::Head head;
+  std::string_view log, sig;
+  if (h["server_seq"].get_uint64().get(head.server_seq) || h["log"].get_string().get(log) || h["sig"].get_string().get(sig)) {
+    return fail(Errc::malformed_json, "push: the head is not {server_seq, log, sig}");
+  }
+  const auto l = from_hex<32>(log);
+  const auto g = from_hex<64>(sig);
+  if (!l || !g) return fail(Errc::malformed_json, "push: the head is not {server_seq, log, sig}");
+  head.log = *l;
+  head.sig = *g;
+  if (!wire::verify_head(head, server)) return fail(Errc::bad_signature, "push: the log head is not signed by the pinned server key");
+  return std::optional<wire::Head>(head);
 }
 
 std::string normalise_code(const std::string& typed) {
@@ -153,10 +173,15 @@ static Status store_identity(Client::Impl& m, const std::string& body) {
     std::string_view code;
     if (!u.get_string().get(code)) list += (list.empty() ? "" : ",") + std::string(code);
   }
+  uint64_t seq = 0;
+  const bool has_seq = !o["seq"].get_uint64().get(seq);
   std::lock_guard lock(m.mu);
   if (m.server_key && *m.server_key != *server) {
-    return fail(Errc::bad_signature, "the server's key changed since enrolment: refusing to trust it");
+    return fail(Errc::bad_signature, "the server names key " + to_hex(*server).substr(0, 16) + "…, and no key statement leads"
+                                     " to it from the key this device pinned (" + to_hex(*m.server_key).substr(0, 16) +
+                                     "…): refusing to trust it");
   }
+  if (has_seq) m.me_seq = seq;
   auto tx = sql::Transaction::begin(m.store->db());
   if (!tx.ok()) return tx.status();
   TRAM_RETURN_IF_ERROR(m.set_meta("user", std::string(user)));
@@ -168,11 +193,182 @@ static Status store_identity(Client::Impl& m, const std::string& body) {
   return m.load_identity();
 }
 
-Status Client::Impl::refresh_identity() {
-  auto r = call("GET", "/v1/me", "", true);
+Status Client::Impl::refresh_identity(SyncReport* report) {
+  me_seq.reset();
+  auto r = call("GET", "/v1/me", "", true, report);
   if (!r.ok()) return r.status();
   if (r->status != 200) return server_error(*r);
+  if (report) {
+    dom::parser p;
+    std::string_view named;
+    std::optional<PublicKey> k;
+    if (!p.parse(r->body)["server_key"].get_string().get(named)) k = from_hex<32>(named);
+    bool other = false;
+    {
+      std::lock_guard lock(mu);
+      other = k && server_key && *k != *server_key;
+    }
+    // The key may have been rotated since this sync looked: follow it again (or refuse it).
+    if (other) TRAM_RETURN_IF_ERROR(follow_server_key(*report));
+  }
   return store_identity(*this, r->body);
+}
+
+namespace {
+
+// One key statement (protocol §4), parsed; its signature is checked by the walk.
+struct KeyStatement {
+  std::string body, sig;
+  PublicKey from{}, to{};
+  std::string address;
+  int64_t at_ms = 0;
+};
+
+std::optional<KeyStatement> parse_statement(std::string_view body, std::string_view sig) {
+  dom::parser p;
+  dom::object o;
+  uint64_t v = 0;
+  std::string_view kind, from, to, address;
+  KeyStatement s;
+  if (p.parse(body).get_object().get(o) || o["v"].get_uint64().get(v) || v != 1 || o["kind"].get_string().get(kind) ||
+      kind != "tram-key-statement" || o["from"].get_string().get(from) || o["to"].get_string().get(to) ||
+      o["address"].get_string().get(address) || o["at_ms"].get_int64().get(s.at_ms)) {
+    return std::nullopt;
+  }
+  const auto f = from_hex<32>(from), t = from_hex<32>(to);
+  if (!f || !t) return std::nullopt;
+  s.body = body;
+  s.sig = sig;
+  s.from = *f;
+  s.to = *t;
+  s.address = address;
+  return s;
+}
+
+}  // namespace
+
+Status Client::Impl::follow_server_key(SyncReport& report) {
+  auto r = call("GET", "/v1/server-key", "", false, &report);
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return server_error(*r);
+  std::optional<PublicKey> advertised;
+  std::vector<KeyStatement> statements;
+  {
+    dom::parser p;
+    dom::object o;
+    std::string_view key;
+    if (p.parse(r->body).get_object().get(o) || o["key"].get_string().get(key) || !(advertised = from_hex<32>(key))) {
+      return fail(Errc::malformed_json, "server-key: unexpected answer");
+    }
+    dom::array list;
+    if (!o["statements"].get_array().get(list)) {  // absent: a server from before statements
+      for (dom::element e : list) {
+        std::string_view body, sig;
+        if (statements.size() >= 4096 || e["body"].get_string().get(body) || e["sig"].get_string().get(sig)) continue;
+        if (auto st = parse_statement(body, sig)) statements.push_back(std::move(*st));
+      }
+    }
+  }
+  PublicKey pinned{};
+  std::string url;
+  int64_t url_at = 0;
+  {
+    std::lock_guard lock(mu);
+    if (!server_key) return fail(Errc::not_enrolled, "no pinned server key: enrol this device first");
+    pinned = *server_key;
+    url = server_url;
+    url_at = std::stoll(meta("server_url_at_ms").value_or(std::nullopt).value_or("0"));
+  }
+  // From the pinned key only, never from what the server claims: a statement applies when it
+  // names the current key as `from` and that key signed it. Each applies at most once (a move
+  // has from == to).
+  PublicKey k = pinned;
+  std::vector<const KeyStatement*> applied;
+  std::vector<bool> used(statements.size(), false);
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (size_t i = 0; i < statements.size(); ++i) {
+      const KeyStatement& st = statements[i];
+      if (used[i] || st.from != k) continue;
+      const auto sig = from_hex<64>(st.sig);
+      if (!sig || !verify_signature(k, "tram-key-statement-v1:" + st.body, *sig)) continue;
+      used[i] = true;
+      applied.push_back(&st);
+      k = st.to;
+      progress = true;
+    }
+  }
+  if (k != *advertised) {
+    return fail(Errc::bad_signature, "the server now signs with key " + to_hex(*advertised).substr(0, 16) +
+                                         "…, and no key statement signed by a key this device trusts leads to it from the"
+                                         " key it pinned (" + to_hex(pinned).substr(0, 16) +
+                                         "…): refusing to trust it. If the operator replaced the key without a statement,"
+                                         " enrol this device again");
+  }
+  // The address of the last statement that names one, if newer than the one this device uses.
+  const KeyStatement* move = nullptr;
+  for (const KeyStatement* st : applied) {
+    if (!st->address.empty()) move = st;
+  }
+  if (move && (move->at_ms <= url_at || !(move->address.starts_with("https://") || move->address.starts_with("http://")))) {
+    move = nullptr;
+  }
+  bool moving = move && move->address != url;
+  if (moving && !opt.transport) {
+    // Only to an address that answers with the key this device now trusts: a typo in the
+    // statement must not strand the device (it stays, and tries again at the next sync).
+    bool answers = false;
+    auto t = make_http_transport(move->address, opt.transport_options);
+    if (t.ok()) {
+      auto there = (*t)->send(HttpRequest{"GET", "/v1/server-key", {}, ""}, cancelled);
+      dom::parser p;
+      std::string_view key;
+      answers = there.ok() && there->status == 200 && !p.parse(there->body)["key"].get_string().get(key) &&
+                from_hex<32>(key) == k;
+    }
+    if (!answers) {
+      moving = false;
+      move = nullptr;
+    }
+  }
+  if (k == pinned && !move) return {};
+  {
+    std::lock_guard lock(mu);
+    auto tx = sql::Transaction::begin(store->db());
+    if (!tx.ok()) return tx.status();
+    if (k != pinned) {
+      auto keep = store->db().prepare(
+          "INSERT OR IGNORE INTO _client_server_keys(key, statement, sig, followed_ms) VALUES (?, ?, ?, ?)");
+      auto drop = store->db().prepare("DELETE FROM _client_server_keys WHERE key = ?");
+      if (!keep.ok() || !drop.ok()) return fail(Errc::storage_error, "server keys: prepare failed");
+      for (const KeyStatement* st : applied) {
+        if (st->from == st->to) continue;
+        keep->reset();
+        keep->bind_text(1, to_hex(st->from));
+        keep->bind_text(2, st->body);
+        keep->bind_text(3, st->sig);
+        keep->bind_int(4, clock->now_ms());
+        TRAM_RETURN_IF_ERROR(keep->run());
+      }
+      drop->bind_text(1, to_hex(k));  // a walk that came back to an earlier key
+      TRAM_RETURN_IF_ERROR(drop->run());
+      TRAM_RETURN_IF_ERROR(set_meta("server_key", to_hex(k)));
+    }
+    if (move) {
+      TRAM_RETURN_IF_ERROR(set_meta("server_url", move->address));
+      TRAM_RETURN_IF_ERROR(set_meta("server_url_at_ms", std::to_string(move->at_ms)));
+    }
+    TRAM_RETURN_IF_ERROR(tx->commit());
+    TRAM_RETURN_IF_ERROR(load_identity());
+  }
+  if (k != pinned) report.server_key_rotated = true;
+  if (moving) {
+    report.server_moved_to = move->address;
+    // From the next request on; sessions live in the old server's memory.
+    transport.reset();
+    token.clear();
+  }
+  return {};
 }
 
 Status Client::enroll(const std::string& server_url, const std::string& code) {
@@ -227,6 +423,7 @@ Status Client::Impl::push_outbox(SyncReport& report, const std::function<void(co
     if (st.ok() && st->step().value_or(false)) p.changesets_total = static_cast<uint64_t>(st->column_int(0));
   }
   uint64_t after = 0;
+  int refills = 0;
   for (int round = 0; round < 100'000; ++round) {
     if (cancelled) return fail(Errc::cancelled, "sync cancelled");
     std::string body = "{\"changesets\":[";
@@ -259,15 +456,36 @@ Status Client::Impl::push_outbox(SyncReport& report, const std::function<void(co
     }
     if (r->status != 200) return server_error(*r);
     dom::parser parser;
+    dom::element root;
     dom::array results;
-    if (parser.parse(r->body)["results"].get_array().get(results)) return fail(Errc::malformed_json, "push: unexpected answer");
+    if (parser.parse(r->body).get(root) || root["results"].get_array().get(results)) {
+      return fail(Errc::malformed_json, "push: unexpected answer");
+    }
+    auto head = push_head(root, *server_key);
+    if (!head.ok()) return head.status();
+    const std::vector<PushResult> answers = parse_results(results);
     Touched changed;
     Status st;
     {
       std::lock_guard lock(mu);
-      st = record_results(parse_results(results), report, changed);
+      auto tx = sql::Transaction::begin(store->db());  // the head with the receipts: one commit
+      if (!tx.ok()) return tx.status();
+      if (*head) TRAM_RETURN_IF_ERROR(note_head((*head)->server_seq, report));
+      st = record_results(answers, report, changed);
+      if (st.ok() || st.code() == Errc::rejected) TRAM_RETURN_IF_ERROR(tx->commit());  // a refusal is recorded too
     }
     notify(changed);
+    // A gap below what this device holds receipts for: the server lost those change sets. Send
+    // them again, then the outbox from its start (bounded: a server that keeps losing them ends
+    // the sync with its seq_gap).
+    const auto refusal = std::find_if(answers.begin(), answers.end(),
+                                      [](const PushResult& a) { return a.receipt_body.empty() && a.status == "rejected"; });
+    if (!st.ok() && refusal != answers.end() && refusal->code == "seq_gap" && refusal->expected_seq && refills < 3) {
+      ++refills;
+      TRAM_RETURN_IF_ERROR(refill(refusal->expected_seq, report, st));
+      after = 0;
+      continue;
+    }
     if (!st.ok()) return st;
     if (ms < opt.sync.slow_request_ms / 4) push_batch = std::min(opt.sync.push_batch_max, push_batch * 2);
     if (ms > opt.sync.slow_request_ms) push_batch = std::max(opt.sync.push_batch_min, push_batch / 2);
@@ -491,6 +709,11 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
     auto& page = *got.page;
     if (!page.ok()) return page.status();
     if (!wire::verify_head(page->head, *server_key)) return fail(Errc::bad_signature, "pull: the log head is not signed by the pinned server key");
+    {
+      std::lock_guard lock(mu);
+      TRAM_RETURN_IF_ERROR(note_head(page->head.server_seq, report, /*persist=*/false));  // with the page, below
+    }
+    if (behind_seen) return {};  // the log went back: the cursor is reset; heal, then pull again
     const std::optional<Cursor> next = next_of(got.from, page->more, page->next, page->cursor);
     Touched changed;
     {
@@ -562,6 +785,7 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
         TRAM_RETURN_IF_ERROR(clear->run());
       }
       TRAM_RETURN_IF_ERROR(set_meta("server_seq", std::to_string(page->head.server_seq)));
+      TRAM_RETURN_IF_ERROR(set_meta("head_seq", std::to_string(known_head.value_or(page->head.server_seq))));
       TRAM_RETURN_IF_ERROR(tx->commit());
     }
     notify(changed);
@@ -577,12 +801,161 @@ Status Client::Impl::pull(SyncReport& report, const std::function<void(const Pro
   return {};
 }
 
+// ---- healing a server whose log went back ------------------------------------------------
+
+Status Client::Impl::resend(uint64_t from, uint64_t to, SyncReport& report, uint64_t& gap) {
+  gap = 0;
+  size_t batch = push_batch;
+  for (uint64_t next = from; next <= to;) {
+    if (cancelled) return fail(Errc::cancelled, "sync cancelled");
+    std::string body = "{\"changesets\":[";
+    std::vector<uint64_t> seqs;
+    {
+      std::lock_guard lock(mu);
+      auto st = store->db().prepare("SELECT seq, bytes, sig FROM _client_sent WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?");
+      if (!st.ok()) return st.status();
+      st->bind_int(1, static_cast<int64_t>(next));
+      st->bind_int(2, static_cast<int64_t>(to));
+      st->bind_int(3, static_cast<int64_t>(batch));
+      while (st->step().value_or(false)) {
+        const uint64_t seq = static_cast<uint64_t>(st->column_int(0));
+        if (seq != next + seqs.size()) return server_lost_data(from, to, next + seqs.size());
+        auto packed = st->column_blob(1);
+        auto bytes = gzip_decompress(std::string_view(reinterpret_cast<const char*>(packed.data()), packed.size()), 8u << 20);
+        if (!bytes) return fail(Errc::storage_error, "kept change set #" + std::to_string(seq) + " is damaged");
+        body += (seqs.empty() ? "" : ",") + std::string("{\"cs\":\"") + to_base64(*bytes) + "\",\"sig\":\"" +
+                to_hex(st->column_blob(2)) + "\"}";
+        seqs.push_back(seq);
+      }
+    }
+    if (seqs.empty()) return server_lost_data(from, to, next);
+    body += "]}";
+    auto r = call("POST", "/v1/push", body, true, &report);
+    if (!r.ok()) return r.status();
+    if (r->status == 413 && seqs.size() > 1) {
+      batch = std::max<size_t>(1, seqs.size() / 2);
+      continue;
+    }
+    if (r->status != 200) return server_error(*r);
+    dom::parser parser;
+    dom::element root;
+    dom::array results;
+    if (parser.parse(r->body).get(root) || root["results"].get_array().get(results)) {
+      return fail(Errc::malformed_json, "push: unexpected answer");
+    }
+    auto head = push_head(root, *server_key);
+    if (!head.ok()) return head.status();
+    Touched changed;
+    Status st;
+    {
+      std::lock_guard lock(mu);
+      auto tx = sql::Transaction::begin(store->db());
+      if (!tx.ok()) return tx.status();
+      if (*head) TRAM_RETURN_IF_ERROR(note_head((*head)->server_seq, report));
+      st = record_resent(parse_results(results), seqs, report, changed, gap);
+      if (st.ok()) TRAM_RETURN_IF_ERROR(tx->commit());
+    }
+    notify(changed);
+    if (!st.ok() || gap) return st;
+    next = seqs.back() + 1;
+  }
+  return {};
+}
+
+Status Client::Impl::refill(uint64_t expected, SyncReport& report, Status otherwise) {
+  uint64_t last = 0;
+  {
+    std::lock_guard lock(mu);
+    auto st = store->db().prepare("SELECT IFNULL(MAX(seq), 0) FROM _client_receipts");
+    if (!st.ok() || !st->step().value_or(false)) return fail(Errc::storage_error, "refill: cannot read the receipts");
+    last = static_cast<uint64_t>(st->column_int(0));
+    if (expected > last) return otherwise;  // the gap is in the outbox: not the server's loss
+    // Receipts for what the server now lacks: its log went back, whatever the heads said. (Once:
+    // a device that cannot heal it must not pull everything again at every sync.)
+    if (meta("heal").value_or(std::nullopt).value_or("") != "1") {
+      TRAM_RETURN_IF_ERROR(load_known_head());
+      TRAM_RETURN_IF_ERROR(mark_log_behind(*known_head, report));
+    }
+    report.server_log_behind = true;
+  }
+  uint64_t gap = 0;
+  TRAM_RETURN_IF_ERROR(resend(expected, last, report, gap));
+  if (gap) return fail(Errc::rejected, "seq_gap: the server still expects #" + std::to_string(gap) + " after it was sent again");
+  std::lock_guard lock(mu);
+  return set_meta("heal", "");
+}
+
+Status Client::Impl::heal_if_needed(SyncReport& report) {
+  uint64_t newest = 0;
+  {
+    std::lock_guard lock(mu);
+    if (meta("heal").value_or(std::nullopt).value_or("") != "1") return {};
+    report.server_log_behind = true;
+    auto st = store->db().prepare("SELECT IFNULL(MAX(seq), 0) FROM _client_sent");
+    if (!st.ok() || !st->step().value_or(false)) return fail(Errc::storage_error, "heal: cannot read the kept change sets");
+    newest = static_cast<uint64_t>(st->column_int(0));
+    if (newest == 0) return set_meta("heal", "");  // nothing kept: nothing to send again
+  }
+  // The newest kept change set: a duplicate if the server has this device's chain, else its
+  // seq_gap names the first one it lacks.
+  uint64_t gap = 0;
+  TRAM_RETURN_IF_ERROR(resend(newest, newest, report, gap));
+  if (gap) return refill(gap, report, fail(Errc::rejected, "seq_gap: the server expects #" + std::to_string(gap)));
+  std::lock_guard lock(mu);
+  return set_meta("heal", "");
+}
+
+Status Client::Impl::heal_from_me(SyncReport& report) {
+  uint64_t last = 0;
+  {
+    std::lock_guard lock(mu);
+    if (!me_seq) return {};  // a server from before /v1/me said it
+    auto st = store->db().prepare("SELECT IFNULL(MAX(seq), 0) FROM _client_receipts");
+    if (!st.ok() || !st->step().value_or(false)) return fail(Errc::storage_error, "heal: cannot read the receipts");
+    last = static_cast<uint64_t>(st->column_int(0));
+  }
+  // Catches what the heads cannot: a log that went back and then grew past the highest head
+  // this device saw, with nothing in its outbox to draw a seq_gap.
+  if (*me_seq >= last) return {};
+  return refill(*me_seq + 1, report, {});
+}
+
 Status Client::Impl::sync_round(SyncReport& report, const std::function<void(const Progress&)>& progress) {
+  TRAM_RETURN_IF_ERROR(follow_server_key(report));
+  const PublicKey pinned = *server_key;
+  Status st = sync_steps(report, progress);
+  if (st.code() == Errc::bad_signature) {
+    // A head or receipt that the pinned key does not verify: the key may have been rotated since
+    // this round looked. Follow it, and go once more if it moved.
+    TRAM_RETURN_IF_ERROR(follow_server_key(report));
+    if (*server_key != pinned) st = sync_steps(report, progress);
+  }
+  return st;
+}
+
+Status Client::Impl::sync_steps(SyncReport& report, const std::function<void(const Progress&)>& progress) {
   Progress p;
-  TRAM_RETURN_IF_ERROR(refresh_identity());
-  TRAM_RETURN_IF_ERROR(push_outbox(report, progress, p));
-  TRAM_RETURN_IF_ERROR(upload_attachments(report, progress, p));
-  return pull(report, progress, p);
+  TRAM_RETURN_IF_ERROR(refresh_identity(&report));
+  {
+    std::lock_guard lock(mu);
+    TRAM_RETURN_IF_ERROR(prune_sent());
+  }
+  // A device that cannot heal the server still uploads and pulls; the sync then ends with the
+  // server_lost_data error.
+  Status lost = heal_from_me(report);
+  if (!lost.ok() && !is_server_lost_data(lost)) return lost;
+  for (int pass = 0; pass < 3; ++pass) {
+    Status st = pass == 0 && !lost.ok() ? lost : heal_if_needed(report);
+    if (st.ok()) st = push_outbox(report, progress, p);
+    if (st.ok()) st = heal_if_needed(report);  // a push answer's head showed the log went back
+    if (!st.ok() && !is_server_lost_data(st)) return st;
+    if (!st.ok()) lost = st;
+    TRAM_RETURN_IF_ERROR(upload_attachments(report, progress, p));
+    behind_seen = false;
+    TRAM_RETURN_IF_ERROR(pull(report, progress, p));
+    if (!behind_seen) break;  // else: a pull head showed it; heal and pull from the start
+  }
+  return lost;
 }
 
 Result<SyncReport> Client::sync(const std::function<void(const Progress&)>& progress) {

@@ -27,7 +27,10 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
 
   auto row = current.get_row(t.name, op.row);
   if (!row.ok()) return row.status();
-  const bool exists = row->has_value() && !(*row)->deleted;
+  // A tombstone keeps its values and its scope: a row id belongs for ever to the unit it was
+  // created in, and its immutable fields stay as created (a deleted row is not free to take).
+  const bool known = row->has_value();
+  const bool exists = known && !(*row)->deleted;
   auto current_value = [&](uint32_t field) -> const Value* {
     if (!row->has_value()) return nullptr;
     for (size_t k = 0; k < t.fields.size(); ++k) {
@@ -41,11 +44,14 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
     }
     return nullptr;
   };
-  // The value a field will have after this op.
+  // The value a field will have after this op (a re-created row keeps its tombstone's values).
   auto after = [&](uint32_t field) -> const Value* {
     const Value* w = written(field);
-    return w ? w : (exists ? current_value(field) : nullptr);
+    return w ? w : (known ? current_value(field) : nullptr);
   };
+
+  // Deleting what was never created would leave a unit-less tombstone that anyone could claim.
+  if (op.kind == OpKind::del && !known) return {Errc::not_found, where + ": no such row to delete"};
 
   // Operation allowed for the role?
   const bool insert = op.kind == OpKind::put && !exists;
@@ -64,7 +70,7 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
   // Scope: the unit the row belongs to, before and after, must be the principal's.
   if (t.scope_field) {
     const FieldDef& sf = *t.field(*t.scope_field);
-    for (const Value* v : {exists ? current_value(sf.id) : nullptr, op.kind == OpKind::put ? after(sf.id) : nullptr}) {
+    for (const Value* v : {known ? current_value(sf.id) : nullptr, op.kind == OpKind::put ? after(sf.id) : nullptr}) {
       if (!v) continue;
       const std::string* unit = text_of(*v);
       if (unit && !who.in_scope(*unit)) {
@@ -81,7 +87,7 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
     const FieldDef* f = t.field(w.field);
     if (!f) return {Errc::unknown_field_id, where + ": no field " + std::to_string(w.field)};
     TRAM_RETURN_IF_ERROR(check_value(t, op.row, *f, w.value));
-    if (f->merge == MergeRule::immutable && exists) {
+    if (f->merge == MergeRule::immutable && known) {
       const Value* cur = current_value(f->id);
       if (cur && value_type(*cur) != ValueType::null && !(*cur == w.value)) {
         return {Errc::invalid_value, where + "/" + f->name + ": immutable after creation"};
@@ -90,7 +96,7 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
   }
   if (insert) {
     for (const auto& f : t.fields) {
-      if (f.required && (!written(f.id) || value_type(*written(f.id)) == ValueType::null)) {
+      if (f.required && (!after(f.id) || value_type(*after(f.id)) == ValueType::null)) {
         return {Errc::invalid_value, where + "/" + f.name + ": required"};
       }
     }

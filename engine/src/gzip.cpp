@@ -44,6 +44,12 @@ std::optional<std::string> inflate_stream(std::string_view data, size_t max_out)
       rc = Z_MEM_ERROR;
       break;
     }
+    // Several members one after another are one body (RFC 1952 §2.2): inflate every one, and
+    // anything after them that is not a member fails, never silently dropped.
+    if (rc == Z_STREAM_END && zs.avail_in > 0) {
+      if (inflateReset(&zs) != Z_OK) break;
+      rc = Z_OK;
+    }
   }
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) return std::nullopt;

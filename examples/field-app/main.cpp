@@ -74,9 +74,12 @@ class ShiftedClock final : public ClockSource {
 
 // Settings of this device that are not the SDK's: the person's name for reports and reviews, and
 // the simulated clock offset (kept so that a phone stays wrong across commands, as a real one does).
+// The TLS trust given at init (a CA file, a certificate pin) is kept here too, as the SDK keeps
+// the server's address: every later command talks to the same server the same way.
 struct Config {
   std::string name;
   int64_t clock_offset_days = 0;
+  std::string ca_file, pin;
 };
 
 struct App {
@@ -122,6 +125,8 @@ Config load_config(const std::string& home) {
     const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
     if (k == "name") c.name = v;
     if (k == "clock_offset_days") c.clock_offset_days = std::strtoll(v.c_str(), nullptr, 10);
+    if (k == "ca_file") c.ca_file = v;
+    if (k == "pin") c.pin = v;
   }
   return c;
 }
@@ -132,8 +137,11 @@ Status save_config(const App& app) {
     std::ofstream out(tmp);
     out << "name=" << app.config.name << "\n";
     if (app.config.clock_offset_days) out << "clock_offset_days=" << app.config.clock_offset_days << "\n";
+    if (!app.config.ca_file.empty()) out << "ca_file=" << app.config.ca_file << "\n";
+    if (!app.config.pin.empty()) out << "pin=" << app.config.pin << "\n";
     if (!out.flush()) return Status(Errc::storage_error, "cannot write " + tmp.string());
   }
+  ::chmod(tmp.c_str(), 0600);
   std::error_code ec;
   fs::rename(tmp, config_path(app), ec);
   if (ec) return Status(Errc::storage_error, "cannot write " + config_path(app).string() + ": " + ec.message());
@@ -353,6 +361,20 @@ Status open_device(App& app, bool creating) {
     app.config.clock_offset_days = days;
   }
   app.clock.offset_ms = app.config.clock_offset_days * 86'400'000;
+  if (creating && app.args.has("ca-file")) {
+    const fs::path ca = fs::absolute(app.args.get("ca-file"), ec);  // later commands may run elsewhere
+    if (ec || !fs::is_regular_file(ca, ec)) return Status(Errc::invalid_argument, "--ca-file " + app.args.get("ca-file") + ": no such file");
+    app.config.ca_file = ca.lexically_normal().string();
+  }
+  if (creating && app.args.has("pin")) {
+    // Accepts what `openssl x509 -fingerprint -sha256` prints (AB:CD:…) as well as plain hex.
+    std::string pin;
+    for (char c : app.args.get("pin")) {
+      if (c != ':') pin.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    if (!from_hex<32>(pin)) return Status(Errc::invalid_argument, "--pin must be the SHA-256 of the server certificate: 64 hex digits");
+    app.config.pin = pin;
+  }
 
   auto schema = load_schema_dir(app.schemas);
   if (!schema.ok()) return Status(schema.code(), "cannot load the schema from " + app.schemas + ": " + schema.status().message());
@@ -370,6 +392,8 @@ Status open_device(App& app, bool creating) {
   o.sync.backoff_max_ms = 4'000;
   o.transport_options.connect_timeout_ms = 5'000;
   o.transport_options.io_timeout_ms = 20'000;
+  o.transport_options.ca_file = app.config.ca_file;
+  o.transport_options.pin_sha256 = app.config.pin;
   if (app.args.has("attempts")) {
     const int n = std::atoi(app.args.get("attempts").c_str());
     if (n < 1) return Status(Errc::invalid_argument, "--attempts must be at least 1");
@@ -664,9 +688,45 @@ Result<std::vector<std::string>> units_in_view(App& app, const std::string& want
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
+// Until enrolment succeeds, what init creates in --home is taken away again: a device.db left by
+// a wrong code or an unreachable server would hold a key under this passphrase and refuse any
+// other one at the next try.
+class InitCleanup {
+ public:
+  explicit InitCleanup(App& app) : app_(app) {
+    std::error_code ec;
+    home_existed_ = fs::exists(app.home, ec);
+    had_device_ = fs::exists(fs::path(app.home) / "device.db", ec);
+    if (home_existed_) {
+      for (const auto& e : fs::directory_iterator(app.home, ec)) before_.insert(e.path().filename().string());
+    }
+  }
+  ~InitCleanup() {
+    if (enrolled_ || had_device_) return;  // an enrolled device (or one from before) is never removed
+    app_.client.reset();                  // SQLite closes its files first
+    std::error_code ec;
+    if (!home_existed_) {
+      fs::remove_all(app_.home, ec);
+      return;
+    }
+    std::vector<fs::path> created;
+    for (const auto& e : fs::directory_iterator(app_.home, ec)) {
+      if (!before_.count(e.path().filename().string())) created.push_back(e.path());
+    }
+    for (const auto& p : created) fs::remove_all(p, ec);
+  }
+  void enrolled() { enrolled_ = true; }
+
+ private:
+  App& app_;
+  bool home_existed_ = false, had_device_ = false, enrolled_ = false;
+  std::set<std::string> before_;
+};
+
 int cmd_init(App& app) {
   const std::string server = app.args.get("server"), code_typed = app.args.get("code");
   if (server.empty() || code_typed.empty()) return app.fail("init needs --server URL and --code CODE", Errc::invalid_argument);
+  InitCleanup cleanup(app);
   if (Status st = open_device(app, true); !st.ok()) return app.fail(st);
   if (app.info.enrolled) {
     return app.fail(Status(Errc::already_exists, "this device is already enrolled as " + app.info.user + " at " + app.info.server_url +
@@ -678,7 +738,10 @@ int cmd_init(App& app) {
     if (std::isalnum(static_cast<unsigned char>(c))) code.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   if (code.size() == 16) code = code.substr(0, 4) + "-" + code.substr(4, 4) + "-" + code.substr(8, 4) + "-" + code.substr(12, 4);
-  if (Status st = app.client->enroll(server, code); !st.ok()) return app.fail(Status(st.code(), "enrolment failed: " + st.message()));
+  if (Status st = app.client->enroll(server, code); !st.ok()) {
+    return app.fail(Status(st.code(), "enrolment failed: " + st.message() + " (nothing was kept in " + app.home + ")"));
+  }
+  cleanup.enrolled();
   app.info = app.client->info();
   if (app.args.has("name")) {
     auto name = make_text(app.args.get("name"));
@@ -700,7 +763,7 @@ int cmd_init(App& app) {
     j.key("units").begin_array();
     for (const auto& u : app.info.units) j.str(u);
     j.end_array().kv("all_units", app.info.all_units).kv("device", to_hex(app.info.device)).kv("server", app.info.server_url);
-    j.kv("server_key", to_hex(app.info.server_key));
+    j.kv("server_key", to_hex(app.info.server_key)).kv("ca_file", app.config.ca_file).kv("pin", app.config.pin);
     if (first) {
       j.kv("synced", first->ok());
       if (first->ok()) j.kv("rows_pulled", (*first)->rows_pulled);
@@ -1064,6 +1127,7 @@ int cmd_status(App& app) {
     if (i.last_sync_ms) j.str(iso_utc(*i.last_sync_ms));
     else j.null();
     j.kv("last_error", i.last_error).kv("clock_ahead", i.clock_ahead).kv("clock_offset_days", app.config.clock_offset_days);
+    j.kv("kept", i.kept).kv("ca_file", app.config.ca_file).kv("pin", app.config.pin);
     j.key("outbox").begin_array();
     for (const auto& e : *outbox) {
       j.begin_object().kv("seq", e.seq).kv("id", to_hex(e.id)).kv("state", e.state == OutboxEntry::rejected ? "rejected" : "pending");
@@ -1129,6 +1193,9 @@ int cmd_sync(App& app) {
   const uint64_t conflicts_before = app.info.conflicts;
   auto r = run_sync(app);
   if (!r.ok()) {
+    if (r.status().message().starts_with("server_lost_data")) {
+      return app.fail(Status(r.code(), r.status().message() + " (this device's own records are intact; the outbox waits)"));
+    }
     auto outbox = app.client->outbox();
     const size_t waiting = outbox.ok() ? outbox->size() : 0;
     return app.fail(Status(r.code(), "sync did not finish: " + r.status().message() + " (" + std::to_string(waiting) +
@@ -1143,6 +1210,7 @@ int cmd_sync(App& app) {
     Json j;
     j.begin_object().kv("accepted", s.accepted).kv("duplicates", s.duplicates).kv("rejected", s.rejected).kv("rows_pulled", s.rows_pulled);
     j.kv("attachments_uploaded", s.attachments_uploaded).kv("bytes_sent", s.bytes_sent).kv("bytes_received", s.bytes_received).kv("attempts", s.attempts);
+    j.kv("server_log_behind", s.server_log_behind).kv("resent", s.resent);
     j.kv("clock_ahead", app.info.clock_ahead).kv("conflicts", app.info.conflicts).kv("returned", static_cast<uint64_t>(returned->size()));
     j.key("rejections").begin_array();
     for (const auto& e : *outbox) {
@@ -1158,6 +1226,10 @@ int cmd_sync(App& app) {
   if (s.attachments_uploaded) sent += (sent.empty() ? "" : ", ") + count(s.attachments_uploaded, "evidence file", "evidence files") + " uploaded";
   std::printf("Synced: %s; received %s (%s up, %s down)\n", sent.empty() ? "nothing to send" : sent.c_str(),
               count(s.rows_pulled, "row", "rows").c_str(), kib(s.bytes_sent).c_str(), kib(s.bytes_received).c_str());
+  if (s.server_log_behind) {
+    std::printf("  the server had lost part of its log (restored from a backup?): %s sent again from this device\n",
+                count(s.resent, "change set", "change sets").c_str());
+  }
   for (const auto& e : *outbox) {
     if (e.state == OutboxEntry::rejected) std::printf("  rejected #%llu  %s: %s\n", static_cast<unsigned long long>(e.seq), e.code.c_str(), e.message.c_str());
   }
@@ -1356,11 +1428,15 @@ int cmd_due(App& app) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> c = {
-      {{"init", "init --server URL --code CODE [--name NAME] [--no-sync]", "enrol this device with a code from the administrator",
+      {{"init", "init --server URL --code CODE [--name NAME] [--ca-file FILE] [--pin HEX] [--no-sync]",
+        "enrol this device with a code from the administrator",
         "Makes the device's key pair, stores it encrypted in --home, registers it with the server\n"
         "and pins the server's key; then fetches the reference data (units, indicators, periods).\n"
-        "--name is the person's name written into reports and reviews (default: the user id).\n",
-        {"server", "code", "name", "attempts"}, {"no-sync"}, {}, 0},
+        "--name is the person's name written into reports and reviews (default: the user id).\n"
+        "For an https server: --ca-file FILE (PEM) trusts that CA instead of the system's; --pin HEX\n"
+        "(the SHA-256 of the server certificate's DER, 64 hex digits) accepts that certificate and\n"
+        "no other. Both are kept for every later command. If enrolment fails, nothing is kept in --home.\n",
+        {"server", "code", "name", "attempts", "ca-file", "pin"}, {"no-sync"}, {}, 0},
        cmd_init, false},
       {{"due", "due [--period P] [--unit CODE]", "what your units must report for the current period, and what is late",
         "The period is the one whose deadline for units has not passed yet (or --period). Lists each\n"
@@ -1418,6 +1494,9 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The device's key, records and evidence are this user's alone: every file and directory this
+  // program (and the SDK in it) creates is 0600 / 0700.
+  ::umask(077);
   std::vector<std::string> rest;
   std::string name;
   // The command is the first word that is not an option or a global option's value.

@@ -18,8 +18,10 @@ struct HttpLimits {
   uint32_t max_header_bytes = 16 << 10;  // 431 beyond
   int request_timeout_s = 30;            // the whole request must arrive within this
   int idle_timeout_s = 120;              // keep-alive connections idle longer are closed
-  size_t max_connections = 2000;         // 503 beyond
-  size_t max_connections_per_ip = 64;    // 429 beyond
+  size_t max_connections = 2000;         // 503 beyond; WebSocket subscriptions count
+  size_t max_connections_per_ip = 64;    // 429 beyond; likewise
+  int ws_recheck_s = 5;                  // subscriptions re-check their session this often (and before each notice)
+  int shutdown_grace_s = 10;             // stop(): in-flight requests get this long, then connections are cut
 };
 
 // PEM files for TLS; empty certificate: plain HTTP (for loopback and development only).
@@ -37,8 +39,12 @@ class HttpServer {
                                                   const TlsFiles& tls = {});
   virtual ~HttpServer() = default;
   virtual uint16_t port() const = 0;
-  // Serves on `threads` threads until stop() (or SIGINT/SIGTERM when handle_signals).
+  // Serves on `threads` threads until stop() (or SIGINT/SIGTERM when handle_signals) has
+  // drained the connections: no new ones are accepted, idle ones are closed, subscriptions get a
+  // close frame, requests in flight are answered (Connection: close). After shutdown_grace_s the
+  // rest are cut; a second signal cuts them at once.
   virtual void run(int threads, bool handle_signals) = 0;
+  // Thread-safe; returns at once, run() returns when drained.
   virtual void stop() = 0;
 };
 

@@ -2,12 +2,14 @@
 // directory (tram.db, server.key, admin.token). Run `tram-server --help`.
 #include <simdjson.h>
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,10 +18,12 @@
 #include <sstream>
 
 #include "http_server.hpp"
+#include "log_watermark.hpp"
 #include "report.hpp"
 #include "service.hpp"
 #include "sqlite_storage.hpp"
 #include "tram/engine/device_chain.hpp"
+#include "tram/engine/json.hpp"
 #include "tram/engine/schema_loader.hpp"
 #include "tram/engine/seed.hpp"
 
@@ -44,6 +48,11 @@ Usage:
   tram-server admin revoke      --data DIR --device HEX
   tram-server admin release     --data DIR --device HEX
   tram-server admin backup      --data DIR --to FILE
+  tram-server admin restore     --data DIR --from FILE   (server stopped; devices re-send what the backup lacks)
+  tram-server admin ack-log     --data DIR               (clear the "log behind" warning after a restore)
+  tram-server admin rotate-key  --data DIR [--address URL]  (server stopped; devices follow a statement
+                                signed by the old key, old receipts still verify)
+  tram-server admin move        --data DIR --address URL (devices learn the server's new address)
   tram-server admin import-bundle --data DIR --in BUNDLE [--out RECEIPTS]
                                 (a device's outbox carried by hand; writes the receipts to carry back)
   tram-server admin token       --data DIR
@@ -106,22 +115,46 @@ int die(const std::string& msg) {
   return 1;
 }
 
-// A 32-byte secret in a file readable only by the server's user, created on first use.
-std::string secret_file(const fs::path& path, RandomSource& random) {
-  std::ifstream in(path);
-  std::string hex;
-  if (in >> hex && hex.size() == 64) return hex;
+// Exit code when the data directory's state is damaged or missing: the server refuses to
+// serve rather than sign receipts over it (docs/operations.md §3).
+constexpr int kExitDamagedState = 3;
+
+int die(const Status& st) {
+  std::fprintf(stderr, "tram-server: %s\n", st.message().c_str());
+  return st.code() == Errc::storage_error ? kExitDamagedState : 1;
+}
+
+std::string damaged(const std::string& what, const std::string& data) {
+  return what + "\n  The server will not serve over damaged or missing state. The way out (docs/operations.md §3):\n"
+                "    tram-server admin restore --data " + data + " --from BACKUP.db   (the newest backup; devices re-send\n"
+                "    what it lacks), then start the server again.";
+}
+
+// A 32-byte secret in a file readable only by the server's user. Made only when `create`:
+// an unreadable or missing key where state exists is an error, never silently replaced.
+Result<std::string> secret_file(const fs::path& path, RandomSource& random, bool create) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    std::ifstream in(path);
+    std::string hex, rest;
+    if (in >> hex && hex.size() == 64 && from_hex<32>(hex) && !(in >> rest)) return hex;
+    return Status(Errc::storage_error, path.string() + " is not 64 hex digits");
+  }
+  if (!create) return Status(Errc::storage_error, path.string() + " is missing");
   std::array<uint8_t, 32> raw;
   random.fill(std::as_writable_bytes(std::span(raw)));
-  hex = to_hex(raw);
+  std::string hex = to_hex(raw);
   sodium_memzero(raw.data(), raw.size());
   const fs::path tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp);
     out << hex << "\n";
+    out.flush();
+    if (!out) return Status(Errc::storage_error, "cannot write " + tmp.string());
   }
   ::chmod(tmp.c_str(), 0600);
-  fs::rename(tmp, path);
+  fs::rename(tmp, path, ec);
+  if (ec) return Status(Errc::storage_error, "cannot write " + path.string() + ": " + ec.message());
   return hex;
 }
 
@@ -135,27 +168,110 @@ std::string default_schemas() {
   return TRAM_DEFAULT_SCHEMAS_DIR;
 }
 
+// DATA/key-statements.json: what devices need to follow a key rotation or an address move from
+// the key they pinned (protocol.md §4). "[]" when there is none.
+Result<std::string> read_key_statements(const fs::path& dir) {
+  const fs::path path = dir / "key-statements.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::string("[]");
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  simdjson::dom::parser parser;
+  simdjson::dom::array items;
+  if (parser.parse(text).get_array().get(items)) return Status(Errc::storage_error, path.string() + " is not a JSON array");
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+Status write_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return {Errc::storage_error, "cannot write " + tmp.string()};
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  std::error_code ec;
+  if (ok) fs::rename(tmp, path, ec);
+  if (!ok || ec) return {Errc::storage_error, "cannot write " + path.string()};
+  return {};
+}
+
+// Opens the data directory after checking it: the key and the database must both be there or
+// both be new, the database must pass quick_check, and a log behind the last head this server
+// signed (a restore, a lost WAL) is recorded in DATA/log.behind and reported until an operator
+// clears it with `admin ack-log`.
 Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& random, bool serving = false) {
   const std::string data = o.get("data");
   if (data.empty()) return Status(Errc::invalid_argument, "--data DIR is required");
   std::error_code ec;
   fs::create_directories(data, ec);
   if (ec) return Status(Errc::storage_error, "cannot create " + data + ": " + ec.message());
+  const fs::path dir(data), db_path = dir / "tram.db", key_path = dir / "server.key";
+  const LogWatermark mark((dir / "log.head").string());
+  const std::string behind_path = (dir / "log.behind").string();
+  std::string mark_error;
+  const std::optional<Watermark> last = mark.read(&mark_error);
+  const bool db_exists = fs::exists(db_path, ec), key_exists = fs::exists(key_path, ec);
+  if (!mark_error.empty()) return Status(Errc::storage_error, damaged(mark_error, data));
+  if (!db_exists && (key_exists || last)) {
+    return Status(Errc::storage_error,
+                  damaged(db_path.string() + " is missing, but this server has a key" +
+                              (last ? " and signed its log up to #" + std::to_string(last->server_seq) : std::string()) +
+                              ".\n  (To start a new, empty server instead, move server.key and log.head away.)",
+                          data));
+  }
+  if (db_exists && !key_exists) {
+    return Status(Errc::storage_error,
+                  damaged(key_path.string() + " is missing: every device trusts this server's key, so a new one is\n"
+                          "  never made where a database exists. Copy server.key back from the backup of this data directory.",
+                          data));
+  }
   const std::string schemas = o.get("schemas", default_schemas());
   auto schema = load_schema_dir(schemas + "/sonla-2026");
   if (!schema.ok()) return schema.status();
-  auto storage = SqliteStorage::open((fs::path(data) / "tram.db").string(), *schema);
-  if (!storage.ok()) return storage.status();
+  auto key_hex = secret_file(key_path, random, /*create=*/!db_exists);
+  if (!key_hex.ok()) return Status(Errc::storage_error, damaged(key_hex.status().message(), data));
+  auto storage = SqliteStorage::open(db_path.string(), *schema);
+  if (!storage.ok()) return Status(Errc::storage_error, damaged("cannot open " + db_path.string() + ": " + storage.status().message(), data));
+  if (Status st = (*storage)->check_integrity(); !st.ok()) {
+    return Status(Errc::storage_error, damaged(db_path.string() + ": " + st.message(), data));
+  }
+  // Did the log go backwards? Compared with the mark, the database must be at or past it.
+  auto head = (*storage)->head();
+  if (!head.ok()) return Status(Errc::storage_error, damaged(head.status().message(), data));
+  std::optional<LogBehind> behind = LogWatermark::read_behind(behind_path);
+  if (last && (head->server_seq < last->server_seq ||
+               (head->server_seq == last->server_seq && head->log_hash != last->log_hash))) {
+    if (!behind) {
+      behind = LogBehind{last->server_seq, head->server_seq, clock.now_ms()};
+      if (!LogWatermark::write_behind(behind_path, *behind)) return Status(Errc::storage_error, "cannot write " + behind_path);
+    }
+    // What devices send again gets row versions above every cursor they hold.
+    if (Status st = (*storage)->raise_row_version(last->row_version); !st.ok()) return st;
+  }
   if (serving) TRAM_RETURN_IF_ERROR((*storage)->start_background_checkpoints());
-  const std::string key_hex = secret_file(fs::path(data) / "server.key", random);
-  auto seed = from_hex<32>(key_hex);
+  auto seed = from_hex<32>(*key_hex);
   DeviceKey key = DeviceKey::from_seed(*seed);
   sodium_memzero(seed->data(), seed->size());
   Server s;
-  s.admin_token = secret_file(fs::path(data) / "admin.token", random);
+  auto token = secret_file(dir / "admin.token", random, /*create=*/true);
+  if (!token.ok()) return Status(Errc::storage_error, damaged(token.status().message(), data));
+  s.admin_token = *token;
   ServiceConfig config;
-  config.attachments_dir = (fs::path(data) / "attachments").string();
+  config.attachments_dir = (dir / "attachments").string();
+  config.watermark_path = mark.path();
+  auto statements = read_key_statements(dir);
+  if (!statements.ok()) return Status(Errc::storage_error, damaged(statements.status().message(), data));
+  config.key_statements = *statements;
   s.service = std::make_unique<Service>(config, std::move(storage).value(), std::move(key), s.admin_token, clock, random);
+  if (behind) {
+    s.service->set_log_behind(*behind);
+    std::fprintf(stderr,
+                 "tram-server: WARNING: the log is behind the last head this server signed (#%llu, the database has #%llu):\n"
+                 "  receipted change sets are missing (a restored backup or a lost WAL). Devices re-send what they hold\n"
+                 "  as they sync. /healthz reports \"log_behind\" until `tram-server admin ack-log --data %s`.\n",
+                 static_cast<unsigned long long>(behind->expected_seq), static_cast<unsigned long long>(behind->found_seq),
+                 data.c_str());
+  }
   return s;
 }
 
@@ -169,7 +285,7 @@ int lock_data_dir(const std::string& data) {
 
 int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   auto server = open_server(o, clock, random, /*serving=*/true);
-  if (!server.ok()) return die(server.status().to_string());
+  if (!server.ok()) return die(server.status());
   if (lock_data_dir(o.get("data")) < 0) return die("another tram-server is serving or seeding " + o.get("data"));
   const std::string listen = o.get("listen", "127.0.0.1:8080");
   const size_t colon = listen.rfind(':');
@@ -181,6 +297,8 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
   if (o.has("request-timeout-s")) limits.request_timeout_s = std::stoi(o.get("request-timeout-s"));
   if (o.has("idle-timeout-s")) limits.idle_timeout_s = std::stoi(o.get("idle-timeout-s"));
+  if (o.has("ws-recheck-s")) limits.ws_recheck_s = std::stoi(o.get("ws-recheck-s"));
+  if (o.has("shutdown-grace-s")) limits.shutdown_grace_s = std::stoi(o.get("shutdown-grace-s"));
   auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
                                static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
                                [&](const std::string& line) {
@@ -201,7 +319,7 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
 
 int seed(const Options& o, ClockSource& clock, RandomSource& random) {
   auto server = open_server(o, clock, random, /*serving=*/true);
-  if (!server.ok()) return die(server.status().to_string());
+  if (!server.ok()) return die(server.status());
   if (lock_data_dir(o.get("data")) < 0) return die("stop the server before seeding " + o.get("data"));
   const std::string schemas = o.get("schemas", default_schemas());
   auto schema = load_schema_dir(schemas + "/sonla-2026");
@@ -209,8 +327,9 @@ int seed(const Options& o, ClockSource& clock, RandomSource& random) {
   if (!rows.ok()) return die(rows.status().to_string());
   // The seed is signed by the server's own administrator device, like any other change.
   Service& svc = *server->service;
-  const std::string seed_hex = secret_file(fs::path(o.get("data")) / "seed-device.key", random);
-  auto seed_bytes = from_hex<32>(seed_hex);
+  auto seed_hex = secret_file(fs::path(o.get("data")) / "seed-device.key", random, /*create=*/true);
+  if (!seed_hex.ok()) return die(seed_hex.status());
+  auto seed_bytes = from_hex<32>(*seed_hex);
   DeviceKey key = DeviceKey::from_seed(*seed_bytes);
   if (Status st = svc.create_user(UserRecord{"seed-admin", Role::admin, {}, true}); !st.ok()) return die(st.to_string());
   ChainHead head;
@@ -230,7 +349,7 @@ int seed(const Options& o, ClockSource& clock, RandomSource& random) {
   if (!enrolled) {
     auto code = svc.issue_enrolment_code("seed-admin", 60'000);
     if (!code.ok()) return die(code.status().to_string());
-    server::Request req{"POST", "/v1/enroll", "{\"code\":\"" + *code + "\",\"public_key\":\"" + to_hex(key.public_key()) + "\"}", "", "seed"};
+    server::Request req{"POST", "/v1/enroll", "{\"code\":\"" + *code + "\",\"public_key\":\"" + to_hex(key.public_key()) + "\"}", "", "seed", ""};
     auto r = svc.handle(req);
     if (r.status != 200) return die("enrolling the seed device: " + r.body);
   }
@@ -253,11 +372,118 @@ int seed(const Options& o, ClockSource& clock, RandomSource& random) {
   return 0;
 }
 
+// admin restore: puts a backup in place of the database, the stopped server's files moved
+// aside (never deleted: they are evidence). log.head stays, so the next start knows what the
+// backup lacks and the devices' next syncs fill it in.
+int restore(const Options& o) {
+  const std::string data = o.get("data"), from = o.get("from");
+  if (data.empty() || from.empty()) return die("restore --data DIR --from BACKUP.db");
+  if (lock_data_dir(data) < 0) return die("stop the server before restoring " + data);
+  {
+    auto db = sql::Database::open(from);
+    if (!db.ok()) return die("cannot open the backup " + from + ": " + db.status().message());
+    auto st = db->prepare("PRAGMA quick_check");
+    auto has = st.ok() ? st->step() : Result<bool>(st.status());
+    if (!has.ok() || !*has || st->column_text(0) != "ok") return die("the backup " + from + " is damaged; take an older one");
+  }
+  const fs::path dir(data);
+  const fs::path aside = dir / ("replaced-" + std::to_string(std::time(nullptr)));
+  std::error_code ec;
+  fs::create_directories(aside, ec);
+  for (const char* name : {"tram.db", "tram.db-wal", "tram.db-shm"}) {
+    if (fs::exists(dir / name, ec)) fs::rename(dir / name, aside / name, ec);
+    if (ec) return die("cannot move " + (dir / name).string() + " aside: " + ec.message());
+  }
+  fs::copy_file(from, dir / "tram.db.tmp", fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(dir / "tram.db.tmp", dir / "tram.db", ec);
+  if (ec) return die("cannot copy the backup: " + ec.message());
+  ::chmod((dir / "tram.db").c_str(), 0600);
+  std::printf("restored %s from %s; the replaced files are in %s.\n"
+              "Start the server: devices re-send the change sets the backup lacks as they sync.\n",
+              (dir / "tram.db").c_str(), from.c_str(), aside.c_str());
+  return 0;
+}
+
+// admin ack-log: the operator has seen that the log went backwards (and let devices heal, or
+// accepted the loss); the current head becomes the mark and the warning stops.
+int ack_log(const Options& o) {
+  const std::string data = o.get("data");
+  if (data.empty()) return die("ack-log --data DIR");
+  const fs::path dir(data);
+  auto schema = load_schema_dir(o.get("schemas", default_schemas()) + "/sonla-2026");
+  if (!schema.ok()) return die(schema.status().to_string());
+  auto storage = SqliteStorage::open((dir / "tram.db").string(), *schema);
+  if (!storage.ok()) return die(storage.status().to_string());
+  auto head = (*storage)->head();
+  auto rows = (*storage)->row_version();
+  if (!head.ok() || !rows.ok()) return die("cannot read the log head");
+  const LogWatermark mark((dir / "log.head").string());
+  const auto old = mark.read();
+  if (!mark.write(Watermark{head->server_seq, head->log_hash, std::max(*rows, old ? old->row_version : 0)}) || !mark.sync()) {
+    return die("cannot write " + mark.path());
+  }
+  std::error_code ec;
+  fs::remove(dir / "log.behind", ec);
+  std::printf("log head acknowledged at #%llu; /healthz reports ok again\n", static_cast<unsigned long long>(head->server_seq));
+  return 0;
+}
+
+// admin rotate-key / move: a statement signed by the key the devices trust now, which they
+// verify and follow: to a new key (the old one retired, its receipts still verifying), and/or to
+// a new address. The server must be stopped for a rotation (one key signs at a time).
+int key_statement(const Options& o, const std::string& cmd, ClockSource& clock, RandomSource& random) {
+  const std::string data = o.get("data");
+  const std::string address = o.get("address");
+  if (data.empty() || (cmd == "move" && address.empty())) return die(cmd + " --data DIR" + (cmd == "move" ? " --address URL" : " [--address URL]"));
+  if (!address.empty() && !address.starts_with("https://") && !address.starts_with("http://")) {
+    return die("--address is the server's new URL, e.g. https://tram.sonla.gov.vn:8443");
+  }
+  if (cmd == "rotate-key" && lock_data_dir(data) < 0) return die("stop the server before rotating its key");
+  const fs::path dir(data);
+  auto old_hex = secret_file(dir / "server.key", random, /*create=*/false);
+  if (!old_hex.ok()) return die(old_hex.status());
+  auto old_seed = from_hex<32>(*old_hex);
+  DeviceKey old_key = DeviceKey::from_seed(*old_seed);
+  sodium_memzero(old_seed->data(), old_seed->size());
+  std::array<uint8_t, 32> new_seed{};
+  PublicKey to = old_key.public_key();
+  if (cmd == "rotate-key") {
+    random.fill(std::as_writable_bytes(std::span(new_seed)));
+    to = DeviceKey::from_seed(new_seed).public_key();
+  }
+  const std::string body = "{\"v\":1,\"kind\":\"tram-key-statement\",\"from\":\"" + to_hex(old_key.public_key()) +
+                           "\",\"to\":\"" + to_hex(to) + "\",\"address\":" + json::quote(address) +
+                           ",\"at_ms\":" + std::to_string(clock.now_ms()) + "}";
+  const Signature sig = old_key.sign("tram-key-statement-v1:" + body);
+  auto list = read_key_statements(dir);
+  if (!list.ok()) return die(list.status());
+  std::string text = *list;
+  text.pop_back();  // "]"
+  text += std::string(text.size() > 1 ? "," : "") + "{\"body\":" + json::quote(body) + ",\"sig\":\"" + to_hex(sig) + "\"}]\n";
+  if (Status st = write_atomically(dir / "key-statements.json", text); !st.ok()) return die(st);
+  if (cmd == "rotate-key") {
+    std::error_code ec;
+    const fs::path retired = dir / ("server.key.retired-" + to_hex(old_key.public_key()).substr(0, 16));
+    fs::copy_file(dir / "server.key", retired, fs::copy_options::overwrite_existing, ec);
+    if (ec) return die("cannot keep the old key in " + retired.string() + ": " + ec.message());
+    std::string new_hex = to_hex(new_seed);
+    sodium_memzero(new_seed.data(), new_seed.size());
+    if (Status st = write_atomically(dir / "server.key", new_hex + "\n"); !st.ok()) return die(st);
+    std::printf("server key rotated: %s -> %s (the old key is kept in %s)\n", to_hex(old_key.public_key()).c_str(),
+                to_hex(to).c_str(), retired.c_str());
+  }
+  if (!address.empty()) std::printf("devices will move to %s at their next sync with this server\n", address.c_str());
+  return 0;
+}
+
 int admin(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.positional.size() < 2) return die("admin needs a command; see --help");
   const std::string cmd = o.positional[1];
+  if (cmd == "rotate-key" || cmd == "move") return key_statement(o, cmd, clock, random);
+  if (cmd == "restore") return restore(o);
+  if (cmd == "ack-log") return ack_log(o);
   auto server = open_server(o, clock, random);
-  if (!server.ok()) return die(server.status().to_string());
+  if (!server.ok()) return die(server.status());
   Service& svc = *server->service;
   if (cmd == "create-user") {
     UserRecord u;
@@ -337,7 +563,7 @@ int report(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.get("data").empty() || o.get("period").empty()) return die("report --data DIR --period CODE [--csv FILE] [--xlsx FILE] [--json]");
   if (!fs::exists(fs::path(o.get("data")) / "tram.db")) return die("no tram.db in " + o.get("data") + " (seed it first)");
   auto server = open_server(o, clock, random);
-  if (!server.ok()) return die(server.status().to_string());
+  if (!server.ok()) return die(server.status());
   Status st = report_command(*server->service, o.get("period"), o.get("csv"), o.get("xlsx"), o.has("json"));
   return st.ok() ? 0 : die(st.to_string());
 }

@@ -19,6 +19,7 @@ Response error_response(int status, std::string_view code, std::string_view mess
   r.status = status;
   r.error_code = code;
   r.body = "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}";
+  if (status == 503) r.retry_after_s = 5;  // storage trouble or overload: a moment, not at once
   return r;
 }
 
@@ -205,7 +206,21 @@ const double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 Service::Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceKey server_key, std::string admin_token,
                  ClockSource& clock, RandomSource& random)
     : config_(std::move(config)), storage_(std::move(storage)), server_key_(std::move(server_key)),
-      admin_token_(std::move(admin_token)), clock_(clock), random_(random) {}
+      admin_token_(std::move(admin_token)), clock_(clock), random_(random) {
+  if (!config_.watermark_path.empty()) {
+    watermark_file_.emplace(config_.watermark_path);
+    if (auto w = watermark_file_->read()) watermark_ = *w;
+  }
+}
+
+// After each commit: the highest head ever signed moves up (never down: after a restore the
+// mark keeps what the database lost until an operator acknowledges it).
+void Service::advance_watermark(const LogHead& head) {
+  if (!watermark_file_ || head.server_seq <= watermark_.server_seq) return;
+  auto rows = storage_->row_version();
+  watermark_ = Watermark{head.server_seq, head.log_hash, std::max(rows.ok() ? *rows : 0, watermark_.row_version)};
+  (void)watermark_file_->write(watermark_);
+}
 
 Response Service::handle(const Request& req) {
   const auto start = std::chrono::steady_clock::now();
@@ -224,14 +239,23 @@ Response Service::handle(const Request& req) {
 Response Service::route(const Request& req, std::string& route_name) {
   const std::string_view path = path_of(req.target);
   route_name = std::string(path);
-  if (path == "/healthz") return ok("{\"status\":\"ok\"}");
+  if (path == "/healthz") {
+    if (!log_behind_) return ok("{\"status\":\"ok\"}");
+    // Served (devices heal by re-sending), but loudly: receipted change sets are missing.
+    return ok("{\"status\":\"log_behind\",\"signed_seq\":" + std::to_string(log_behind_->expected_seq) +
+              ",\"found_seq\":" + std::to_string(log_behind_->found_seq) + ",\"since_ms\":" +
+              std::to_string(log_behind_->since_ms) +
+              ",\"message\":\"the log is behind the last head this server signed (restored backup or lost WAL); devices"
+              " re-send what they hold; clear with: tram-server admin ack-log\"}");
+  }
   if (path == "/metrics") {
     Response r = ok(metrics_text());
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }
   if (path == "/v1/server-key" && req.method == "GET") {
-    return ok("{\"key\":\"" + to_hex(server_key()) + "\",\"algorithm\":\"ed25519\"}");
+    return ok("{\"key\":\"" + to_hex(server_key()) + "\",\"algorithm\":\"ed25519\",\"statements\":" +
+              config_.key_statements + "}");
   }
   if (path == "/v1/enroll" && req.method == "POST") return enroll(req);
   if (path == "/v1/auth/challenge" && req.method == "POST") return challenge(req);
@@ -245,7 +269,7 @@ Response Service::route(const Request& req, std::string& route_name) {
     Response err;
     auto who = authenticate(req, err);
     if (!who.ok()) return err;
-    return attachment(req, std::string(path.substr(16)), who->second);
+    return attachment(req, std::string(path.substr(16)), who->first, who->second);
   }
   if ((path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET") ||
       (path == "/v1/snapshot" && req.method == "GET")) {
@@ -264,7 +288,8 @@ Response Service::route(const Request& req, std::string& route_name) {
     const UserRecord& u = who->second;
     return ok("{\"device\":\"" + to_hex(who->first.key) + "\",\"user\":" + json::quote(u.id) + ",\"role\":" +
               json::quote(role_name(u.role)) + ",\"units\":" + units_json(u.units) + ",\"all_units\":" +
-              (u.all_units ? "true" : "false") + ",\"server_key\":\"" + to_hex(server_key()) + "\"}");
+              (u.all_units ? "true" : "false") + ",\"server_key\":\"" + to_hex(server_key()) + "\",\"seq\":" +
+              std::to_string(who->first.head.seq) + "}");
   }
   route_name = "other";
   return error(404, "not_found", "no route " + req.method + " " + std::string(path));
@@ -280,6 +305,10 @@ Response Service::enroll(const Request& req) {
   }
   auto key = from_hex<32>(key_hex);
   if (!key) return error(400, "malformed", "public_key must be 64 hex digits");
+  // Codes are 80 bits, but guessing is still throttled per address: each wrong code counts.
+  if (enrol_limited(req.remote, false)) {
+    return rate_limited("enrol_failures", "too many wrong enrolment codes from this address; wait a minute", 60);
+  }
   DeviceRecord d;
   UserRecord u;
   {
@@ -289,12 +318,15 @@ Response Service::enroll(const Request& req) {
       if (r.code() == Errc::duplicate && r.status().message().find("device") != std::string::npos) {
         return error(409, "already_enrolled", r.status().message());
       }
+      if (r.code() == Errc::storage_error) return error(503, "storage", r.status().message());
+      enrol_limited(req.remote, true);
       return error(403, "enrolment_refused", r.status().message());
     }
     d = *r;
     auto user = storage_->user(d.user);
     if (!user.ok() || !*user) return error(500, "internal", "enrolment code names an unknown user");
     u = **user;
+    storage_->checkpoint();  // an enrolment must survive a lost WAL: devices cannot redo it alone
   }
   return ok("{\"device\":\"" + to_hex(d.key) + "\",\"user\":" + json::quote(u.id) + ",\"role\":" +
             json::quote(role_name(u.role)) + ",\"units\":" + units_json(u.units) + ",\"all_units\":" +
@@ -323,6 +355,12 @@ Response Service::challenge(const Request& req) {
     std::lock_guard lock(sessions_mu_);
     const int64_t now = clock_.now_ms();
     std::erase_if(challenges_, [&](const auto& kv) { return kv.second.expires_ms < now; });
+    const size_t outstanding = static_cast<size_t>(
+        std::count_if(challenges_.begin(), challenges_.end(), [&](const auto& kv) { return kv.second.device == *key; }));
+    if (outstanding >= config_.max_challenges_per_device) {
+      return rate_limited("challenges", "too many unanswered challenges for this device; answer one or wait",
+                          static_cast<int>(config_.challenge_ttl_ms / 1000));
+    }
     challenges_[c] = Session{*key, now + config_.challenge_ttl_ms};
   }
   return ok("{\"challenge\":\"" + c + "\",\"expires_in_s\":" + std::to_string(config_.challenge_ttl_ms / 1000) + "}");
@@ -382,7 +420,11 @@ Result<std::pair<DeviceRecord, UserRecord>> Service::authenticate(const Request&
   }
   std::lock_guard lock(writer_);
   auto d = storage_->device(device);
-  if (!d.ok() || !*d) {
+  if (!d.ok()) {
+    err = error(503, "storage", d.status().message());
+    return Status(Errc::storage_error, "");
+  }
+  if (!*d) {
     err = error(401, "unknown_device", "this device is not enrolled");
     return Status(Errc::invalid_argument, "");
   }
@@ -395,7 +437,11 @@ Result<std::pair<DeviceRecord, UserRecord>> Service::authenticate(const Request&
     return Status(Errc::invalid_argument, "");
   }
   auto u = storage_->user((*d)->user);
-  if (!u.ok() || !*u) {
+  if (!u.ok()) {
+    err = error(503, "storage", u.status().message());
+    return Status(Errc::storage_error, "");
+  }
+  if (!*u) {
     err = error(403, "unknown_user", "the device's user no longer exists");
     return Status(Errc::invalid_argument, "");
   }
@@ -554,6 +600,7 @@ void Service::commit_queued_batches(std::unique_lock<std::mutex>& lock) {
     return fail_all(error(503, "storage", "not committed, nothing was accepted: " + st.message()));
   }
   const LogHead committed = storage_->head().value();
+  advance_watermark(committed);
   // Live notice: which units' rows changed (read before the lock is released).
   ChangeNotice notice;
   for (PushBatch* b : group) {
@@ -602,11 +649,15 @@ std::optional<Response> Service::write_batch(PushBatch& b, int64_t now) {
         const ChangeSet& cs = b.accepted.back();
         Decision d{&*it.cs, &cs, it.stored.empty() ? nullptr : &it.stored, c.id, true,
                    judge_clock(cs.hlc, now, config_.max_drift_ms), {}, {}};
-        Status auth = authorize(who, cs, storage_->replica());
+        // The change set's author is the authenticated user, never a name the device picks.
+        const bool author_ok = cs.author == b.user->id;
+        Status auth = author_ok ? authorize(who, cs, storage_->replica())
+                                : Status(Errc::forbidden_role, "author \"" + cs.author + "\" is not this device's user \"" +
+                                                                   b.user->id + "\"");
         if (auth.code() == Errc::storage_error) return error(503, "storage", auth.message());
         if (!auth.ok()) {
           d.accept = false;
-          d.code = wire_code(auth.code());
+          d.code = author_ok ? wire_code(auth.code()) : "author_mismatch";
           d.message = auth.message();
         }
         auto entry = storage_->record(d, now);
@@ -685,7 +736,10 @@ Response Service::pull(const Request& req, const DeviceRecord&, const UserRecord
   size_t limit = config_.max_page;
   {
     const std::string a = query_param(req.target, "after"), l = query_param(req.target, "limit");
-    if (!decimal(a) || !decimal(l)) return error(400, "malformed", "after and limit are non-negative integers");
+    // 19 digits can exceed 2^63 - 1, which the database would read as negative: refused.
+    if (!decimal(a) || !decimal(l) || (!a.empty() && std::stoull(a) > uint64_t{INT64_MAX})) {
+      return error(400, "malformed", "after and limit are integers from 0 to 2^63 - 1");
+    }
     if (!a.empty()) after = std::stoull(a);
     if (!l.empty()) limit = std::min<size_t>(std::stoull(l), config_.max_page);
   }
@@ -781,7 +835,10 @@ Response Service::snapshot(const Request& req, const UserRecord& user) {
 }
 
 Response Service::admin(const Request& req, const std::string& path) {
-  if (admin_token_.empty() || req.authorization != "Bearer " + admin_token_) {
+  const std::string expected = "Bearer " + admin_token_;
+  // Constant time: the comparison must not tell how many leading characters were right.
+  if (admin_token_.empty() || req.authorization.size() != expected.size() ||
+      sodium_memcmp(req.authorization.data(), expected.data(), expected.size()) != 0) {
     return error(401, "unauthenticated", "admin routes need Authorization: Bearer <admin token>");
   }
   dom::parser parser;
@@ -806,7 +863,9 @@ Response Service::admin(const Request& req, const std::string& path) {
     }
     bool all = false;
     if (!root["all_units"].get_bool().get(all)) u.all_units = all;
-    if (Status st = create_user(u); !st.ok()) return error(400, errc_name(st.code()), st.message());
+    if (Status st = create_user(u); !st.ok()) {
+      return st.code() == Errc::storage_error ? error(503, "storage", st.message()) : error(400, errc_name(st.code()), st.message());
+    }
     return ok("{\"user\":" + json::quote(u.id) + "}");
   }
   if (path == "enrolment-codes" && req.method == "POST") {
@@ -815,15 +874,31 @@ Response Service::admin(const Request& req, const std::string& path) {
     if (parser.parse(req.body).get(root) || root["user"].get_string().get(user)) {
       return error(400, "malformed", "expected {\"user\", \"ttl_hours\"}");
     }
-    if (root["ttl_hours"].get_int64().get(ttl_hours)) ttl_hours = 72;
+    if (root["ttl_hours"].error() != simdjson::NO_SUCH_FIELD && root["ttl_hours"].get_int64().get(ttl_hours)) {
+      return error(400, "malformed", "ttl_hours is a whole number of hours");
+    }
+    if (ttl_hours <= 0 || ttl_hours > 720) return error(400, "invalid_argument", "ttl_hours: 1 to 720 (30 days)");
     auto code = issue_enrolment_code(std::string(user), ttl_hours * 3600 * 1000);
-    if (!code.ok()) return error(404, errc_name(code.code()), code.status().message());
+    if (!code.ok()) {
+      const Errc e = code.code();
+      return e == Errc::storage_error ? error(503, "storage", code.status().message())
+                                      : error(e == Errc::not_found ? 404 : 400, errc_name(e), code.status().message());
+    }
     return ok("{\"code\":" + json::quote(*code) + ",\"expires_in_s\":" + std::to_string(ttl_hours * 3600) + "}");
   }
   if (path == "attachments/missing" && req.method == "GET") {
     std::lock_guard lock(writer_);
     auto missing = storage_->missing_attachments();
     if (!missing.ok()) return error(503, "storage", missing.status().message());
+    // A file that is on disk with its holders (attachments/ outlives a database restore) is not
+    // missing: record it as received again instead of asking a device for it.
+    std::erase_if(*missing, [&](const AttachmentUse& u) {
+      std::error_code ec;
+      const auto file = std::filesystem::path(config_.attachments_dir) / to_hex(u.hash);
+      if (!std::filesystem::exists(file, ec) || attachment_holders(u.hash).empty()) return false;
+      const auto size = std::filesystem::file_size(file, ec);
+      return !ec && storage_->mark_attachment_received(u.hash, size, clock_.now_ms()).ok();
+    });
     std::string out = "[";
     for (size_t k = 0; k < missing->size(); ++k) {
       const AttachmentUse& u = (*missing)[k];
@@ -858,7 +933,9 @@ Response Service::admin(const Request& req, const std::string& path) {
     else if (action == "release") state = DeviceState::active;
     else return error(404, "not_found", "devices/<key>/revoke or /release");
     Status st = set_device_state(*key, state);
-    if (!st.ok()) return error(404, errc_name(st.code()), st.message());
+    if (!st.ok()) {
+      return st.code() == Errc::storage_error ? error(503, "storage", st.message()) : error(404, errc_name(st.code()), st.message());
+    }
     return ok("{\"device\":\"" + to_hex(*key) + "\",\"state\":\"" + std::string(device_state_name(state)) + "\"}");
   }
   return error(404, "not_found", "no admin route " + req.method + " " + path);
@@ -873,37 +950,108 @@ std::optional<Principal> Service::principal_for_token(const std::string& token) 
   return who->second.principal();
 }
 
-Result<bool> Service::attachment_visible(const Hash& hash, const UserRecord& user) {
+namespace {
+// The unit a row belongs to ("" for rows of tables without a scope field).
+std::string unit_of(const TableDef& t, const RowState& row) {
+  if (!t.scope_field) return {};
+  for (size_t k = 0; k < t.fields.size(); ++k) {
+    if (t.fields[k].id != *t.scope_field) continue;
+    const auto* unit = std::get_if<Text>(&row.fields[k].value);
+    return unit ? unit->s : std::string();
+  }
+  return {};
+}
+}  // namespace
+
+// Which units hold an attachment's bytes lives beside the file (attachments/<hash>.units, one
+// unit per line), not in the database: it is a fact about the file, and so survives a restore of
+// an older database backup (the devices' re-sent change sets then name it again, and it is
+// readable at once, with no second upload over a rural link).
+std::vector<std::string> Service::attachment_holders(const Hash& hash) {
+  std::vector<std::string> out;
+  std::ifstream in(std::filesystem::path(config_.attachments_dir) / (to_hex(hash) + ".units"));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+Status Service::add_attachment_holders(const Hash& hash, const std::vector<std::string>& units) {
+  namespace fs = std::filesystem;  // the caller holds attachments_mu_; readers see whole files (rename)
+  std::vector<std::string> all = attachment_holders(hash);
+  const size_t before = all.size();
+  for (const auto& u : units) {
+    if (std::find(all.begin(), all.end(), u) == all.end()) all.push_back(u);
+  }
+  if (all.size() == before) return {};
+  const fs::path path = fs::path(config_.attachments_dir) / (to_hex(hash) + ".units");
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& u : all) out << u << "\n";
+    out.flush();
+    if (!out) return {Errc::storage_error, "cannot write " + tmp.string()};
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return {Errc::storage_error, "cannot write " + path.string() + ": " + ec.message()};
+  return {};
+}
+
+Result<Service::AttachmentAccess> Service::attachment_access(const Hash& hash, const UserRecord& user) {
   std::lock_guard lock(writer_);
   auto uses = storage_->attachment_uses(hash);
   if (!uses.ok()) return uses.status();
+  AttachmentAccess out;
+  if (uses->empty()) return out;
+  const std::vector<std::string> holders = attachment_holders(hash);
   const Principal who = user.principal();
   for (const AttachmentUse& u : *uses) {
     const TableDef* t = storage_->replica().schema().table(u.table);
     auto row = storage_->replica().get_row(u.table, u.row);
     if (!row.ok()) return row.status();
-    if (t && *row && may_read(who, *t, **row)) return true;
+    if (!t || !*row || !may_read(who, *t, **row)) continue;
+    const std::string unit = unit_of(*t, **row);
+    // A reviewer reads every unit's rows but holds none of them: only in-scope units count as
+    // the uploader's own.
+    if (who.all_units || who.in_scope(unit)) {
+      out.named = true;
+      out.units.push_back(unit);
+    }
+    if (std::find(holders.begin(), holders.end(), unit) != holders.end()) {
+      out.named = true;
+      out.readable = true;
+    }
   }
-  return false;
+  return out;
 }
 
 // Evidence photos: uploaded in chunks that resume at the last byte the server confirmed,
 // verified against the hash the signed change set names, served only within scope.
-Response Service::attachment(const Request& req, const std::string& rest, const UserRecord& user) {
+//
+// Naming a hash grants nothing: the file is served only through a row whose unit holds it, a
+// unit holding it once one of its devices uploaded the bytes. Each device uploads into its own
+// partial file, so no one can see or disturb another's upload, and a unit that names a file
+// another unit uploaded learns nothing (status 0, not complete) until it uploads the bytes too.
+Response Service::attachment(const Request& req, const std::string& rest, const DeviceRecord& device,
+                             const UserRecord& user) {
   if (config_.attachments_dir.empty()) return error(404, "not_found", "attachments are not enabled on this server");
   const bool status_route = rest.ends_with("/status");
   const auto hash = from_hex<32>(status_route ? rest.substr(0, rest.size() - 7) : rest);
   if (!hash) return error(400, "malformed", "attachments are addressed by their 64-hex BLAKE2b-256");
-  auto visible = attachment_visible(*hash, user);
-  if (!visible.ok()) return error(503, "storage", visible.status().message());
+  if (!(req.method == "GET" || (req.method == "PUT" && !status_route))) {
+    return error(405, "method_not_allowed", "GET /v1/attachments/<hash>[/status] or PUT /v1/attachments/<hash>");
+  }
+  auto access = attachment_access(*hash, user);
+  if (!access.ok()) return error(503, "storage", access.status().message());
   // Not named by any row this device may read: as if it did not exist.
-  if (!*visible) return error(404, "not_found", "no attachment with this hash in your scope");
+  if (!access->named) return error(404, "not_found", "no attachment with this hash in your scope");
   namespace fs = std::filesystem;
   const fs::path dir(config_.attachments_dir);
-  const fs::path done = dir / to_hex(*hash), partial = dir / "partial" / to_hex(*hash);
+  const fs::path done = dir / to_hex(*hash), partial = dir / "partial" / (to_hex(*hash) + "." + to_hex(device.key));
   std::error_code ec;
   std::lock_guard lock(attachments_mu_);
-  const bool complete = fs::exists(done, ec);
+  const bool complete = access->readable && fs::exists(done, ec);
   const uint64_t received = complete ? fs::file_size(done, ec) : (fs::exists(partial, ec) ? fs::file_size(partial, ec) : 0);
   auto state = [&](uint64_t n, bool c) {
     return ok("{\"hash\":\"" + to_hex(*hash) + "\",\"received\":" + std::to_string(n) + ",\"complete\":" + (c ? "true" : "false") + "}");
@@ -916,14 +1064,10 @@ Response Service::attachment(const Request& req, const std::string& rest, const 
     r.content_type = "application/octet-stream";
     return r;
   }
-  if (req.method != "PUT") return error(404, "not_found", "GET or PUT /v1/attachments/<hash>");
   if (complete) return state(received, true);
-  uint64_t offset = 0;
   const std::string off = query_param(req.target, "offset");
-  if (off.empty() || off.size() > 19 || !std::all_of(off.begin(), off.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return error(400, "malformed", "PUT needs ?offset=N (bytes already confirmed)");
-  }
-  offset = std::stoull(off);
+  if (off.empty() || !decimal(off)) return error(400, "malformed", "PUT needs ?offset=N (bytes already confirmed)");
+  const uint64_t offset = std::stoull(off);
   if (offset != received) {
     Response r = error(409, "offset_mismatch", "resume at " + std::to_string(received));
     r.body = "{\"error\":{\"code\":\"offset_mismatch\",\"message\":\"resume at the received offset\"},\"received\":" +
@@ -943,31 +1087,62 @@ Response Service::attachment(const Request& req, const std::string& rest, const 
   }
   const uint64_t now_received = received + req.body.size();
   if (query_param(req.target, "final") != "1") return state(now_received, false);
-  // The last chunk: the whole file must hash to its name, or it is discarded.
+  // The last chunk: the whole file must hash to its name, or this device's upload is discarded.
   std::ifstream in(partial, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   if (blake2b_256(bytes) != *hash) {
     fs::remove(partial, ec);
     return error(422, "hash_mismatch", "the uploaded bytes do not hash to " + to_hex(*hash) + "; upload again from 0");
   }
-  fs::rename(partial, done, ec);
-  if (ec) return error(503, "storage", ec.message());
+  if (fs::exists(done, ec)) {
+    fs::remove(partial, ec);  // the same bytes: this upload proved possession, one copy is kept
+  } else {
+    fs::rename(partial, done, ec);
+    if (ec) return error(503, "storage", ec.message());
+  }
   {
     std::lock_guard wlock(writer_);
     if (Status st = storage_->mark_attachment_received(*hash, bytes.size(), clock_.now_ms()); !st.ok()) {
       return error(503, "storage", st.message());
     }
   }
+  if (Status st = add_attachment_holders(*hash, access->units); !st.ok()) return error(503, "storage", st.message());
   return state(bytes.size(), true);
 }
 
 Status Service::create_user(const UserRecord& user) {
   if (user.id.empty()) return {Errc::invalid_value, "user id must not be empty"};
   std::lock_guard lock(writer_);
-  return storage_->create_user(user);
+  TRAM_RETURN_IF_ERROR(storage_->create_user(user));
+  storage_->checkpoint();
+  return {};
+}
+
+bool Service::enrol_limited(const std::string& remote, bool failed) {
+  std::lock_guard lock(sessions_mu_);
+  const int64_t now = clock_.now_ms();
+  if (enrol_failures_.size() > 10000) {
+    std::erase_if(enrol_failures_, [&](const auto& kv) { return now - kv.second.first > 60'000; });
+  }
+  auto& [since, count] = enrol_failures_[remote];
+  if (now - since > 60'000) since = now, count = 0;
+  if (failed) ++count;
+  return count >= config_.max_enrol_failures_per_minute;
+}
+
+Response Service::rate_limited(const std::string& limit, std::string_view message, int retry_after_s) {
+  {
+    std::lock_guard m(metrics_mu_);
+    ++rate_limited_[limit];
+  }
+  Response r = error(429, "rate_limited", message);
+  r.retry_after_s = retry_after_s;
+  return r;
 }
 
 Result<std::string> Service::issue_enrolment_code(const std::string& user, int64_t ttl_ms) {
+  constexpr int64_t kMaxTtlMs = int64_t{30} * 24 * 3600 * 1000;
+  if (ttl_ms <= 0 || ttl_ms > kMaxTtlMs) return Status(Errc::invalid_argument, "an enrolment code lives 1 hour to 30 days");
   std::lock_guard lock(writer_);
   auto u = storage_->user(user);
   if (!u.ok()) return u.status();
@@ -992,7 +1167,9 @@ Result<std::vector<DeviceRecord>> Service::devices() {
 
 Status Service::set_device_state(const PublicKey& device, DeviceState state) {
   std::lock_guard lock(writer_);
-  return storage_->set_device_state(device, state);
+  TRAM_RETURN_IF_ERROR(storage_->set_device_state(device, state));
+  storage_->checkpoint();
+  return {};
 }
 
 Status Service::backup(const std::string& path) {
@@ -1029,7 +1206,7 @@ Response Service::import_bundle(const std::string& bundle) {
     return error(400, "bad_signature", "the bundle's signature does not verify with the device's enrolled key");
   }
   const std::string body_copy(body);  // the parser's strings die with the next parse
-  Response r = push(Request{"POST", "/v1/push", body_copy, "", "bundle"}, d, u);
+  Response r = push(Request{"POST", "/v1/push", body_copy, "", "bundle", ""}, d, u);
   if (r.status != 200) return r;
   r.body = "{\"v\":1,\"kind\":\"tram-receipts\",\"device\":\"" + to_hex(d.key) + "\",\"server\":\"" +
            to_hex(server_key()) + "\",\"response\":" + r.body + "}";
@@ -1055,7 +1232,7 @@ Result<std::string> Service::push_as(const PublicKey& device, const std::string&
     if (!ur.ok() || !*ur) return Status(Errc::not_found, "user missing");
     u = **ur;
   }
-  Request req{"POST", "/v1/push", body, "", "cli"};
+  Request req{"POST", "/v1/push", body, "", "cli", ""};
   Response r = push(req, d, u);
   if (r.status != 200) return Status(Errc::invalid_value, r.body);
   return r.body;
@@ -1097,6 +1274,15 @@ std::string Service::metrics_text() {
   out += "tram_writer_queue_depth " + std::to_string(writer_waiting_.load()) + "\n";
   out += "# HELP tram_connections Open connections.\n# TYPE tram_connections gauge\n";
   out += "tram_connections " + std::to_string(connections_.load()) + "\n";
+  out += "# HELP tram_log_behind 1 when the log is behind the last head this server signed (restore, lost WAL).\n"
+         "# TYPE tram_log_behind gauge\n";
+  out += "tram_log_behind " + std::string(log_behind_ ? "1" : "0") + "\n";
+  out += "# HELP tram_log_behind_entries Log entries the database lacks compared with the last signed head.\n"
+         "# TYPE tram_log_behind_entries gauge\n";
+  out += "tram_log_behind_entries " +
+         std::to_string(log_behind_ ? log_behind_->expected_seq - std::min(log_behind_->expected_seq, log_behind_->found_seq) : 0) + "\n";
+  out += "# HELP tram_rate_limited_total Requests refused by an abuse limit.\n# TYPE tram_rate_limited_total counter\n";
+  for (const auto& [what, n] : rate_limited_) out += "tram_rate_limited_total{limit=\"" + what + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 

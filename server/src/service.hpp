@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "log_watermark.hpp"
 #include "storage.hpp"
 #include "tram/engine/clock.hpp"
 #include "tram/engine/crypto.hpp"
@@ -23,6 +24,7 @@ struct Request {
   std::string body;
   std::string authorization;
   std::string request_id;
+  std::string remote;  // the client's address (rate limits); empty in-process
 };
 
 struct Response {
@@ -30,6 +32,7 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   std::string error_code;  // for logs and metrics; empty on success
+  int retry_after_s = 0;   // > 0: sent as Retry-After (429, 503)
 };
 
 // What changed in one committed push, for live notifications: the units whose rows changed,
@@ -54,6 +57,13 @@ struct ServiceConfig {
   ChangeSetLimits limits;
   std::string attachments_dir;                // empty: attachments disabled
   uint64_t max_attachment_bytes = 25 << 20;   // one evidence photo
+  std::string watermark_path;                 // DATA/log.head (log_watermark.hpp); empty: none
+  // Key statements (DATA/key-statements.json): a JSON array of {"body","sig"}, each signed by the
+  // key devices trusted before it (rotations, address moves); served at /v1/server-key.
+  std::string key_statements = "[]";
+  // Abuse limits (429 with Retry-After beyond them).
+  int max_enrol_failures_per_minute = 10;     // wrong enrolment codes per address
+  size_t max_challenges_per_device = 8;       // outstanding (unanswered, unexpired) challenges
 };
 
 class Service {
@@ -85,6 +95,9 @@ class Service {
   // Called (outside every lock) after each push that merged something.
   void set_notifier(std::function<void(const ChangeNotice&)> notifier) { notifier_ = std::move(notifier); }
 
+  // The log is behind the last head this server signed (set at start-up, see main.cpp).
+  void set_log_behind(const LogBehind& b) { log_behind_ = b; }
+
   const PublicKey& server_key() const { return server_key_.public_key(); }
   std::string metrics_text();
   // Requests the transport refused before they reached handle() (413, 431, 429, 503).
@@ -109,9 +122,16 @@ class Service {
   Response pull(const Request& req, const DeviceRecord& device, const UserRecord& user);
   Response snapshot(const Request& req, const UserRecord& user);
   Response admin(const Request& req, const std::string& path);
-  Response attachment(const Request& req, const std::string& rest, const UserRecord& user);
-  // Whether `user` may see the attachment: some row naming it is readable in their scope.
-  Result<bool> attachment_visible(const Hash& hash, const UserRecord& user);
+  Response attachment(const Request& req, const std::string& rest, const DeviceRecord& device, const UserRecord& user);
+  struct AttachmentAccess {
+    bool named = false;     // some row this user may read names the hash: they may upload it
+    bool readable = false;  // ...and one of those rows is in a unit that holds the bytes
+    std::vector<std::string> units;  // the units of the rows `named` counts (in the user's scope)
+  };
+  // What `user` may do with an attachment (docs/protocol.md §14.1).
+  Result<AttachmentAccess> attachment_access(const Hash& hash, const UserRecord& user);
+  std::vector<std::string> attachment_holders(const Hash& hash);
+  Status add_attachment_holders(const Hash& hash, const std::vector<std::string>& units);
   // The device behind a bearer token, or the error response to send.
   Result<std::pair<DeviceRecord, UserRecord>> authenticate(const Request& req, Response& error);
   std::string receipt_json(const LogEntry& e);
@@ -119,6 +139,10 @@ class Service {
   std::string head_json(const LogHead& h) const;
   void notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice);
   void observe(const std::string& route, int status, double seconds);
+  void advance_watermark(const LogHead& head);
+  // Whether `remote` has used up its enrolment tries for now; `failed` counts one more.
+  bool enrol_limited(const std::string& remote, bool failed);
+  Response rate_limited(const std::string& limit, std::string_view message, int retry_after_s);
 
   ServiceConfig config_;
   std::unique_ptr<Storage> storage_;
@@ -134,11 +158,18 @@ class Service {
   std::map<std::string, Session> sessions_;        // token -> session
   std::map<std::string, Session> challenges_;      // challenge -> device, single use
 
+  std::optional<LogBehind> log_behind_;
+  std::optional<LogWatermark> watermark_file_;
+  Watermark watermark_;  // the highest head written to watermark_file_
+  // Failed enrolment attempts per client address: {window start, count}.
+  std::map<std::string, std::pair<int64_t, int>> enrol_failures_;
+
   std::function<void(const ChangeNotice&)> notifier_;
   std::mutex attachments_mu_;  // partial files: one appender at a time
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> changesets_;     // "accepted", "duplicate", or a rejection code
+  std::map<std::string, uint64_t> rate_limited_;   // by limit
   std::map<std::string, std::array<uint64_t, 12>> latency_buckets_;
   std::map<std::string, double> latency_sum_;
   std::atomic<int64_t> connections_{0};

@@ -136,7 +136,8 @@ Status SqliteStorage::init() {
       "CREATE TABLE IF NOT EXISTS _srv_attachment_uses (hash BLOB NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
       " PRIMARY KEY (hash, tbl, row_id)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS _srv_attachments (hash BLOB PRIMARY KEY NOT NULL, size INTEGER NOT NULL,"
-      " received_ms INTEGER NOT NULL) WITHOUT ROWID;"));
+      " received_ms INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS _srv_meta (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL) WITHOUT ROWID;"));
   auto prep = [&](std::optional<sql::Statement>& slot, std::string_view q) -> Status {
     auto p = db().prepare(q);
     if (!p.ok()) return p.status();
@@ -162,11 +163,9 @@ Status SqliteStorage::reload_counters() {
   auto has = st->step();
   if (!has.ok()) return has.status();
   head_ = *has ? LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)} : LogHead{};
-  auto rv = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
+  auto rv = row_version();
   if (!rv.ok()) return rv.status();
-  auto rvh = rv->step();
-  if (!rvh.ok()) return rvh.status();
-  row_version_ = static_cast<uint64_t>(rv->column_int(0));
+  row_version_ = *rv;
   return {};
 }
 
@@ -451,7 +450,9 @@ Result<std::vector<RowVersion>> SqliteStorage::changed_rows(uint64_t after, size
 }
 
 Result<uint64_t> SqliteStorage::row_version() {
-  auto st = db().prepare("SELECT COALESCE(MAX(version), 0) FROM _srv_rowver");
+  auto st = db().prepare(
+      "SELECT MAX(COALESCE((SELECT MAX(version) FROM _srv_rowver), 0),"
+      " COALESCE((SELECT v FROM _srv_meta WHERE k = 'row_version_floor'), 0))");
   if (!st.ok()) return st.status();
   auto has = st->step();
   if (!has.ok()) return has.status();
@@ -493,6 +494,34 @@ Status SqliteStorage::mark_attachment_received(const Hash& hash, uint64_t size, 
   st->bind_int(2, static_cast<int64_t>(size));
   st->bind_int(3, now_ms);
   return st->run();
+}
+
+Status SqliteStorage::check_integrity() {
+  auto st = db().prepare("PRAGMA quick_check");
+  if (!st.ok()) return st.status();
+  std::string problems;
+  for (int n = 0; n < 10; ++n) {
+    auto has = st->step();
+    if (!has.ok()) return has.status();
+    if (!*has) break;
+    const std::string line(st->column_text(0));
+    if (line == "ok") return {};
+    problems += (problems.empty() ? "" : "; ") + line;
+  }
+  return {Errc::storage_error, "the database is damaged (quick_check: " + problems + ")"};
+}
+
+Status SqliteStorage::raise_row_version(uint64_t floor) {
+  auto st = db().prepare("INSERT INTO _srv_meta(k, v) VALUES ('row_version_floor', ?1)"
+                         " ON CONFLICT(k) DO UPDATE SET v = MAX(v, excluded.v)");
+  if (!st.ok()) return st.status();
+  st->bind_int(1, static_cast<int64_t>(floor));
+  TRAM_RETURN_IF_ERROR(st->run());
+  return reload_counters();
+}
+
+void SqliteStorage::checkpoint() {
+  sqlite3_wal_checkpoint_v2(db().handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 Status SqliteStorage::backup(const std::string& path) {

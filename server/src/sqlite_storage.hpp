@@ -47,6 +47,9 @@ class SqliteStorage final : public Storage {
   Result<std::vector<AttachmentUse>> missing_attachments() override;
   Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) override;
   Status backup(const std::string& path) override;
+  Status check_integrity() override;
+  Status raise_row_version(uint64_t floor) override;
+  void checkpoint() override;
 
  private:
   explicit SqliteStorage(std::unique_ptr<Store> store) : store_(std::move(store)) {}

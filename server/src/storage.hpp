@@ -123,6 +123,15 @@ class Storage {
 
   // Online copy of the whole database (SQLite backup API).
   virtual Status backup(const std::string& path) = 0;
+
+  // A fast structural check of the stored state (SQLite: PRAGMA quick_check), run before serving.
+  virtual Status check_integrity() = 0;
+  // Row versions handed out from now on are above `floor` (after the log went backwards: every
+  // device's pull cursor is below what the server writes next).
+  virtual Status raise_row_version(uint64_t floor) = 0;
+  // Copies what is committed into the main database file (rare administrative writes such as
+  // enrolments, so that a lost WAL cannot take them).
+  virtual void checkpoint() = 0;
 };
 
 }  // namespace tram::server

@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   char* report = NULL;
   CHECK(tram_sync(c, NULL, NULL, &report, NULL) == TRAM_OK, "sync");
   CHECK(report && strstr(report, "\"accepted\":1") != NULL, "one change set accepted");
+  CHECK(strstr(report, "\"server_log_behind\":false") != NULL && strstr(report, "\"resent\":0") != NULL, "no heal needed");
+  CHECK(strstr(report, "\"server_key_rotated\":false") != NULL && strstr(report, "\"server_moved_to\":\"\"") != NULL,
+        "the server kept its key and address");
   tram_free(report);
 
   char* row = NULL;
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
   char* info = NULL;
   CHECK(tram_info(c, &info, NULL) == TRAM_OK, "info");
   CHECK(info && strstr(info, "\"pending\":0") != NULL && strstr(info, "\"user\":\"minh\"") != NULL, "info content");
+  CHECK(strstr(info, "\"kept\":1") != NULL, "the sent change set is kept after its receipt");
+  CHECK(strstr(info, "\"previous_server_keys\":[]") != NULL, "no rotation followed");
   tram_free(info);
   CHECK(changes_heard > 0, "change callback called");
 

@@ -140,5 +140,23 @@ TEST_F(Authorize, TheReportWorkflow) {
   EXPECT_EQ(check(official, Op{"progress_report", "r1", OpKind::del, {}, {}}).code(), Errc::workflow_violation);
 }
 
+// A tombstone keeps its unit and its immutable fields: every rule that asked "does the row
+// exist?" treats a deleted row as existing for scope and immutability (issue 11 §2).
+TEST_F(Authorize, ADeletedRowStaysInItsUnit) {
+  accept(official, put(report("03808", "draft")));
+  accept(official, Op{"progress_report", "r1", OpKind::del, {}, {}});
+  EXPECT_EQ(check(other_official, put(report("03646", "draft"))).code(), Errc::forbidden_scope);
+  EXPECT_EQ(check(other_official, put({{id("value"), Value{1.0}}})).code(), Errc::forbidden_scope);
+  EXPECT_EQ(check(other_official, Op{"progress_report", "r1", OpKind::del, {}, {}}).code(), Errc::forbidden_scope);
+  // Not even a province-wide principal moves a row to another unit.
+  EXPECT_FALSE(check(admin, put(report("03646", "draft"))).ok());
+  // Its own unit re-creates it.
+  EXPECT_TRUE(check(official, put(report("03808", "draft"))).ok());
+}
+
+TEST_F(Authorize, DeletingARowThatNeverExistedIsRefused) {
+  EXPECT_EQ(check(official, Op{"progress_report", "ghost", OpKind::del, {}, {}}).code(), Errc::not_found);
+}
+
 }  // namespace
 }  // namespace tram

@@ -77,6 +77,13 @@ TEST(Json, StringsEscapeExactlyWhatJsonRequires) {
   EXPECT_EQ(json::quote("Mường La"), "\"Mường La\"");
 }
 
+TEST(Gzip, EveryMemberOfAMultiMemberBodyIsInflated) {
+  const std::string a(1000, 'a'), b = "và tiếp theo";
+  EXPECT_EQ(gzip_decompress(gzip_compress(a, 1) + gzip_compress(b, 1), 1 << 20), a + b);
+  // Trailing bytes that are not a gzip member are an error, not dropped.
+  EXPECT_FALSE(gzip_decompress(gzip_compress(a, 1) + "garbage after the member", 1 << 20));
+}
+
 TEST(Gzip, RoundTripsAndRefusesBombsAndLies) {
   std::string text_in;
   for (int i = 0; i < 20000; ++i) text_in += "Trạm y tế có 2 bác sĩ " + std::to_string(i) + "\n";

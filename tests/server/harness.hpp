@@ -83,9 +83,10 @@ inline HttpResponse http(uint16_t port, const std::string& method, const std::st
   return out;
 }
 
-// Runs tram-server with arguments; returns exit status and stdout.
-inline std::pair<int, std::string> run_cli(const std::vector<std::string>& args) {
-  std::string cmd = std::string(TRAM_SERVER_BIN);
+// Runs tram-server with arguments (after `prefix`, e.g. "timeout 20 "); returns exit status and
+// stdout with stderr.
+inline std::pair<int, std::string> run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
+  std::string cmd = prefix + std::string(TRAM_SERVER_BIN);
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");

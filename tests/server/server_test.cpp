@@ -2,6 +2,7 @@
 // every rejection code, scope isolation, replays, forks, revocation and limits.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -377,6 +378,7 @@ TEST_F(ServerTest, GzipBodiesBothWays) {
   const std::string body = push_body({made.signed_cs});
   const std::string packed = gzip_compress(body);
   // Headers: the session token is inside the device; log in again to get one for raw requests.
+  minh->set_port(server_->port());
   ASSERT_TRUE(minh->login());
   auto r = http(server_->port(), "GET", "/v1/server-key");  // warm-up; uncompressed
   EXPECT_EQ(r.headers.count("content-encoding"), 0u);
@@ -583,6 +585,333 @@ TEST(ServerLimits, SlowConnectionsAreCutAndGreedyClientsGet429) {
     status = http(greedy.port(), "GET", "/healthz").status;
   }
   EXPECT_EQ(status, 200);
+}
+
+
+namespace trust {
+
+std::string upload(TestDevice& d, const std::string& hex, const std::string& bytes, size_t from = 0, size_t chunk = 64 * 1024) {
+  std::string last;
+  for (size_t off = from; off < bytes.size(); off += chunk) {
+    const bool final = off + chunk >= bytes.size();
+    auto r = d.raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(off) + (final ? "&final=1" : ""),
+                   bytes.substr(off, chunk), {});
+    if (r.status != 200) return r.body;
+    last = r.body;
+  }
+  return last;
+}
+
+std::vector<FieldWrite> with_photo(const char* unit, const Hash& h) {
+  auto fields = report(unit);
+  fields.push_back({10, Value{AttachmentRef{h}}});
+  std::sort(fields.begin(), fields.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+  return fields;
+}
+
+}  // namespace trust
+
+// Issue 11 §1: naming another unit's attachment hash grants nothing; the file is read only
+// through a row of a unit that uploaded the bytes, and no one can see or spoil another's upload.
+TEST_F(ServerTest, AnAttachmentHashIsNotAKeyToAnotherUnitsFile) {
+  auto minh = device("minh", 1);  // unit 03808
+  auto an = device("an", 3);      // unit 03646
+  auto reviewer = device("tai-chinh", 4);
+  SeededRandom rng(7);
+  std::string photo(200 * 1024, '\0');
+  rng.fill(std::as_writable_bytes(std::span(photo.data(), photo.size())));
+  const Hash h = blake2b_256(photo);
+  const std::string hex = to_hex(h);
+  ASSERT_EQ(results(minh->push({minh->make({put("ra", trust::with_photo("03808", h))}).signed_cs}))[0].status, "accepted");
+  // Minh's upload is half done.
+  ASSERT_EQ(minh->raw("PUT", "/v1/attachments/" + hex + "?offset=0", photo.substr(0, 65536), {}).status, 200);
+  // An names the same hash in a report of his own unit: accepted (he may name anything)...
+  ASSERT_EQ(results(an->push({an->make({put("rb", trust::with_photo("03646", h))}).signed_cs}))[0].status, "accepted");
+  // ...but learns nothing: his status is his own (nothing received), whatever Minh has sent.
+  auto st = an->raw("GET", "/v1/attachments/" + hex + "/status", "", {});
+  ASSERT_EQ(st.status, 200) << st.body;
+  EXPECT_NE(st.body.find("\"received\":0,\"complete\":false"), std::string::npos) << st.body;
+  // A bad final chunk from An spoils only his own upload, not Minh's.
+  EXPECT_EQ(an->raw("PUT", "/v1/attachments/" + hex + "?offset=0&final=1", "garbage", {}).status, 422);
+  EXPECT_NE(minh->raw("GET", "/v1/attachments/" + hex + "/status", "", {}).body.find("\"received\":65536"), std::string::npos);
+  // Minh finishes: his unit and the province read it; An still cannot, and cannot tell it exists.
+  EXPECT_NE(trust::upload(*minh, hex, photo, 65536).find("\"complete\":true"), std::string::npos);
+  EXPECT_EQ(minh->raw("GET", "/v1/attachments/" + hex, "", {}).body, photo);
+  EXPECT_EQ(reviewer->raw("GET", "/v1/attachments/" + hex, "", {}).body, photo);
+  EXPECT_EQ(an->raw("GET", "/v1/attachments/" + hex, "", {}).status, 404);
+  st = an->raw("GET", "/v1/attachments/" + hex + "/status", "", {});
+  EXPECT_NE(st.body.find("\"received\":0,\"complete\":false"), std::string::npos) << st.body;
+  // PUT …/status is not an upload.
+  EXPECT_EQ(an->raw("PUT", "/v1/attachments/" + hex + "/status?offset=0", "x", {}).status, 405);
+  // Proof of possession: An uploads the same bytes himself, and then reads it through his row.
+  EXPECT_NE(trust::upload(*an, hex, photo).find("\"complete\":true"), std::string::npos);
+  EXPECT_EQ(an->raw("GET", "/v1/attachments/" + hex, "", {}).body, photo);
+  // Minh's copy was never disturbed.
+  EXPECT_EQ(minh->raw("GET", "/v1/attachments/" + hex, "", {}).body, photo);
+}
+
+// Issue 11 §2: a deleted row stays its unit's for ever; its tombstone keeps scope and immutables.
+TEST_F(ServerTest, ADeletedRowCannotBeTakenOverByAnotherUnit) {
+  auto minh = device("minh", 1);  // unit 03808
+  auto an = device("an", 3);      // unit 03646
+  SeededRandom rng(8);
+  std::string photo(1000, '\0');
+  rng.fill(std::as_writable_bytes(std::span(photo.data(), photo.size())));
+  const Hash h = blake2b_256(photo);
+  auto fields = trust::with_photo("03808", h);
+  ASSERT_EQ(results(minh->push({minh->make({put("T", fields)}).signed_cs}))[0].status, "accepted");
+  EXPECT_NE(trust::upload(*minh, to_hex(h), photo).find("\"complete\":true"), std::string::npos);
+  Op del{"progress_report", "T", OpKind::del, {}, minh->bases("progress_report", "T", {})};
+  ASSERT_EQ(results(minh->push({minh->make({del}).signed_cs}))[0].status, "accepted");
+  // Another unit re-creating T in its own unit, editing it, or deleting it: refused.
+  auto take = results(an->push({an->make({put("T", trust::with_photo("03646", h))}).signed_cs}));
+  EXPECT_EQ(take[0].status, "rejected");
+  EXPECT_EQ(take[0].code, "forbidden_scope");
+  auto edit = results(an->push({an->make({put("T", {{7, text("đã sửa")}})}).signed_cs}));
+  EXPECT_EQ(edit[0].code, "forbidden_scope");
+  auto del_b = results(an->push({an->make({Op{"progress_report", "T", OpKind::del, {}, {}}}).signed_cs}));
+  EXPECT_EQ(del_b[0].code, "forbidden_scope");
+  // Deleting a row that was never created is refused (it would leave a unit-less tombstone).
+  auto ghost = results(an->push({an->make({Op{"progress_report", "never", OpKind::del, {}, {}}}).signed_cs}));
+  EXPECT_EQ(ghost[0].code, "not_found");
+  // Nothing of T reaches An: not the row, not the photo.
+  auto rows = pulled_rows(an->pull(0), "progress_report");
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), "T"), 0);
+  EXPECT_EQ(an->raw("GET", "/v1/attachments/" + to_hex(h), "", {}).status, 404);
+  // The unit that made T re-creates it; the immutable unit stays as created.
+  auto again = results(minh->push({minh->make({put("T", fields, minh->bases("progress_report", "T", {}))}).signed_cs}));
+  EXPECT_EQ(again[0].status, "accepted") << again[0].code;
+  auto rows_minh = pulled_rows(minh->pull(0), "progress_report");
+  EXPECT_EQ(std::count(rows_minh.begin(), rows_minh.end(), "T"), 1);
+}
+
+// Issue 11 §5: a change set's author is the authenticated user.
+TEST_F(ServerTest, AChangeSetSignedUnderAnotherNameIsRefused) {
+  const std::string c = code("minh");
+  TestDevice impostor(server_->port(), c, "so-tai-chinh", 5);
+  ASSERT_TRUE(impostor.enrolled());
+  auto r = results(impostor.push({impostor.make({put("r1", report("03808"))}).signed_cs}));
+  EXPECT_EQ(r[0].status, "rejected");
+  EXPECT_EQ(r[0].code, "author_mismatch");
+}
+
+// Issue 11 §5: wrong enrolment codes and unanswered challenges are limited (429 + Retry-After).
+TEST_F(ServerTest, GuessingEnrolmentCodesAndHoardingChallengesAreLimited) {
+  int limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 30 && !limited; ++i) {
+    auto r = http(server_->port(), "POST", "/v1/enroll",
+                  "{\"code\":\"WRONG-" + std::to_string(i) + "\",\"public_key\":\"" + std::string(64, 'a') + "\"}");
+    if (r.status == 429) {
+      ++limited;
+      retry_after = r.headers["retry-after"];
+    } else {
+      EXPECT_EQ(r.status, 403);
+    }
+  }
+  EXPECT_EQ(limited, 1);
+  EXPECT_FALSE(retry_after.empty());
+  // A right code from the same address is also held back until the window passes: no oracle.
+  auto dev = std::make_unique<TestDevice>(server_->port(), code("hoa"), "hoa", 2);
+  EXPECT_FALSE(dev->enrolled());
+  EXPECT_NE(http(server_->port(), "GET", "/metrics").body.find("tram_rate_limited_total{limit=\"enrol_failures\"}"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, UnansweredChallengesPerDeviceAreLimited) {
+  auto minh = device("minh", 1);
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = http(server_->port(), "POST", "/v1/auth/challenge", "{\"device\":\"" + to_hex(minh->key()) + "\"}");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      EXPECT_FALSE(r.headers["retry-after"].empty());
+    }
+  }
+  EXPECT_LE(ok, 8);
+  EXPECT_GE(limited, 12);
+}
+
+TEST_F(ServerTest, APullCursorBeyondTwoToTheSixtyThreeIsRefused) {
+  auto minh = device("minh", 1);
+  EXPECT_EQ(minh->raw("GET", "/v1/pull?after=9223372036854775807", "", {}).status, 200);
+  EXPECT_EQ(minh->raw("GET", "/v1/pull?after=9223372036854775808", "", {}).status, 400);
+  EXPECT_EQ(minh->raw("GET", "/v1/pull?after=9999999999999999999", "", {}).status, 400);
+}
+
+TEST_F(ServerTest, EnrolmentCodesMustLiveAPositiveTime) {
+  EXPECT_NE(run_cli({"admin", "enrol-code", "--data", data_, "--user", "minh", "--ttl-hours", "0"}).first, 0);
+  EXPECT_NE(run_cli({"admin", "enrol-code", "--data", data_, "--user", "minh", "--ttl-hours", "-5"}).first, 0);
+  const std::string admin = "Authorization: Bearer " + admin_token();
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/admin/enrolment-codes", "{\"user\":\"minh\",\"ttl_hours\":0}", {admin}).status, 400);
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/admin/enrolment-codes", "{\"user\":\"minh\",\"ttl_hours\":-1}", {admin}).status, 400);
+  EXPECT_EQ(http(server_->port(), "POST", "/v1/admin/enrolment-codes", "{\"user\":\"minh\",\"ttl_hours\":24}", {admin}).status, 200);
+}
+
+}  // namespace
+}  // namespace tram::testing
+
+namespace tram::testing {
+namespace {
+
+// `tram-server serve` that must refuse to start: its exit code and output (bounded: 20 s).
+std::pair<int, std::string> serve_refused(const std::string& data) {
+  return run_cli({"serve", "--data", data, "--listen", "127.0.0.1:0"}, "timeout 20 ");
+}
+
+void overwrite(const std::string& path, size_t offset, size_t n) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  const std::string garbage(n, '\x5a');
+  f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+}
+
+class DamagedState : public ServerTest {
+ protected:
+  // A server with receipted work, stopped.
+  void SetUp() override {
+    ServerTest::SetUp();
+    auto minh = device("minh", 1);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_EQ(results(minh->push({minh->make({put("r" + std::to_string(i), report("03808"))}).signed_cs}))[0].status,
+                "accepted");
+    }
+    server_->stop(SIGTERM);
+  }
+  std::string db() const { return data_ + "/tram.db"; }
+};
+
+// Issue 11 §3: a server never starts silently on damaged or missing state (exit 3, the way out named).
+TEST_F(DamagedState, AMissingKeyIsNeverReplaced) {
+  std::filesystem::remove(data_ + "/server.key");
+  auto [rc, out] = serve_refused(data_);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("server.key is missing"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(data_ + "/server.key"));
+}
+
+TEST_F(DamagedState, AGarbageKeyIsRefused) {
+  std::ofstream(data_ + "/server.key") << "not a key\n";
+  auto [rc, out] = serve_refused(data_);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("admin restore"), std::string::npos) << out;
+}
+
+TEST_F(DamagedState, ADeletedDatabaseIsRefused) {
+  std::filesystem::remove(db());
+  auto [rc, out] = serve_refused(data_);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("tram.db is missing"), std::string::npos) << out;
+}
+
+TEST_F(DamagedState, GarbageInTheDatabaseIsRefused) {
+  const auto size = std::filesystem::file_size(db());
+  overwrite(db(), size / 2 / 4096 * 4096, 4096);
+  auto [rc, out] = serve_refused(data_);
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("damaged"), std::string::npos) << out;
+}
+
+TEST_F(DamagedState, ATruncatedDatabaseIsRefused) {
+  std::filesystem::resize_file(db(), std::filesystem::file_size(db()) / 2);
+  auto [rc, out] = serve_refused(data_);
+  EXPECT_EQ(rc, 3) << out;
+}
+
+// The log went backwards (a restored backup): the server says so, raises its row versions above
+// every cursor, takes the re-sent change sets, and clears the warning only when told to.
+TEST_F(ServerTest, ARestoredBackupIsReportedAndHealedByResending) {
+  auto minh = device("minh", 1);
+  ASSERT_EQ(results(minh->push({minh->make({put("r0", report("03808"))}).signed_cs}))[0].status, "accepted");
+  const std::string backup = data_ + "/before.db";
+  ASSERT_EQ(run_cli({"admin", "backup", "--data", data_, "--to", backup}).first, 0);
+  std::vector<SignedChangeSet> lost;
+  for (int i = 1; i <= 5; ++i) {
+    lost.push_back(minh->make({put("r" + std::to_string(i), report("03808"))}).signed_cs);
+    ASSERT_EQ(results(minh->push({lost.back()}))[0].status, "accepted");
+  }
+  dom::parser p;
+  const uint64_t cursor = p.parse(minh->pull(0).body)["next"].get_uint64().value();
+  server_->stop(SIGTERM);
+  auto [rc, out] = run_cli({"admin", "restore", "--data", data_, "--from", backup});
+  ASSERT_EQ(rc, 0) << out;
+  server_->start();
+  auto health = http(server_->port(), "GET", "/healthz");
+  EXPECT_NE(health.body.find("\"status\":\"log_behind\""), std::string::npos) << health.body;
+  EXPECT_NE(http(server_->port(), "GET", "/metrics").body.find("tram_log_behind 1"), std::string::npos);
+  // The device's next push starts past what the server holds: seq_gap, then it re-sends.
+  minh->set_port(server_->port());
+  ASSERT_TRUE(minh->login());
+  auto next = results(minh->push({minh->make({put("r6", report("03808"))}).signed_cs}));
+  EXPECT_EQ(next[0].code, "seq_gap");
+  EXPECT_EQ(next[0].expected_seq, 2u);
+  auto resent = results(minh->push(lost));
+  for (const auto& r : resent) EXPECT_EQ(r.status, "accepted") << r.code;
+  // Re-sent rows come after the cursor the device already held: nobody skips them.
+  auto rows = pulled_rows(minh->pull(cursor), "progress_report");
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(std::count(rows.begin(), rows.end(), "r" + std::to_string(i)), 1) << i;
+  // Still reported until the operator acknowledges.
+  server_->stop(SIGTERM);
+  server_->start();
+  EXPECT_NE(http(server_->port(), "GET", "/healthz").body.find("log_behind"), std::string::npos);
+  server_->stop(SIGTERM);
+  ASSERT_EQ(run_cli({"admin", "ack-log", "--data", data_}).first, 0);
+  server_->start();
+  EXPECT_EQ(http(server_->port(), "GET", "/healthz").body, "{\"status\":\"ok\"}");
+}
+
+// Key rotation: the new key is announced by a statement the old key signed; the old key is kept.
+TEST_F(ServerTest, ARotatedKeyIsAnnouncedByAStatementTheOldKeySigned) {
+  const std::string old_key = server_key();
+  EXPECT_NE(run_cli({"admin", "rotate-key", "--data", data_}).first, 0);  // refused while serving
+  server_->stop(SIGTERM);
+  auto [rc, out] = run_cli({"admin", "rotate-key", "--data", data_, "--address", "https://tram.example:8443"});
+  ASSERT_EQ(rc, 0) << out;
+  server_->start();
+  const std::string new_key = server_key();
+  EXPECT_NE(new_key, old_key);
+  dom::parser p;
+  dom::element root = p.parse(http(server_->port(), "GET", "/v1/server-key").body).value();
+  dom::array statements = root["statements"].get_array().value();
+  ASSERT_EQ(statements.size(), 1u);
+  const std::string body(std::string_view(statements.at(0)["body"].get_string().value()));
+  const auto sig = from_hex<64>(std::string_view(statements.at(0)["sig"].get_string().value()));
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(verify_signature(*from_hex<32>(old_key), "tram-key-statement-v1:" + body, *sig));
+  EXPECT_FALSE(verify_signature(*from_hex<32>(new_key), "tram-key-statement-v1:" + body, *sig));
+  dom::parser q;
+  dom::element b = q.parse(body).value();
+  EXPECT_EQ(std::string_view(b["from"].get_string().value()), old_key);
+  EXPECT_EQ(std::string_view(b["to"].get_string().value()), new_key);
+  EXPECT_EQ(std::string_view(b["address"].get_string().value()), "https://tram.example:8443");
+  // The old key is kept, never deleted.
+  bool kept = false;
+  for (const auto& e : std::filesystem::directory_iterator(data_)) kept |= e.path().filename().string().starts_with("server.key.retired-");
+  EXPECT_TRUE(kept);
+}
+
+// A WAL deleted while the server was down (after a crash): the same detection.
+TEST_F(ServerTest, ALostWalIsReportedAndEnrolmentsSurviveIt) {
+  auto minh = device("minh", 1);
+  std::vector<SignedChangeSet> sent;
+  for (int i = 0; i < 5; ++i) {
+    sent.push_back(minh->make({put("r" + std::to_string(i), report("03808"))}).signed_cs);
+    ASSERT_EQ(results(minh->push({sent.back()}))[0].status, "accepted");
+  }
+  server_->stop(SIGKILL);
+  ASSERT_TRUE(std::filesystem::exists(data_ + "/tram.db-wal"));
+  std::filesystem::remove(data_ + "/tram.db-wal");
+  std::filesystem::remove(data_ + "/tram.db-shm");
+  server_->start();
+  EXPECT_NE(http(server_->port(), "GET", "/healthz").body.find("log_behind"), std::string::npos);
+  // The enrolment was checkpointed: the device still logs in and re-sends everything.
+  minh->set_port(server_->port());
+  ASSERT_TRUE(minh->login());
+  auto resent = results(minh->push(sent));
+  for (const auto& r : resent) EXPECT_TRUE(r.status == "accepted" || r.status == "duplicate") << r.status << " " << r.code;
+  auto rows = pulled_rows(minh->pull(0), "progress_report");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(std::count(rows.begin(), rows.end(), "r" + std::to_string(i)), 1) << i;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 //  - the rows the app reads: the server's last pulled state with this device's pending
 //    change sets applied on top;
 //  - the outbox: every signed change set until a verified receipt says the server has it;
+//  - every change set sent, kept after its receipt (keep_sent_days), to send again to a server
+//    whose log went back (restored from a backup, or its WAL lost);
 //  - receipts (the official's proof of submission), rejections, conflicts, sync state;
 //  - the device's Ed25519 secret key, encrypted with a key the app supplies.
 // Every method is thread-safe. Network I/O never holds the database lock, so the app can
@@ -55,6 +57,10 @@ struct Options {
   TransportOptions transport_options;
   SyncOptions sync;
   ClockSource* clock = nullptr;  // nullptr: the system clock (tests inject a wrong one)
+  // Sent change sets (bytes and signature) are kept at least this long after their receipt,
+  // by this phone's clock and by the server's: a server restored from an older backup gets
+  // them again from the device. The newest one is always kept (it tells what the server lacks).
+  int keep_sent_days = 30;
 };
 
 // A row as the app sees it: field name -> value (fields never written are absent).
@@ -141,11 +147,15 @@ struct DeviceInfo {
   std::vector<std::string> units;
   bool all_units = false;
   PublicKey device{}, server_key{};
+  // Keys the server signed with before a rotation this device followed (oldest first): receipts
+  // signed by them still verify.
+  std::vector<PublicKey> previous_server_keys;
   uint64_t seq = 0;  // the last change set this device made
   uint64_t pending = 0, rejected = 0, receipts = 0, conflicts = 0;
   std::optional<int64_t> last_sync_ms;  // end of the last sync that completed
   std::string last_error;               // of the last sync that did not
   bool clock_ahead = false;             // the server said this phone's clock is far ahead
+  uint64_t kept = 0;                    // sent change sets kept to send again (keep_sent_days)
 };
 
 struct Progress {
@@ -161,6 +171,16 @@ struct SyncReport {
   uint64_t rows_pulled = 0, attachments_uploaded = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
   int attempts = 0;
+  // The server's signed log head went below one this device had verified (a restore from a
+  // backup, a lost WAL): the device sent its kept change sets again and pulled from the start.
+  bool server_log_behind = false;
+  uint64_t resent = 0;  // kept change sets sent again that the server has now (with a receipt)
+  // The server's key changed and a chain of key statements from the pinned key leads to the new
+  // one: it is pinned now, the old ones kept (protocol §4).
+  bool server_key_rotated = false;
+  // Not empty: a signed statement moved the server to this base URL, used from now on (with an
+  // app's own Transport, the app must point it there: info().server_url).
+  std::string server_moved_to;
 };
 
 class Client {
@@ -197,7 +217,8 @@ class Client {
   Result<std::vector<OutboxEntry>> outbox();  // pending and rejected
   Status dismiss_rejected(uint64_t seq);      // the user fixed or gave up on it
   Result<std::vector<ReceiptInfo>> receipts(const std::string& table = {}, const std::string& row = {});
-  Status verify_receipt(const ReceiptInfo& receipt);  // against the pinned server key
+  // Against the pinned server key, or one it replaced (a rotation this device followed).
+  Status verify_receipt(const ReceiptInfo& receipt);
   Result<std::vector<ConflictInfo>> conflicts();
 
   // Evidence files: copies the file into the device's store and returns its reference, to be

@@ -56,14 +56,18 @@ const char* tram_last_error_message(void);
 
 /* Opens or creates the local store. options_json:
  *   {"path": "device.db", "schemas": "dir of the schema's versions",
- *    "pin_sha256": "hex" (optional), "ca_file": "pem" (optional)}
+ *    "pin_sha256": "hex" (optional), "ca_file": "pem" (optional),
+ *    "keep_sent_days": n (optional, default 30: how long sent change sets are kept to heal a
+ *    server restored from an older backup)}
  * wrapping_key: 32 bytes from the platform keystore; it encrypts the device's secret key. */
 tram_status tram_open(const char* options_json, size_t options_len, const uint8_t wrapping_key[32], tram_client** out);
 void tram_close(tram_client* client);
 
 tram_status tram_enroll(tram_client* client, const char* server_url, size_t url_len, const char* code, size_t code_len);
-/* {"enrolled","user","role","units","device","server_key","seq","pending","rejected",
- *  "receipts","conflicts","last_sync_ms","last_error","clock_ahead"} */
+/* {"enrolled","server","user","role","units","all_units","device","server_key","previous_server_keys",
+ *  "seq","pending","rejected","receipts","conflicts","last_sync_ms","last_error","clock_ahead","kept"}
+ * "server" is the base URL in use (it changes when the server signs a move); "previous_server_keys"
+ * the keys a followed rotation replaced, whose receipts still verify. */
 tram_status tram_info(tram_client* client, char** out_json, size_t* out_len);
 
 /* One transaction, signed as one change set:
@@ -82,7 +86,14 @@ tram_status tram_query(tram_client* client, const char* query_json, size_t query
 tram_status tram_sql(tram_client* client, const char* select, size_t select_len, char** out_json, size_t* out_len);
 
 /* Push, upload, pull, with retries. out_json (may be NULL): the report
- * {"accepted","duplicates","rejected","rows_pulled","bytes_sent","bytes_received","attempts"}. */
+ * {"accepted","duplicates","rejected","rows_pulled","bytes_sent","bytes_received","attempts",
+ *  "resent","server_log_behind","server_key_rotated","server_moved_to"}: server_log_behind is true
+ *  when the server's signed log went back (a restore, a lost WAL) and the device sent its kept
+ *  change sets again ("resent"). A device that no longer keeps what the server lost fails with a
+ *  message starting "server_lost_data". server_key_rotated: the server's key changed and signed
+ *  statements from the pinned key lead to the new one, now pinned. server_moved_to: not empty when
+ *  a signed statement moved the server to that base URL, used from then on. A key that no
+ *  statement leads to fails the sync with TRAM_ERR_CRYPTO (bad_signature). */
 tram_status tram_sync(tram_client* client, tram_progress_fn progress, void* user_data, char** out_json, size_t* out_len);
 tram_status tram_cancel(tram_client* client);
 tram_status tram_start_background(tram_client* client, uint32_t interval_ms);
