@@ -203,12 +203,18 @@ Status Client::Impl::refresh_identity(SyncReport* report) {
     std::string_view named;
     std::optional<PublicKey> k;
     if (!p.parse(r->body)["server_key"].get_string().get(named)) k = from_hex<32>(named);
+    uint64_t statements = 0;
+    const bool counted = !p.parse(r->body)["key_statements"].get_uint64().get(statements);
     bool other = false;
     {
       std::lock_guard lock(mu);
       other = k && server_key && *k != *server_key;
+      // A new key statement (a rotation or a move), or a server that does not count them.
+      const uint64_t seen = std::stoull(meta("key_statements_seen").value_or(std::nullopt).value_or("0"));
+      other = other || !counted || statements > seen;
     }
-    // The key may have been rotated since this sync looked: follow it again (or refuse it).
+    // Rotated or moved since this device last looked: follow it (or refuse it). One request only
+    // when something changed, not on every sync over a slow link.
     if (other) TRAM_RETURN_IF_ERROR(follow_server_key(*report));
   }
   return store_identity(*this, r->body);
@@ -330,6 +336,11 @@ Status Client::Impl::follow_server_key(SyncReport& report) {
       moving = false;
       move = nullptr;
     }
+  }
+  {
+    // /v1/me tells how many statements exist: the next sync fetches them only when there are more.
+    std::lock_guard lock(mu);
+    TRAM_RETURN_IF_ERROR(set_meta("key_statements_seen", std::to_string(statements.size())));
   }
   if (k == pinned && !move) return {};
   {
@@ -921,8 +932,12 @@ Status Client::Impl::heal_from_me(SyncReport& report) {
 }
 
 Status Client::Impl::sync_round(SyncReport& report, const std::function<void(const Progress&)>& progress) {
-  TRAM_RETURN_IF_ERROR(follow_server_key(report));
-  const PublicKey pinned = *server_key;
+  PublicKey pinned{};
+  {
+    std::lock_guard lock(mu);
+    if (!server_key) return fail(Errc::not_enrolled, "no pinned server key: enrol this device first");
+    pinned = *server_key;
+  }
   Status st = sync_steps(report, progress);
   if (st.code() == Errc::bad_signature) {
     // A head or receipt that the pinned key does not verify: the key may have been rotated since

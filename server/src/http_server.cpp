@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -297,6 +299,68 @@ class WsSession final : public Conn, public Subscriber, public std::enable_share
   bool closing_ = false;
 };
 
+// Accept-Encoding (RFC 9110 §12.5.3): a list of codings with optional ";q=" weights. gzip is
+// used when "gzip" (or its alias "x-gzip"), or failing that "*", has a weight above 0.
+bool accepts_gzip(std::string_view header) {
+  std::optional<bool> gzip, star;
+  while (!header.empty()) {
+    const size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    const size_t semi = item.find(';');
+    const std::string_view coding = trim(item.substr(0, semi));
+    bool positive = true;
+    for (std::string_view params = semi == std::string_view::npos ? std::string_view() : item.substr(semi + 1); !params.empty();) {
+      const size_t next = params.find(';');
+      const std::string_view param = trim(params.substr(0, next));
+      params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+      if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+        // q=0, 0.0, 0.00, 0.000 mean "not acceptable"; any other digit makes it positive.
+        const std::string_view q = trim(param.substr(2));
+        positive = q.find_first_of("123456789") != std::string_view::npos;
+      }
+    }
+    if (beast::iequals(coding, "gzip") || beast::iequals(coding, "x-gzip")) gzip = positive;
+    else if (coding == "*") star = positive;
+  }
+  return gzip ? *gzip : star.value_or(false);
+}
+
+// At most `max` bytes of `s` for a log line, bytes outside printable ASCII percent-encoded.
+std::string log_safe(std::string_view s, size_t max) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+// The value of the query parameter "token" (exactly that name), for WebSocket clients that
+// cannot set headers.
+std::string query_token(std::string_view target) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
+    const size_t amp = rest.find('&');
+    const std::string_view kv = rest.substr(0, amp);
+    if (kv.starts_with("token=")) return std::string(kv.substr(6));
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return {};
+}
+
 http::response<http::string_body> make_response(unsigned version, bool keep_alive, const Response& r,
                                                 const std::string& request_id) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
@@ -450,9 +514,7 @@ class Session final : public Conn, public std::enable_shared_from_this<Session<S
       }
       req.body() = std::move(*body);
     }
-    std::string accept(req[http::field::accept_encoding]);
-    for (auto& ch : accept) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const bool gzip_ok = accept.find("gzip") != std::string::npos && accept.find("gzip;q=0") == std::string::npos;
+    const bool gzip_ok = accepts_gzip(req[http::field::accept_encoding]);
     char id[20];
     std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
@@ -460,13 +522,12 @@ class Session final : public Conn, public std::enable_shared_from_this<Session<S
     const auto start = std::chrono::steady_clock::now();
     Response out = shared_.service.handle(r);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    char line[1024];
-    std::snprintf(line, sizeof line,
-                  "{\"level\":\"info\",\"request_id\":\"%s\",\"peer\":\"%s\",\"method\":\"%s\",\"path\":%s,"
-                  "\"status\":%d,\"ms\":%.2f%s%s%s}",
-                  id, ip_.c_str(), r.method.c_str(), json::quote(r.target.substr(0, 200)).c_str(), out.status, ms,
-                  out.error_code.empty() ? "" : ",\"error\":\"", out.error_code.c_str(), out.error_code.empty() ? "" : "\"");
-    shared_.log(line);
+    char timing[64];
+    std::snprintf(timing, sizeof timing, ",\"status\":%d,\"ms\":%.2f", out.status, ms);
+    // Always one line of valid JSON and ASCII, whatever bytes the client sent.
+    shared_.log("{\"level\":\"info\",\"request_id\":\"" + std::string(id) + "\",\"peer\":" + json::quote(ip_) +
+                ",\"method\":" + json::quote(log_safe(r.method, 32)) + ",\"path\":" + json::quote(log_safe(r.target, 200)) +
+                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + "}");
     const bool keep = req.keep_alive();
     auto res = make_response(req.version(), keep, out, id);
     if (gzip_ok && out.body.size() > 512) {
@@ -484,10 +545,9 @@ class Session final : public Conn, public std::enable_shared_from_this<Session<S
     if (shared_.stopping) {
       return send(make_response(req.version(), false, limit_error(503, "stopping", "the server is stopping; retry later"), "ws"), false);
     }
-    std::string token(req[http::field::authorization]);
-    if (token.rfind("Bearer ", 0) == 0) token = token.substr(7);
-    const std::string target(req.target());
-    if (const size_t q = target.find("token="); token.empty() && q != std::string::npos) token = target.substr(q + 6, 64);
+    const std::string auth(req[http::field::authorization]);
+    std::string token = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : std::string();
+    if (auth.empty()) token = query_token(req.target());
     auto who = shared_.service.principal_for_token(token);
     if (!who) {
       return send(make_response(req.version(), false, limit_error(401, "unauthenticated", "a live session token is needed"), "ws"), false);

@@ -40,6 +40,7 @@ Usage:
                     [--tls-cert FILE.pem --tls-key FILE.pem]
                     [--max-connections N] [--max-connections-per-ip N] [--max-body-bytes N]
                     [--request-timeout-s 30] [--idle-timeout-s 120]
+                    [--ws-recheck-s 5] [--shutdown-grace-s 10]
   tram-server seed  --data DIR [--schemas DIR]
   tram-server admin create-user --data DIR --id USER --role official|department|reviewer|admin
                                 [--units CODE,CODE,...] [--all-units]

@@ -207,6 +207,11 @@ Service::Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceK
                  ClockSource& clock, RandomSource& random)
     : config_(std::move(config)), storage_(std::move(storage)), server_key_(std::move(server_key)),
       admin_token_(std::move(admin_token)), clock_(clock), random_(random) {
+  {
+    dom::parser p;
+    dom::array list;
+    if (!p.parse(config_.key_statements).get_array().get(list)) key_statement_count_ = list.size();
+  }
   if (!config_.watermark_path.empty()) {
     watermark_file_.emplace(config_.watermark_path);
     if (auto w = watermark_file_->read()) watermark_ = *w;
@@ -289,7 +294,7 @@ Response Service::route(const Request& req, std::string& route_name) {
     return ok("{\"device\":\"" + to_hex(who->first.key) + "\",\"user\":" + json::quote(u.id) + ",\"role\":" +
               json::quote(role_name(u.role)) + ",\"units\":" + units_json(u.units) + ",\"all_units\":" +
               (u.all_units ? "true" : "false") + ",\"server_key\":\"" + to_hex(server_key()) + "\",\"seq\":" +
-              std::to_string(who->first.head.seq) + "}");
+              std::to_string(who->first.head.seq) + ",\"key_statements\":" + std::to_string(key_statement_count_) + "}");
   }
   route_name = "other";
   return error(404, "not_found", "no route " + req.method + " " + std::string(path));

@@ -158,6 +158,7 @@ class Service {
   std::map<std::string, Session> sessions_;        // token -> session
   std::map<std::string, Session> challenges_;      // challenge -> device, single use
 
+  size_t key_statement_count_ = 0;  // in config_.key_statements (told in /v1/me)
   std::optional<LogBehind> log_behind_;
   std::optional<LogWatermark> watermark_file_;
   Watermark watermark_;  // the highest head written to watermark_file_

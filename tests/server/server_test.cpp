@@ -740,6 +740,37 @@ TEST_F(ServerTest, APullCursorBeyondTwoToTheSixtyThreeIsRefused) {
   EXPECT_EQ(minh->raw("GET", "/v1/pull?after=9999999999999999999", "", {}).status, 400);
 }
 
+TEST_F(ServerTest, AcceptEncodingIsParsedAsAListWithWeights) {
+  auto enc = [&](const std::string& accept) {
+    return http(server_->port(), "GET", "/metrics", "", {"Accept-Encoding: " + accept}).headers["content-encoding"];
+  };
+  EXPECT_EQ(enc("gzip"), "gzip");
+  EXPECT_EQ(enc("deflate, GZIP;q=0.5"), "gzip");
+  EXPECT_EQ(enc("x-gzip"), "gzip");
+  EXPECT_EQ(enc("gzip; q=0"), "");
+  EXPECT_EQ(enc("gzip;q=0.000, *"), "");
+  EXPECT_EQ(enc("*;q=0.1"), "gzip");
+  EXPECT_EQ(enc("identity"), "");
+  EXPECT_EQ(enc("xgzipx"), "");
+}
+
+TEST_F(ServerTest, EveryLogLineIsValidJsonWhateverTheRequest) {
+  http(server_->port(), std::string(3000, 'M'), "/healthz");
+  http(server_->port(), "GET", "/v1/pull?x=\xc3\x28\xff\"\\" + std::string(500, 'p'));
+  http(server_->port(), "GET", "/healthz");
+  server_->stop(SIGTERM);
+  std::ifstream in(data_ + "/server.log");
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    ++lines;
+    dom::parser p;
+    EXPECT_FALSE(p.parse(line).error()) << line;
+    EXPECT_TRUE(std::all_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) << line;
+  }
+  EXPECT_GE(lines, 1);
+}
+
 TEST_F(ServerTest, EnrolmentCodesMustLiveAPositiveTime) {
   EXPECT_NE(run_cli({"admin", "enrol-code", "--data", data_, "--user", "minh", "--ttl-hours", "0"}).first, 0);
   EXPECT_NE(run_cli({"admin", "enrol-code", "--data", data_, "--user", "minh", "--ttl-hours", "-5"}).first, 0);
