@@ -945,5 +945,21 @@ TEST_F(ServerTest, ALostWalIsReportedAndEnrolmentsSurviveIt) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(std::count(rows.begin(), rows.end(), "r" + std::to_string(i)), 1) << i;
 }
 
+// Garbage in the WAL (as from a bad disk) makes SQLite drop the frames from there on: the log
+// is behind the mark, and the server says so instead of serving as if nothing happened.
+TEST_F(ServerTest, GarbageInTheWalIsReportedAsALogBehind) {
+  auto minh = device("minh", 1);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(results(minh->push({minh->make({put("r" + std::to_string(i), report("03808"))}).signed_cs}))[0].status, "accepted");
+  }
+  server_->stop(SIGKILL);
+  const std::string wal = data_ + "/tram.db-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  overwrite(wal, std::filesystem::file_size(wal) / 2 / 4096 * 4096, 4096);
+  server_->start();
+  EXPECT_NE(http(server_->port(), "GET", "/healthz").body.find("log_behind"), std::string::npos);
+  EXPECT_NE(http(server_->port(), "GET", "/metrics").body.find("tram_log_behind 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tram::testing
