@@ -169,6 +169,10 @@ tram_status tram_info(tram_client* client, char** out_json, size_t* out_len) {
   });
 }
 
+tram_status tram_schema(tram_client* client, char** out_json, size_t* out_len) {
+  return guard(client, [&](Client& c) { return give(c.schema_json(), out_json, out_len); });
+}
+
 tram_status tram_write(tram_client* client, const char* txn_json, size_t txn_len, char** out_json, size_t* out_len) {
   return guard(client, [&](Client& c) {
     dom::parser p;

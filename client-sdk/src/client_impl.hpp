@@ -13,6 +13,10 @@
 #include "tram/engine/store.hpp"
 #include "tram/engine/uuid.hpp"
 #include "tram/engine/wire.hpp"
+#include "local_store.hpp"
+#include "log_heads.hpp"
+#include "puller.hpp"
+#include "session.hpp"
 
 namespace tram::client {
 
@@ -22,9 +26,6 @@ struct PushResult {
   uint64_t seq = 0, expected_seq = 0;
   std::string receipt_body, receipt_sig;  // empty without a receipt
 };
-
-// The rows a batch of local changes touched, per table, for the change listener.
-using Touched = std::map<std::string, std::set<std::string>>;
 
 class Client::Impl {
  public:
@@ -36,24 +37,16 @@ class Client::Impl {
   Status reload_chain();       // a DeviceChain at the persisted head
 
   // _client_meta
-  Result<std::optional<std::string>> meta(const std::string& k);
-  Status set_meta(const std::string& k, const std::string& v);
+  Result<std::optional<std::string>> meta(const std::string& k) { return local->meta(k); }
+  Status set_meta(const std::string& k, const std::string& v) { return local->set_meta(k, v); }
 
-  // Rebuilds the view of rows from the server's image plus the change sets still pending.
-  Status rebuild_rows(const Touched& rows);
   // Applies the outcome of pushing outbox entries (a push or an imported receipt bundle).
   Status record_results(const std::vector<PushResult>& results, SyncReport& report, Touched& changed);
   // The answers to kept change sets sent again (`seqs`, in request order); `gap` gets the
   // expected_seq of a seq_gap answer.
   Status record_resent(const std::vector<PushResult>& results, const std::vector<uint64_t>& seqs, SyncReport& report,
                        Touched& changed, uint64_t& gap);
-  // A verified head from a push or pull answer (mu held): below the highest one seen, the
-  // server's log went back (mark_log_behind).
-  Status note_head(uint64_t server_seq, SyncReport& report, bool persist = true);
-  Status load_known_head();  // known_head from meta, or from the receipts on a first run (mu held)
-  Status mark_log_behind(uint64_t server_seq, SyncReport& report);
   Status prune_sent();
-  Result<bool> is_own_changeset(const Hash& id);
   // A receipt signed by the pinned server key or one it replaced (mu held).
   Result<wire::Receipt> verify_signed_receipt(std::string_view body, std::string_view sig_hex) const;
   bool trusts(const PublicKey& server) const;  // the pinned key or one it replaced (mu held)
@@ -62,11 +55,6 @@ class Client::Impl {
 
   // sync.cpp
   Status sync_round(SyncReport& report, const std::function<void(const Progress&)>& progress);
-  // One request, opening a session first when needed and once more after a 401. `via`: another
-  // connection than the main one (the pull's read-ahead).
-  Result<HttpResponse> call(const std::string& method, const std::string& target, const std::string& body,
-                            bool authenticated, SyncReport* report = nullptr, Transport* via = nullptr);
-  Status login();
   // GET /v1/me: role and scope as the server has them now, and the device's chain head there
   // (me_seq). With a report, a server_key other than the pinned one is followed (follow_server_key).
   Status refresh_identity(SyncReport* report = nullptr);
@@ -80,7 +68,6 @@ class Client::Impl {
   Status sync_steps(SyncReport& report, const std::function<void(const Progress&)>& progress);
   Status push_outbox(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);
   Status upload_attachments(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);
-  Status pull(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);
   // Healing a server whose log went back: sends kept change sets [from, to] again, in order;
   // `gap` gets the server's expected_seq if it still lacks earlier ones.
   Status resend(uint64_t from, uint64_t to, SyncReport& report, uint64_t& gap);
@@ -91,14 +78,14 @@ class Client::Impl {
   // After a head showed the log went back: one kept change set (the newest) asks the server
   // where this device's chain stands there, and refill() sends what it lacks.
   Status heal_if_needed(SyncReport& report);
-  Status ensure_transport();
 
   Options opt;
   SystemClock system_clock;
   ClockSource* clock;
   SystemRandom random;
   std::unique_ptr<Schema> schema;
-  std::unique_ptr<Store> store;
+  std::string schema_source;  // the newest v<N>.json, as read (Client::schema_json)
+  std::unique_ptr<LocalStore> local;
   std::optional<HybridClock> hlc;
   std::optional<DeviceChain> chain;
 
@@ -114,12 +101,11 @@ class Client::Impl {
   std::optional<PublicKey> device, server_key;
   std::vector<PublicKey> old_server_keys;  // replaced by server_key through signed statements
 
-  std::shared_ptr<Transport> transport;
-  std::string token;  // session, in memory only
-  size_t push_batch = 0, pull_page = 0;
-  std::optional<uint64_t> known_head;  // the highest verified log head (meta "head_seq")
-  std::optional<uint64_t> me_seq;      // this device's chain head on the server, from /v1/me
-  bool behind_seen = false;            // mark_log_behind ran (the pull stops and starts again)
+  std::unique_ptr<DeviceSession> session;
+  std::unique_ptr<LogHeads> heads;  // (mu held)
+  std::unique_ptr<Puller> puller;
+  size_t push_batch = 0;
+  std::optional<uint64_t> me_seq;  // this device's chain head on the server, from /v1/me
 
   std::function<void(const std::string&, const std::vector<std::string>&)> listener;
   std::mutex listener_mu;
@@ -129,6 +115,12 @@ class Client::Impl {
   std::condition_variable bg_cv;
   bool bg_stop = false;
 };
+
+// Plain JSON for a value, as apps see it (no type tags: the schema gives the type). reads.cpp.
+void append_plain(std::string& out, const Value& v);
+
+// Stores who this device acts for, from an enrolment answer or GET /v1/me. identity.cpp.
+Status store_identity(Client::Impl& m, const std::string& body);
 
 // The error of a device that cannot give a server what its log lost.
 Status server_lost_data(uint64_t from, uint64_t to, uint64_t missing);

@@ -1,7 +1,6 @@
 // Encoding of change sets (docs/changeset-format.md). Members in a fixed order, no spaces,
 // UTF-8 text as is: the output is what gets signed, stored and sent.
-#include <charconv>
-#include <cstdio>
+#include <type_traits>
 
 #include "tram/engine/changeset.hpp"
 #include "tram/engine/json.hpp"
@@ -11,9 +10,11 @@ namespace {
 
 template <typename T>
 void put_number(std::string& out, T v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
+  if constexpr (std::is_signed_v<T>) {
+    json::append_number(out, static_cast<int64_t>(v));
+  } else {
+    json::append_number(out, static_cast<uint64_t>(v));
+  }
 }
 
 void put_writer(std::string& out, WriterId w) {
@@ -131,70 +132,3 @@ bool is_valid_row_id(std::string_view s, size_t max_bytes) noexcept {
 }
 
 }  // namespace tram
-
-namespace tram::json {
-
-void append_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  // Characters that need no escape are copied in runs, not one by one (this is on the path of
-  // every text value the server sends and every change set a device encodes).
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
-std::string quote(std::string_view s) {
-  std::string out;
-  append_string(out, s);
-  return out;
-}
-
-void append_value(std::string& out, const Value& v) {
-  const ValueType t = value_type(v);
-  if (t == ValueType::null) {
-    out += "null";
-    return;
-  }
-  out += "[\"";
-  out.push_back(value_type_tag(t));
-  out += "\",";
-  char buf[32];
-  switch (t) {
-    case ValueType::integer: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::get<int64_t>(v));
-      out.append(buf, end);
-      break;
-    }
-    case ValueType::real: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::get<double>(v));
-      out.append(buf, end);
-      break;
-    }
-    case ValueType::text: append_string(out, std::get<Text>(v).s); break;
-    case ValueType::boolean: out += std::get<bool>(v) ? "true" : "false"; break;
-    case ValueType::date: append_string(out, std::get<Date>(v).to_string()); break;
-    case ValueType::attachment: append_string(out, to_hex(std::get<AttachmentRef>(v).hash)); break;
-    case ValueType::null: break;
-  }
-  out.push_back(']');
-}
-
-}  // namespace tram::json

@@ -141,7 +141,11 @@ std::optional<PageLead> peek_page(std::string_view body) {
     if (end == std::string_view::npos || end > 1100) return std::nullopt;
     lead.cursor = body.substr(0, end);
     if (lead.cursor.find('\\') != std::string::npos) return std::nullopt;  // escapes: not ours
+    body.remove_prefix(end + 1);
   }
+  // Anything else between the lead and the rows (a member this reader does not know) might be
+  // followed by a cursor: no guess.
+  if (!body.starts_with(",\"rows\":")) return std::nullopt;
   return lead;
 }
 
@@ -283,6 +287,35 @@ Result<Receipt> verify_receipt(std::string_view body, std::string_view sig_hex, 
   std::string_view code;
   if (!o["code"].get_string().get(code)) r.code = code;
   return r;
+}
+
+Result<std::vector<PushItem>> read_push_body(std::string_view body, size_t max_items) {
+  dom::parser parser;
+  dom::element root;
+  dom::array items;
+  if (auto e = parser.parse(body).get(root)) return bad(std::string("request body is not JSON: ") + simdjson::error_message(e));
+  if (root["changesets"].get_array().get(items)) return bad("expected {\"changesets\": [...]}");
+  if (items.size() > max_items) {
+    return Status(Errc::too_large, std::to_string(items.size()) + " change sets in one push, limit " + std::to_string(max_items));
+  }
+  std::vector<PushItem> out(items.size());
+  size_t i = 0;
+  for (dom::element el : items) {
+    PushItem& it = out[i++];
+    std::string_view b64, sig_hex;
+    if (el["cs"].get_string().get(b64) || el["sig"].get_string().get(sig_hex)) {
+      it.message = "each item is {\"cs\": base64, \"sig\": hex}";
+      continue;
+    }
+    auto bytes = from_base64(b64);
+    auto sig = from_hex<64>(sig_hex);
+    if (!bytes || !sig) {
+      it.message = "cs must be base64 and sig 128 hex digits";
+      continue;
+    }
+    it.cs = SignedChangeSet{std::move(*bytes), *sig};
+  }
+  return out;
 }
 
 }  // namespace tram::wire

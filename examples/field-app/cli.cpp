@@ -86,75 +86,9 @@ bool parse_args(const CommandSpec& spec, const std::vector<std::string>& argv, A
   return true;
 }
 
-void Json::comma() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!first_.empty()) {
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
-  }
-}
-Json& Json::open(char bracket) {
-  comma();
-  out_ += bracket;
-  first_.push_back(true);
-  return *this;
-}
-Json& Json::close(char bracket) {
-  out_ += bracket;
-  first_.pop_back();
-  return *this;
-}
-Json& Json::begin_object() { return open('{'); }
-Json& Json::end_object() { return close('}'); }
-Json& Json::begin_array() { return open('['); }
-Json& Json::end_array() { return close(']'); }
-Json& Json::key(std::string_view k) {
-  comma();
-  json::append_string(out_, k);
-  out_ += ':';
-  after_key_ = true;
-  return *this;
-}
-Json& Json::str(std::string_view s) {
-  comma();
-  json::append_string(out_, s);
-  return *this;
-}
 Json& Json::num(double d) {
-  comma();
-  if (!std::isfinite(d)) {
-    out_ += "null";
-    return *this;
-  }
-  out_ += shortest(d);
-  return *this;
-}
-Json& Json::num(int64_t i) {
-  comma();
-  out_ += std::to_string(i);
-  return *this;
-}
-Json& Json::num(uint64_t u) {
-  comma();
-  out_ += std::to_string(u);
-  return *this;
-}
-Json& Json::boolean(bool b) {
-  comma();
-  out_ += b ? "true" : "false";
-  return *this;
-}
-Json& Json::null() {
-  comma();
-  out_ += "null";
-  return *this;
-}
-Json& Json::raw(std::string_view json) {
-  comma();
-  out_ += json;
+  if (!std::isfinite(d)) return null();
+  w_.raw(shortest(d));
   return *this;
 }
 Json& Json::value(const Value& v) {

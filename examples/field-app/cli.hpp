@@ -1,4 +1,4 @@
-// Command-line plumbing for tram-field: option parsing, a small JSON writer for --json, and
+// Command-line plumbing for tram-field: option parsing, the JSON of --json (over json::Writer), and
 // text helpers (column padding by characters, dates and times in UTC).
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tram/engine/json.hpp"
 #include "tram/engine/value.hpp"
 
 namespace tram::field {
@@ -42,21 +43,22 @@ const std::set<std::string>& global_flags();
 // Parses argv after the command has been found; `error` gets the reason when it fails.
 bool parse_args(const CommandSpec& spec, const std::vector<std::string>& argv, Args& out, std::string& error);
 
-// Builds one JSON document. Commas and nesting are tracked, so callers only say what comes next.
+// One JSON document for --json: the engine's json::Writer (commas and nesting placed by it), with
+// the shorthands the commands use and values as plain JSON (numbers, text, dates as text).
 class Json {
  public:
-  Json& begin_object();
-  Json& end_object();
-  Json& begin_array();
-  Json& end_array();
-  Json& key(std::string_view k);
-  Json& str(std::string_view s);
+  Json& begin_object() { return wrap(w_.begin_object()); }
+  Json& end_object() { return wrap(w_.end_object()); }
+  Json& begin_array() { return wrap(w_.begin_array()); }
+  Json& end_array() { return wrap(w_.end_array()); }
+  Json& key(std::string_view k) { return wrap(w_.key(k)); }
+  Json& str(std::string_view s) { return wrap(w_.string(s)); }
   Json& num(double d);
-  Json& num(int64_t i);
-  Json& num(uint64_t u);
-  Json& boolean(bool b);
-  Json& null();
-  Json& raw(std::string_view json);  // an already-encoded value
+  Json& num(int64_t i) { return wrap(w_.number(i)); }
+  Json& num(uint64_t u) { return wrap(w_.number(u)); }
+  Json& boolean(bool b) { return wrap(w_.boolean(b)); }
+  Json& null() { return wrap(w_.null()); }
+  Json& raw(std::string_view json) { return wrap(w_.raw(json)); }  // an already-encoded value
   Json& value(const Value& v);
   // Shorthands for object members.
   Json& kv(std::string_view k, std::string_view s) { return key(k).str(s); }
@@ -66,15 +68,11 @@ class Json {
   Json& kv(std::string_view k, int64_t i) { return key(k).num(i); }
   Json& kv(std::string_view k, uint64_t u) { return key(k).num(u); }
   Json& kv(std::string_view k, int i) { return key(k).num(static_cast<int64_t>(i)); }
-  const std::string& str() const { return out_; }
+  const std::string& str() const { return w_.str(); }
 
  private:
-  void comma();
-  Json& open(char bracket);
-  Json& close(char bracket);
-  std::string out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
-  bool after_key_ = false;
+  Json& wrap(json::Writer&) { return *this; }
+  json::Writer w_;
 };
 
 // A value as plain text for screens: numbers without trailing zeros, dates, hashes in hex.

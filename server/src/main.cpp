@@ -17,11 +17,11 @@
 #include <mutex>
 #include <sstream>
 
-#include "http_server.hpp"
-#include "log_watermark.hpp"
+#include "http/http_server.hpp"
+#include "storage/log_watermark.hpp"
 #include "report.hpp"
 #include "service.hpp"
-#include "sqlite_storage.hpp"
+#include "storage/sqlite_storage.hpp"
 #include "tram/engine/device_chain.hpp"
 #include "tram/engine/json.hpp"
 #include "tram/engine/schema_loader.hpp"
@@ -380,12 +380,10 @@ int restore(const Options& o) {
   const std::string data = o.get("data"), from = o.get("from");
   if (data.empty() || from.empty()) return die("restore --data DIR --from BACKUP.db");
   if (lock_data_dir(data) < 0) return die("stop the server before restoring " + data);
-  {
-    auto db = sql::Database::open(from);
-    if (!db.ok()) return die("cannot open the backup " + from + ": " + db.status().message());
-    auto st = db->prepare("PRAGMA quick_check");
-    auto has = st.ok() ? st->step() : Result<bool>(st.status());
-    if (!has.ok() || !*has || st->column_text(0) != "ok") return die("the backup " + from + " is damaged; take an older one");
+  if (Status st = SqliteStorage::check_file(from); !st.ok()) {
+    return die(st.code() == Errc::storage_error && st.message() == "quick_check failed"
+                   ? "the backup " + from + " is damaged; take an older one"
+                   : "cannot open the backup " + from + ": " + st.message());
   }
   const fs::path dir(data);
   const fs::path aside = dir / ("replaced-" + std::to_string(std::time(nullptr)));

@@ -94,6 +94,11 @@ int main(int argc, char** argv) {
   CHECK(strstr(info, "\"kept\":1") != NULL, "the sent change set is kept after its receipt");
   CHECK(strstr(info, "\"previous_server_keys\":[]") != NULL, "no rotation followed");
   tram_free(info);
+
+  char* schema = NULL;
+  CHECK(tram_schema(c, &schema, NULL) == TRAM_OK, "schema");
+  CHECK(schema && strstr(schema, "\"progress_report\"") != NULL, "the schema as JSON");
+  tram_free(schema);
   CHECK(changes_heard > 0, "change callback called");
 
   tram_close(c);

@@ -68,6 +68,18 @@ TEST_F(ClientTest, EnrolsPullsReferenceDataAndKeepsTheKeyEncrypted) {
   EXPECT_EQ((*right)->info().user, "minh");
 }
 
+TEST_F(ClientTest, ExposesTheSchemaItWasOpenedWith) {
+  auto opened = Client::open(device_options(dir_ + "/schema.db"));
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  const Schema& schema = (*opened)->schema();
+  EXPECT_EQ(schema.id, "sonla-2026");
+  ASSERT_NE(schema.table("progress_report"), nullptr);
+  EXPECT_NE(schema.table("progress_report")->field("narrative"), nullptr);
+  const std::string& json = (*opened)->schema_json();
+  EXPECT_NE(json.find("\"progress_report\""), std::string::npos);
+  EXPECT_NE(json.find("\"version\": " + std::to_string(schema.version)), std::string::npos) << json.substr(0, 200);
+}
+
 TEST_F(ClientTest, OfflineWritesSurviveAServerOutageAndSyncLater) {
   auto minh = device("minh", "minh");
   ASSERT_TRUE(minh);

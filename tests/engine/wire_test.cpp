@@ -1,5 +1,7 @@
 // The wire helpers a device uses on pull pages (compact cells, the page lead read ahead of the
-// rows), gzip bodies, and the store's compact ranks and id-ordered scans behind snapshots.
+// rows), every protocol message written and read back (page, head, receipt, push body, row
+// image), json::Writer, gzip bodies, and the store's compact ranks and id-ordered scans behind
+// snapshots.
 #include "tram/engine/wire.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +9,7 @@
 #include "test_support.hpp"
 #include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
+#include "tram/engine/wire_writer.hpp"
 
 namespace tram {
 namespace {
@@ -68,6 +71,202 @@ TEST(Wire, PeekPageReadsTheLeadOrNothing) {
   EXPECT_FALSE(wire::peek_page(R"({"next":"1","more":false})"));
   EXPECT_FALSE(wire::peek_page(R"({"next":1,"more":maybe})"));
   EXPECT_FALSE(wire::peek_page(R"({"next":1,"more":true,"cursor":"a\"b"})"));
+}
+
+TEST(Wire, PeekPageGivesUpWhenAnUnknownMemberPrecedesTheCursor) {
+  // parse_pull finds the cursor wherever it is; the lead must not claim there is none.
+  const std::string body = page("", R"("next":4,"more":true,"hint":0,"cursor":"4.1.61")");
+  auto parsed = must(wire::parse_pull(body, testing::report_schema()));
+  EXPECT_EQ(parsed.cursor, "4.1.61");
+  EXPECT_FALSE(wire::peek_page(body));
+  // Likewise anything after the cursor but before the rows.
+  EXPECT_FALSE(wire::peek_page(page("", R"("next":4,"more":true,"cursor":"4.1.61","hint":0)")));
+}
+
+TEST(Json, WriterPlacesCommasAndNestsValues) {
+  json::Writer w;
+  w.begin_object().key("a").number(int64_t{-1}).key("b").begin_array().number(uint64_t{2}).string("x\"y").null();
+  w.boolean(true).begin_object().end_object().begin_array().end_array().end_array();
+  w.key("c").value(Value{int64_t{5}}).key("d").raw(R"({"k":1})").key("e").hex(std::vector<uint8_t>{0xab, 0x01});
+  w.end_object();
+  EXPECT_EQ(w.str(), R"({"a":-1,"b":[2,"x\"y",null,true,{},[]],"c":["i",5],"d":{"k":1},"e":"ab01"})");
+}
+
+DeviceKey server_key() {
+  std::array<uint8_t, 32> seed{};
+  seed[0] = 7;
+  return DeviceKey::from_seed(seed);
+}
+
+TEST(WireRoundTrip, HeadIsWrittenSignedAndVerifies) {
+  const DeviceKey key = server_key();
+  const Hash log = blake2b_256("log");
+  const wire::Head head = wire::sign_head(42, log, key);
+  EXPECT_TRUE(wire::verify_head(head, key.public_key()));
+  EXPECT_EQ(wire::write_head(head), "{\"server_seq\":42,\"log\":\"" + to_hex(log) + "\",\"sig\":\"" + to_hex(head.sig) + "\"}");
+  wire::Head forged = head;
+  forged.server_seq = 43;
+  EXPECT_FALSE(wire::verify_head(forged, key.public_key()));
+}
+
+TEST(WireRoundTrip, ReceiptsReadBackAsWritten) {
+  const DeviceKey key = server_key();
+  for (bool accepted : {true, false}) {
+    wire::Receipt r;
+    r.server_seq = 9;
+    r.id = blake2b_256("cs");
+    r.device = blake2b_256("device");
+    r.seq = 3;
+    r.accepted = accepted;
+    r.code = accepted ? "" : "forbidden_scope";
+    r.received_at_ms = 1767225600123;
+    r.clock_ahead = !accepted;
+    r.log = blake2b_256("log");
+    r.server = key.public_key();
+    const std::string body = wire::receipt_body(r);
+    const std::string sig = to_hex(key.sign(body));
+    EXPECT_EQ(wire::write_receipt(r, key), "{\"body\":" + json::quote(body) + ",\"sig\":\"" + sig + "\"}");
+    auto back = must(wire::verify_receipt(body, sig, key.public_key()));
+    EXPECT_EQ(back.body, body);
+    EXPECT_EQ(back.server, key.public_key());
+    EXPECT_EQ(back.server_seq, r.server_seq);
+    EXPECT_EQ(back.id, r.id);
+    EXPECT_EQ(back.device, r.device);
+    EXPECT_EQ(back.seq, r.seq);
+    EXPECT_EQ(back.accepted, r.accepted);
+    EXPECT_EQ(back.code, r.code);
+    EXPECT_EQ(back.received_at_ms, r.received_at_ms);
+    EXPECT_EQ(back.clock_ahead, r.clock_ahead);
+    EXPECT_EQ(back.log, r.log);
+  }
+  // The body's exact text, as devices have signed receipts verified since protocol v1.
+  wire::Receipt r;
+  r.server_seq = 1;
+  r.seq = 2;
+  r.accepted = true;
+  r.received_at_ms = 5;
+  r.server = key.public_key();
+  const std::string z(64, '0');
+  EXPECT_EQ(wire::receipt_body(r), "{\"v\":1,\"server\":\"" + to_hex(key.public_key()) + "\",\"server_seq\":1,\"id\":\"" + z +
+                                       "\",\"device\":\"" + z + "\",\"seq\":2,\"status\":\"accepted\",\"received_at_ms\":5,"
+                                       "\"clock_ahead\":false,\"log\":\"" + z + "\"}");
+}
+
+void expect_same_image(const RowImage& a, const RowImage& b) {
+  ASSERT_EQ(a.cells.size(), b.cells.size());
+  for (size_t k = 0; k < a.cells.size(); ++k) {
+    EXPECT_EQ(a.cells[k].value, b.cells[k].value) << k;
+    EXPECT_EQ(a.cells[k].rank, b.cells[k].rank) << k;
+    EXPECT_EQ(a.cells[k].writer, b.cells[k].writer) << k;
+  }
+}
+
+TEST(WireRoundTrip, PagesReadBackAsWrittenWithTheirLead) {
+  const Schema schema = testing::report_schema();
+  const DeviceKey key = server_key();
+  const Hash w0 = *from_hex<32>(kW0), w1 = *from_hex<32>(kW1);
+  RowImage a;  // every cell by the row's writer, a cleared one, unwritten ones
+  a.cells.resize(8);
+  a.cells[0] = CellImage{Value{int64_t{0}}, 1000, w0};
+  a.cells[1] = CellImage{text("03808 \"Mường La\""), 1000, w0};
+  a.cells[2] = CellImage{Value{1.5}, 1000, w0};
+  a.cells[3] = CellImage{Value{}, 1000, w0};
+  a.cells[5] = CellImage{Value{true}, 1000, w0};
+  a.cells[6] = CellImage{Value{*Date::parse("2026-06-05")}, 1000, w0};
+  a.cells[7] = CellImage{Value{AttachmentRef{blake2b_256("photo")}}, 1000, w0};
+  RowImage b = a;  // a cell of another writer and rank, and a conflict
+  b.cells[4] = CellImage{Value{int64_t{3}}, 2000, w1};
+  const ConflictRecord conflict{"progress_report", "r2", 4, w1, w0, Value{int64_t{2}}};
+  RowImage empty;  // a deleted row's image: no cell written
+  empty.cells.resize(8);
+  const wire::Head head = wire::sign_head(17, blake2b_256("log"), key);
+
+  for (const std::optional<std::string>& cursor : {std::optional<std::string>{}, std::optional<std::string>{"9.0.7231"}, std::optional<std::string>{""}}) {
+    wire::PageWriter w;
+    w.add(7, "progress_report", "r1", a);
+    w.add(8, "progress_report", "r2", b, std::span(&conflict, 1));
+    w.add(9, "progress_report", "r3", empty);
+    EXPECT_EQ(w.rows(), 3u);
+    const std::string body = w.finish(9, cursor.has_value(), cursor, head);
+    auto p = must(wire::parse_pull(body, schema));
+    EXPECT_EQ(p.next, 9u);
+    EXPECT_EQ(p.more, cursor.has_value());
+    EXPECT_EQ(p.cursor, cursor.value_or(""));
+    EXPECT_EQ(p.head.server_seq, 17u);
+    EXPECT_EQ(p.head.log, head.log);
+    EXPECT_EQ(p.head.sig, head.sig);
+    EXPECT_TRUE(wire::verify_head(p.head, key.public_key()));
+    ASSERT_EQ(p.rows.size(), 3u);
+    EXPECT_EQ(p.rows[0].version, 7u);
+    EXPECT_EQ(p.rows[0].table, "progress_report");
+    EXPECT_EQ(p.rows[0].id, "r1");
+    expect_same_image(p.rows[0].image, a);
+    expect_same_image(p.rows[1].image, b);
+    expect_same_image(p.rows[2].image, empty);
+    EXPECT_TRUE(p.rows[0].conflicts.empty());
+    ASSERT_EQ(p.rows[1].conflicts.size(), 1u);
+    const ConflictRecord& c = p.rows[1].conflicts[0];
+    EXPECT_EQ(c.table, conflict.table);
+    EXPECT_EQ(c.row, conflict.row);
+    EXPECT_EQ(c.field, conflict.field);
+    EXPECT_EQ(c.winner, conflict.winner);
+    EXPECT_EQ(c.loser, conflict.loser);
+    EXPECT_EQ(c.loser_value, conflict.loser_value);
+    // The lead, peeked without parsing, says what the parse says.
+    auto lead = wire::peek_page(body);
+    ASSERT_TRUE(lead);
+    EXPECT_EQ(lead->next, p.next);
+    EXPECT_EQ(lead->more, p.more);
+    EXPECT_EQ(lead->cursor, p.cursor);
+  }
+  // The exact text of a small pull page, as tram-server has written it since compact cells.
+  wire::PageWriter w;
+  RowImage small;
+  small.cells = {CellImage{Value{int64_t{0}}, 5, w0}, CellImage{text("x"), 6, w1}};
+  w.add(3, "t", "id", small);
+  EXPECT_EQ(w.finish(3, false, std::nullopt, head),
+            R"({"next":3,"more":false,"rows":[{"v":3,"t":"t","id":"id","r":5,"w":0,"c":[["i",0],[["t","x"],6,1]]}],"writers":[")" +
+                kW0 + R"(",")" + kW1 + R"("],"head":)" + wire::write_head(head) + "}");
+}
+
+TEST(WireRoundTrip, PushBodiesReadBackAsWritten) {
+  std::vector<SignedChangeSet> sent;
+  for (int i = 0; i < 3; ++i) {
+    SignedChangeSet cs;
+    cs.bytes = "{\"change set\":" + std::to_string(i) + std::string(static_cast<size_t>(i), '\0') + "}";
+    cs.sig = server_key().sign(cs.bytes);
+    sent.push_back(cs);
+  }
+  const std::string body = wire::write_push_body(sent);
+  EXPECT_TRUE(body.starts_with(R"({"changesets":[{"cs":")"));
+  auto items = must(wire::read_push_body(body, 500));
+  ASSERT_EQ(items.size(), sent.size());
+  for (size_t k = 0; k < sent.size(); ++k) {
+    ASSERT_TRUE(items[k].cs) << items[k].message;
+    EXPECT_EQ(items[k].cs->bytes, sent[k].bytes);
+    EXPECT_EQ(items[k].cs->sig, sent[k].sig);
+  }
+  EXPECT_EQ(wire::write_push_body(std::vector<SignedChangeSet>{}), R"({"changesets":[]})");
+  EXPECT_TRUE(must(wire::read_push_body(R"({"changesets":[]})", 0)).empty());
+  // Too many, not JSON, not the object: the whole body is refused; a bad item only itself.
+  EXPECT_EQ(wire::read_push_body(body, 2).code(), Errc::too_large);
+  EXPECT_EQ(wire::read_push_body("{", 500).code(), Errc::malformed_json);
+  EXPECT_EQ(wire::read_push_body(R"({"items":[]})", 500).code(), Errc::malformed_json);
+  auto mixed = must(wire::read_push_body(R"({"changesets":[{"cs":"e30=","sig":"00"},{"cs":1},{"cs":"e30=","sig":")" +
+                                             std::string(128, '0') + R"("}]})", 500));
+  ASSERT_EQ(mixed.size(), 3u);
+  EXPECT_FALSE(mixed[0].cs);
+  EXPECT_FALSE(mixed[1].cs);
+  EXPECT_FALSE(mixed[1].message.empty());
+  ASSERT_TRUE(mixed[2].cs);
+  EXPECT_EQ(mixed[2].cs->bytes, "{}");
+}
+
+TEST(WireRoundTrip, RowImagesReadBackAsWritten) {
+  const Hash w0 = *from_hex<32>(kW0);
+  RowImage img;
+  img.cells = {CellImage{Value{int64_t{0}}, 5, w0}, CellImage{}, CellImage{text("ạ\n"), -3, w0}, CellImage{Value{}, 1, w0}};
+  expect_same_image(must(wire::row_image_from_json(wire::row_image_to_json(img))), img);
 }
 
 TEST(Json, StringsEscapeExactlyWhatJsonRequires) {

@@ -390,6 +390,58 @@ TEST_F(FieldTest, ConcurrentEditsOfOneReportLeaveAConflictRecord) {
   EXPECT_EQ(json("minh", {"show", id}).str({"report", "fields", "narrative"}), json("tuan", {"show", id}).str({"report", "fields", "narrative"}));
 }
 
+// One rule for "on time / late" in the field app and the province report (docs/operations.md §8):
+// a report submitted before the deadline and returned by the reviewer keeps the timeliness of its
+// submission, in `due` (not LATE) and in `tram-server report` (on time); a missing item is LATE
+// once the deadline has passed. (Before the report library, `due` counted the returned report
+// as LATE while the server's report counted it on time.)
+TEST_F(FieldTest, DueAndTheProvinceReportJudgeAReturnedReportAlike) {
+  enrol("hoa", "official", "04240");
+  enrol("huong", "reviewer", "all");
+  // 2027-H1 is due on 2027-06-05: today's report is well in time.
+  const std::string id = new_report("hoa", {"--indicator", "CT-KHONGMATUY-XAPHUONG", "--period", "2027-H1", "--value", "100", "--progress", "done", "--submit"});
+  ASSERT_EQ(json("hoa", {"sync"}).num({"accepted"}), 1);
+  json("huong", {"sync"});
+  EXPECT_EQ(json("huong", {"return", id, "--comment", "Đề nghị bổ sung biên bản."}).str({"status"}), "returned");
+  ASSERT_EQ(json("huong", {"sync"}).num({"accepted"}), 1);
+  json("hoa", {"sync"});
+
+  // A year on, the deadline has passed: the returned report is not late, what is missing is.
+  const Doc due = json("hoa", {"due", "--period", "2027-H1", "--clock-offset-days", "365"});
+  size_t returned = 0, missing_late = 0, missing = 0;
+  for (auto u : due.array("units")) {
+    for (auto it : u["items"].get_array()) {
+      const std::string_view state = it["state"].get_string().value();
+      if (state == "returned") {
+        ++returned;
+        EXPECT_FALSE(it["late"].get_bool().value());
+        EXPECT_EQ(std::string_view(it["timeliness"].get_string().value()), "on_time");
+      }
+      if (state == "missing") {
+        ++missing;
+        missing_late += it["late"].get_bool().value();
+      }
+    }
+  }
+  EXPECT_EQ(returned, 1u) << due.text();
+  EXPECT_GT(missing, 0u);
+  EXPECT_EQ(missing_late, missing);
+
+  const auto report = run_cli({"report", "--data", data(), "--period", "2027-H1", "--json"});
+  ASSERT_EQ(report.first, 0) << report.second;
+  const Doc rep(report.second);
+  ASSERT_TRUE(rep.ok()) << report.second;
+  size_t seen = 0;
+  for (auto l : rep.array("lines")) {
+    std::string_view r;
+    if (l["report"].get_string().get(r) != simdjson::SUCCESS || r != id) continue;
+    ++seen;
+    EXPECT_EQ(std::string_view(l["timeliness"].get_string().value()), "on_time");
+    EXPECT_EQ(std::string_view(l["review_state"].get_string().value()), "returned");
+  }
+  EXPECT_EQ(seen, 1u);
+}
+
 TEST_F(FieldTest, VietnameseTextIsStoredAsNfcAndAWrongClockIsFlagged) {
   enrol("vi", "official", "03646", {"--clock-offset-days", "365"});
   // "Hoàn thành" typed with combining marks (NFD) comes back precomposed (NFC).

@@ -194,9 +194,12 @@ class ReportTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
-// 182 indicator_unit rows and 7 province-wide indicators, all active in 2026-H1: 189 lines, of
+// 182 indicator_unit rows and 7 province-wide indicators, all active in 2026-H1, and the task
+// whose `units` names 21 units (the wastewater task, NV08): 210 lines, of
 // which three carry a report (the draft stands in for its unit's line).
-constexpr size_t kLines = 189;
+// (Before the report library the task's 21 lines were owed in the field app's `due` but absent
+// here: one rule of what is expected now serves both, docs/operations.md §8.)
+constexpr size_t kLines = 210;
 
 TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   push_reports();
@@ -212,7 +215,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(out.find("03808 Xã Mường La"), std::string::npos);
   EXPECT_NE(out.find("Chưa nộp (không có báo cáo):"), std::string::npos);
   EXPECT_NE(out.find("NV06 CT-CAOTOC-CT03: toàn tỉnh"), std::string::npos);
-  EXPECT_NE(out.find("Tổng cộng 189 dòng: đúng hạn 1, trễ 1, chưa nộp 187 (trong đó 1 bản nháp)."),
+  EXPECT_NE(out.find("Tổng cộng 210 dòng: đúng hạn 1, trễ 1, chưa nộp 208 (trong đó 1 bản nháp)."),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("CSV: " + csv), std::string::npos);
@@ -235,7 +238,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
       ++ward_water_missing;
     if (rows[k][col("Đơn vị")] == "Toàn tỉnh") ++province_lines;
   }
-  EXPECT_EQ(missing, 187u);
+  EXPECT_EQ(missing, 208u);
   EXPECT_EQ(ward_water_missing, 7u);  // 8 wards, Tô Hiệu reported
   EXPECT_EQ(province_lines, 7u);
   ASSERT_EQ(by_report.size(), 3u);
@@ -285,9 +288,9 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(sheet.find("<v>97</v>"), std::string::npos);
   EXPECT_NE(sheet.find("ySplit=\"1\""), std::string::npos);
   EXPECT_NE(sheet.find("state=\"frozen\""), std::string::npos);
-  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:U190\""), std::string::npos);
-  EXPECT_NE(sheet.find("<row r=\"190\""), std::string::npos);
-  EXPECT_EQ(sheet.find("<row r=\"191\""), std::string::npos);
+  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:U211\""), std::string::npos);
+  EXPECT_NE(sheet.find("<row r=\"211\""), std::string::npos);
+  EXPECT_EQ(sheet.find("<row r=\"212\""), std::string::npos);
   EXPECT_NE(shell("unzip -p '" + xlsx + "' xl/styles.xml").find("<b/>"), std::string::npos);
   EXPECT_NE(shell("unzip -p '" + xlsx + "' xl/workbook.xml").find("name=\"Báo cáo kỳ 2026-H1\""),
             std::string::npos);
@@ -313,7 +316,7 @@ TEST_F(ReportTest, AdminEndpointServesJsonCsvAndXlsx) {
   EXPECT_EQ(root["summary"]["lines"].get_uint64().value(), kLines);
   EXPECT_EQ(root["summary"]["on_time"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["late"].get_uint64().value(), 1u);
-  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), 187u);
+  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), 208u);
   EXPECT_EQ(root["summary"]["review"]["accepted"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["returned"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["draft"].get_uint64().value(), 1u);

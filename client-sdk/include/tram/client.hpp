@@ -25,6 +25,7 @@
 
 #include "tram/engine/clock.hpp"
 #include "tram/engine/crypto.hpp"
+#include "tram/engine/schema.hpp"
 #include "tram/engine/status.hpp"
 #include "tram/engine/value.hpp"
 #include "tram/transport.hpp"
@@ -193,6 +194,14 @@ class Client {
   // call again after a lost response.
   Status enroll(const std::string& server_url, const std::string& code);
   DeviceInfo info();
+
+  // The schema this client was opened with (the newest version in Options::schemas_dir), for
+  // apps that build screens or reports from it: they need not load it again. Lives as long as
+  // the Client.
+  const Schema& schema() const;
+  // The same schema as its source JSON (the newest v<N>.json, docs/schema-format.md), for the
+  // C API and apps that read it as JSON.
+  const std::string& schema_json() const;
 
   // Writes: checked against the schema and this user's role, scope and workflow, signed and
   // committed with their outbox entry in one transaction. When it returns, the write is saved.

@@ -70,6 +70,10 @@ tram_status tram_enroll(tram_client* client, const char* server_url, size_t url_
  * the keys a followed rotation replaced, whose receipts still verify. */
 tram_status tram_info(tram_client* client, char** out_json, size_t* out_len);
 
+/* The schema the client was opened with, as its source JSON (the newest v<N>.json of the
+ * "schemas" directory; format: docs/schema-format.md), so the app need not load it again. */
+tram_status tram_schema(tram_client* client, char** out_json, size_t* out_len);
+
 /* One transaction, signed as one change set:
  *   {"ops":[{"op":"insert"|"update"|"delete","table":"…","id":"…" (optional for insert),
  *            "fields":{"name": value, …}}]}

@@ -1,6 +1,7 @@
-// Messages of the sync protocol that the server writes and devices read (docs/protocol.md):
-// pulled row images, receipts and signed log heads. Parsed here once, for the client SDK,
-// the load generator and the tests.
+// The sync protocol's messages (docs/protocol.md) and their readers: pulled row images, receipts
+// and signed log heads, which the server writes and devices read, and the push body, which
+// devices write and the server reads. Parsed here once, for the server, the client SDK, the load
+// generator and the tests. Their writers are in wire_writer.hpp.
 #pragma once
 
 #include <cstdint>
@@ -44,8 +45,10 @@ struct PullPage {
 Result<PullPage> parse_pull(std::string_view body, const Schema& schema);
 
 // A page's next, more and cursor read from the start of its body without parsing the rows,
-// when the server wrote them first (§8.2; tram-server does): a client can ask for the following
-// page while it parses this one. nullopt when the body does not start that way.
+// when the server wrote them first (§8.2; PageWriter does): a client can ask for the following
+// page while it parses this one. nullopt when the body does not start exactly with
+// {"next":N,"more":B[,"cursor":"C"],"rows": — so that the lead never disagrees with parse_pull
+// (another member before "rows" might be a cursor further on).
 struct PageLead {
   uint64_t next = 0;
   bool more = false;
@@ -96,6 +99,15 @@ struct Receipt {
 // Parses a receipt body and its hex signature and checks the signature with `server` (the key
 // pinned at enrolment). bad_signature when it does not verify, malformed when unreadable.
 Result<Receipt> verify_receipt(std::string_view body, std::string_view sig_hex, const PublicKey& server);
+
+// One item of a push body (§7): a signed change set, or why it could not be read.
+struct PushItem {
+  std::optional<SignedChangeSet> cs;
+  std::string message;  // when cs is absent: the item is malformed
+};
+// Reads a push body {"changesets":[{"cs": base64, "sig": hex}, ...]}. malformed_json when it is
+// not that object, too_large when it holds more than max_items (before any item is decoded).
+Result<std::vector<PushItem>> read_push_body(std::string_view body, size_t max_items);
 
 // Parses one value in the change-set encoding (null or ["tag", v]) from JSON text.
 Result<Value> parse_value(std::string_view json);

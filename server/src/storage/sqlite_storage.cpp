@@ -1,47 +1,13 @@
 #include "sqlite_storage.hpp"
 
+#include "sqlite_rows.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cstring>
-#include <sstream>
 
 namespace tram::server {
-namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::vector<std::string> split(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(',', start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-template <size_t N>
-std::array<uint8_t, N> blob(const sql::Statement& st, int col) {
-  std::array<uint8_t, N> out{};
-  auto b = st.column_blob(col);
-  if (b.size() == N) std::memcpy(out.data(), b.data(), N);
-  return out;
-}
-
-DeviceState state_from(std::string_view s) {
-  if (s == "revoked") return DeviceState::revoked;
-  if (s == "quarantined") return DeviceState::quarantined;
-  return DeviceState::active;
-}
-
-}  // namespace
+using namespace sqlite_rows;
 
 std::string_view device_state_name(DeviceState s) {
   switch (s) {
@@ -57,6 +23,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   if (!store.ok()) return store.status();
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(store).value()));
   s->path_ = path;
+  s->schema_ = &s->store_->schema();
   TRAM_RETURN_IF_ERROR(s->init());
   return s;
 }
@@ -158,11 +125,9 @@ Status SqliteStorage::init() {
 // every write transaction: an admin command (import-bundle, seed) in another process may have
 // appended to the log since, and a cached head would then collide with its entries.
 Status SqliteStorage::reload_counters() {
-  auto st = db().prepare("SELECT server_seq, log_hash FROM _srv_log ORDER BY server_seq DESC LIMIT 1");
-  if (!st.ok()) return st.status();
-  auto has = st->step();
-  if (!has.ok()) return has.status();
-  head_ = *has ? LogHead{static_cast<uint64_t>(st->column_int(0)), blob<32>(*st, 1)} : LogHead{};
+  auto h = head_on(db());
+  if (!h.ok()) return h.status();
+  head_ = *h;
   auto rv = row_version();
   if (!rv.ok()) return rv.status();
   row_version_ = *rv;
@@ -181,21 +146,6 @@ Status SqliteStorage::create_user(const UserRecord& u) {
   return st->run();
 }
 
-Result<std::optional<UserRecord>> SqliteStorage::user(const std::string& id) {
-  auto st = db().prepare("SELECT id, role, units, all_units FROM _srv_users WHERE id = ?");
-  if (!st.ok()) return st.status();
-  st->bind_text(1, id);
-  auto has = st->step();
-  if (!has.ok()) return has.status();
-  if (!*has) return std::optional<UserRecord>();
-  UserRecord u;
-  u.id = st->column_text(0);
-  u.role = role_from_name(st->column_text(1)).value_or(Role::official);
-  u.units = split(st->column_text(2));
-  u.all_units = st->column_int(3) != 0;
-  return std::optional<UserRecord>(std::move(u));
-}
-
 Status SqliteStorage::add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) {
   auto st = db().prepare("INSERT INTO _srv_codes(hash, user, expires_ms) VALUES (?, ?, ?)");
   if (!st.ok()) return st.status();
@@ -209,7 +159,7 @@ Result<DeviceRecord> SqliteStorage::enrol(const Hash& code_hash, const PublicKey
   auto tx = sql::Transaction::begin(db());
   if (!tx.ok()) return tx.status();
   // The key first: a device retrying after a lost answer learns it is enrolled already.
-  auto existing = device(key);
+  auto existing = device_on(db(), key);
   if (!existing.ok()) return existing.status();
   if (*existing) return Status(Errc::duplicate, "this device key is already enrolled");
   auto st = db().prepare("SELECT user, expires_ms, used_by FROM _srv_codes WHERE hash = ?");
@@ -238,39 +188,6 @@ Result<DeviceRecord> SqliteStorage::enrol(const Hash& code_hash, const PublicKey
   TRAM_RETURN_IF_ERROR(ins->run());
   TRAM_RETURN_IF_ERROR(tx->commit());
   return DeviceRecord{key, user, DeviceState::active, {}, now_ms};
-}
-
-Result<std::optional<DeviceRecord>> SqliteStorage::read_device(sql::Statement& st) {
-  auto has = st.step();
-  if (!has.ok()) return has.status();
-  if (!*has) return std::optional<DeviceRecord>();
-  DeviceRecord d;
-  d.key = blob<32>(st, 0);
-  d.user = st.column_text(1);
-  d.state = state_from(st.column_text(2));
-  d.head = ChainHead{static_cast<uint64_t>(st.column_int(3)), blob<32>(st, 4)};
-  d.enrolled_ms = st.column_int(5);
-  return std::optional<DeviceRecord>(std::move(d));
-}
-
-Result<std::optional<DeviceRecord>> SqliteStorage::device(const PublicKey& key) {
-  auto st = db().prepare("SELECT key, user, state, head_seq, head_id, enrolled_ms FROM _srv_devices WHERE key = ?");
-  if (!st.ok()) return st.status();
-  st->bind_blob(1, key);
-  return read_device(*st);
-}
-
-Result<std::vector<DeviceRecord>> SqliteStorage::devices() {
-  auto st = db().prepare("SELECT key, user, state, head_seq, head_id, enrolled_ms FROM _srv_devices ORDER BY user, enrolled_ms");
-  if (!st.ok()) return st.status();
-  std::vector<DeviceRecord> out;
-  for (;;) {
-    auto d = read_device(*st);
-    if (!d.ok()) return d.status();
-    if (!*d) break;
-    out.push_back(std::move(**d));
-  }
-  return out;
 }
 
 Status SqliteStorage::set_device_state(const PublicKey& key, DeviceState state) {
@@ -322,6 +239,15 @@ Result<LogHead> SqliteStorage::head() {
   // Another process (an admin command) may have appended; on a read error keep the last head.
   if (!tx_) (void)reload_counters();
   return head_;
+}
+
+Result<uint64_t> SqliteStorage::row_version() { return row_version_on(db()); }
+
+Result<std::optional<ChainHead>> SqliteStorage::chain_head(const PublicKey& device) {
+  auto d = device_on(db(), device);
+  if (!d.ok()) return d.status();
+  if (!*d) return std::optional<ChainHead>();
+  return std::optional<ChainHead>((*d)->head);
 }
 
 Status SqliteStorage::keep_fork(const PublicKey& device, const SignedChangeSet& cs) {
@@ -433,52 +359,6 @@ Status SqliteStorage::commit() {
 
 void SqliteStorage::rollback() { tx_.reset(); }
 
-Result<std::vector<RowVersion>> SqliteStorage::changed_rows(uint64_t after, size_t limit) {
-  auto st = db().prepare("SELECT version, tbl, row_id FROM _srv_rowver WHERE version > ? ORDER BY version LIMIT ?");
-  if (!st.ok()) return st.status();
-  st->bind_int(1, static_cast<int64_t>(after));
-  st->bind_int(2, static_cast<int64_t>(limit));
-  std::vector<RowVersion> out;
-  for (;;) {
-    auto has = st->step();
-    if (!has.ok()) return has.status();
-    if (!*has) break;
-    out.push_back(RowVersion{static_cast<uint64_t>(st->column_int(0)), std::string(st->column_text(1)),
-                             std::string(st->column_text(2))});
-  }
-  return out;
-}
-
-Result<uint64_t> SqliteStorage::row_version() {
-  auto st = db().prepare(
-      "SELECT MAX(COALESCE((SELECT MAX(version) FROM _srv_rowver), 0),"
-      " COALESCE((SELECT v FROM _srv_meta WHERE k = 'row_version_floor'), 0))");
-  if (!st.ok()) return st.status();
-  auto has = st->step();
-  if (!has.ok()) return has.status();
-  return static_cast<uint64_t>(st->column_int(0));
-}
-
-namespace {
-Result<std::vector<AttachmentUse>> read_uses(sql::Statement& st) {
-  std::vector<AttachmentUse> out;
-  for (;;) {
-    auto has = st.step();
-    if (!has.ok()) return has.status();
-    if (!*has) break;
-    out.push_back(AttachmentUse{blob<32>(st, 0), std::string(st.column_text(1)), std::string(st.column_text(2))});
-  }
-  return out;
-}
-}  // namespace
-
-Result<std::vector<AttachmentUse>> SqliteStorage::attachment_uses(const Hash& hash) {
-  auto st = db().prepare("SELECT hash, tbl, row_id FROM _srv_attachment_uses WHERE hash = ?");
-  if (!st.ok()) return st.status();
-  st->bind_blob(1, hash);
-  return read_uses(*st);
-}
-
 Result<std::vector<AttachmentUse>> SqliteStorage::missing_attachments() {
   auto st = db().prepare(
       "SELECT u.hash, u.tbl, u.row_id FROM _srv_attachment_uses u"
@@ -494,6 +374,15 @@ Status SqliteStorage::mark_attachment_received(const Hash& hash, uint64_t size, 
   st->bind_int(2, static_cast<int64_t>(size));
   st->bind_int(3, now_ms);
   return st->run();
+}
+
+Status SqliteStorage::check_file(const std::string& path) {
+  auto db = sql::Database::open(path);
+  if (!db.ok()) return db.status();
+  auto st = db->prepare("PRAGMA quick_check");
+  auto has = st.ok() ? st->step() : Result<bool>(st.status());
+  if (!has.ok() || !*has || st->column_text(0) != "ok") return {Errc::storage_error, "quick_check failed"};
+  return {};
 }
 
 Status SqliteStorage::check_integrity() {

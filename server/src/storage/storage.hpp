@@ -1,9 +1,18 @@
 // The server's storage, behind one interface so that a PostgreSQL backend can follow the
 // SQLite one: users, enrolment codes, devices and their chains, the accepted log (itself a hash
-// chain), row versions for pulls, and the merged replica.
+// chain), row versions for pulls, attachment uses, and the merged replica. It is the only door
+// to the data: nothing outside server/src/storage/ runs SQL or opens a transaction.
+//
+// Two kinds of callers:
+// - the writer (one at a time: the Service serializes them under its writer lock): begin()…
+//   record()…commit(), the administrative writes, and replica() for authorization inside a batch;
+// - readers, on any thread at once, never waiting for the writer: user(), device(), devices(),
+//   and read_snapshot() for everything a pull, a snapshot page, an attachment check or the
+//   province report reads. They see what is committed.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,6 +87,26 @@ struct AttachmentUse {
   std::string table, row;
 };
 
+// One consistent view of what is committed, for the reads of one request (a pull or snapshot
+// page, an attachment check, the province report), on a connection of its own: taking and using
+// it never waits for the writer, and the writer never waits for it. Use from one thread; release
+// it soon (SQLite: a long-lived snapshot holds back checkpoints).
+class ReadSnapshot {
+ public:
+  virtual ~ReadSnapshot() = default;
+  // The replica as of this snapshot, for the engine's reads (row_image, scan_images, get_row,
+  // conflicts_of, has_conflicts). Not for writes.
+  virtual Store& replica() = 0;
+  // Rows changed after `after` (row versions), at most `limit`, in version order.
+  virtual Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) = 0;
+  // The highest row version (what a snapshot taken now is as of).
+  virtual Result<uint64_t> row_version() = 0;
+  // The head of the log.
+  virtual Result<LogHead> head() = 0;
+  // Which rows name an attachment's hash.
+  virtual Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -88,10 +117,14 @@ class Storage {
   virtual Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) = 0;
   // Consumes the code (single use, unexpired) and registers the device, atomically.
   virtual Result<DeviceRecord> enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) = 0;
+  // Reads (never wait for the writer; committed state).
   virtual Result<std::optional<DeviceRecord>> device(const PublicKey& key) = 0;
   virtual Result<std::vector<DeviceRecord>> devices() = 0;
+  virtual Result<std::unique_ptr<ReadSnapshot>> read_snapshot() = 0;
   virtual Status set_device_state(const PublicKey& key, DeviceState state) = 0;
 
+  // The writer's side, inside its transaction: a device's chain head as the batch left it so far.
+  virtual Result<std::optional<ChainHead>> chain_head(const PublicKey& device) = 0;
   // The id in this device's chain at `seq` (accepted or rejected).
   virtual Result<std::optional<Hash>> chain_at(const PublicKey& device, uint64_t seq) = 0;
   virtual Result<std::optional<LogEntry>> log_entry(const PublicKey& device, uint64_t seq) = 0;
@@ -99,8 +132,9 @@ class Storage {
   // A change set that forked a device's chain, kept aside as evidence.
   virtual Status keep_fork(const PublicKey& device, const SignedChangeSet& cs) = 0;
 
-  // The replica authorization reads and the writer applies to. Single writer: callers
-  // serialize begin()…commit() and every read of the replica that must see a consistent state.
+  // The replica as the writer sees it inside its batch, for authorization (which reads the rows a
+  // change set touches) and the writer's own reads. Only under the writer lock; readers use
+  // read_snapshot().
   virtual Store& replica() = 0;
   // Starts the writer's transaction for one batch.
   virtual Status begin() = 0;
@@ -111,13 +145,11 @@ class Storage {
   virtual Status commit() = 0;
   virtual void rollback() = 0;
 
-  // Rows changed after `after` (row versions), at most `limit`.
-  virtual Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) = 0;
-  // The highest row version so far (what a snapshot taken now is as of).
+  // The highest row version so far (the writer's: for the log watermark).
   virtual Result<uint64_t> row_version() = 0;
-  // Attachments: which rows name a hash (recorded as change sets are accepted), which named
-  // hashes have not arrived yet, and marking one as received (complete and verified).
-  virtual Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) = 0;
+  // Attachments (which rows name a hash is recorded as change sets are accepted; read it through
+  // a snapshot): which named hashes have not arrived yet, and marking one as received (complete
+  // and verified).
   virtual Result<std::vector<AttachmentUse>> missing_attachments() = 0;
   virtual Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) = 0;
 

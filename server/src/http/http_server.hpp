@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "service.hpp"
+#include "../service.hpp"
 
 namespace tram::server {
 

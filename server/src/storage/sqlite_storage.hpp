@@ -1,6 +1,8 @@
 // Storage on SQLite (WAL, synchronous=FULL) in one file of the data directory: the engine's
 // replica tables and the server's own (_srv_*), so a batch's log entries and merged rows
-// commit in one transaction.
+// commit in one transaction. One writer connection; readers (devices, users, snapshots) borrow
+// one of a few read connections of their own (WAL: readers and the writer never block each
+// other). The writer's side is in sqlite_storage.cpp, the readers' in sqlite_reads.cpp.
 #pragma once
 
 #include <condition_variable>
@@ -9,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage.hpp"
 
@@ -17,6 +20,9 @@ namespace tram::server {
 class SqliteStorage final : public Storage {
  public:
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path, const Schema& schema);
+  // Whether the database file at `path` (a backup about to be restored) passes a quick check:
+  // the open's own error, or storage_error "quick_check failed" (not a database, or damaged).
+  static Status check_file(const std::string& path);
   ~SqliteStorage() override;
 
   // For a serving process: WAL checkpoints move from the writer's commits to a thread of their
@@ -31,6 +37,8 @@ class SqliteStorage final : public Storage {
   Result<DeviceRecord> enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) override;
   Result<std::optional<DeviceRecord>> device(const PublicKey& key) override;
   Result<std::vector<DeviceRecord>> devices() override;
+  Result<std::unique_ptr<ReadSnapshot>> read_snapshot() override;
+  Result<std::optional<ChainHead>> chain_head(const PublicKey& device) override;
   Status set_device_state(const PublicKey& key, DeviceState state) override;
   Result<std::optional<Hash>> chain_at(const PublicKey& device, uint64_t seq) override;
   Result<std::optional<LogEntry>> log_entry(const PublicKey& device, uint64_t seq) override;
@@ -41,9 +49,7 @@ class SqliteStorage final : public Storage {
   Result<LogEntry> record(const Decision& d, int64_t now_ms) override;
   Status commit() override;
   void rollback() override;
-  Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) override;
   Result<uint64_t> row_version() override;
-  Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) override;
   Result<std::vector<AttachmentUse>> missing_attachments() override;
   Status mark_attachment_received(const Hash& hash, uint64_t size, int64_t now_ms) override;
   Status backup(const std::string& path) override;
@@ -55,7 +61,18 @@ class SqliteStorage final : public Storage {
   explicit SqliteStorage(std::unique_ptr<Store> store) : store_(std::move(store)) {}
   Status init();
   sql::Database& db() { return store_->db(); }
-  Result<std::optional<DeviceRecord>> read_device(sql::Statement& st);
+
+  // Read connections, opened on first use, at most kMaxReaders (more callers wait for one).
+  class Reader;
+  class Snapshot;
+  static constexpr size_t kMaxReaders = 4;
+  Result<std::unique_ptr<Store>> borrow_reader();
+  void give_back(std::unique_ptr<Store> reader);
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Store>> idle_readers_;
+  size_t open_readers_ = 0;
+  const Schema* schema_ = nullptr;
 
   std::unique_ptr<Store> store_;
   std::optional<sql::Transaction> tx_;

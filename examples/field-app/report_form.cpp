@@ -1,0 +1,188 @@
+// The official's report forms: record or edit a report (with evidence), submit it, comment.
+#include "app.hpp"
+
+#include <algorithm>
+
+#include "tram/engine/text.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tram::field {
+
+using namespace tram::client;
+
+int cmd_report(App& app) {
+  const TableDef& t = app.table(kReports);
+  std::map<std::string, Value> fields;
+  std::string problem;
+  auto set = [&](const std::string& field, const std::string& typed) {
+    if (!problem.empty()) return;
+    auto v = field_value(t, field, typed);
+    if (!v.ok()) problem = v.status().message();
+    else fields[field] = *v;
+  };
+  std::optional<Row> existing;
+  if (app.args.has("id")) {
+    auto r = find_report(app, app.args.get("id"));
+    if (!r.ok()) return app.fail(r.status());
+    existing = *r;
+    for (const char* immutable : {"unit", "period"}) {
+      const std::string field = std::string(immutable) == "unit" ? "unit_code" : "period";
+      if (app.args.has(immutable) && app.args.get(immutable) != text_of(*existing, field)) {
+        return app.fail(Status(Errc::invalid_argument, std::string("a report's ") + immutable + " cannot change (it is " +
+                                                           text_of(*existing, field) + "); make a new report instead"));
+      }
+    }
+    const std::string status = text_of(*existing, "status");
+    if (status != "draft" && status != "returned") {
+      return app.fail(Status(Errc::workflow_violation, "report " + existing->id + " is " + label(status_labels(), status) +
+                                                           ": only draft or returned reports can be edited"));
+    }
+  }
+
+  std::string unit, period_code;
+  if (!existing) {
+    unit = app.args.get("unit");
+    if (unit.empty()) {
+      if (app.info.units.size() != 1) {
+        return app.fail("give --unit CODE: this device reports for " +
+                        (app.info.all_units ? std::string("the whole province") : std::to_string(app.info.units.size()) + " units"));
+      }
+      unit = app.info.units[0];
+    }
+    auto in = load_inputs(app, false);
+    if (!in.ok()) return app.fail(in.status());
+    auto p = choose_period(app, *in, app.args.get("period"));
+    if (!p.ok()) return app.fail(p.status());
+    period_code = p->code;
+    if (!app.args.has("indicator") && !app.args.has("task")) return app.fail("a report is on an indicator or a task: give --indicator CODE or --task CODE");
+    if (!app.args.has("progress")) return app.fail("give --progress: not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)");
+    set("unit_code", unit);
+    set("period", period_code);
+    set("author", app.args.get("author", app.person()));
+    set("recorded_on", app.today());
+    set("recorded_at", iso_utc(app.clock.now_ms()));
+    set("device", to_hex(app.info.device));
+    set("status", app.args.has("submit") ? "submitted" : "draft");
+  } else {
+    unit = text_of(*existing, "unit_code");
+    period_code = text_of(*existing, "period");
+    if (app.args.has("author")) set("author", app.args.get("author"));
+    if (app.args.has("submit")) set("status", "submitted");  // the edit and its resubmission in one change set
+  }
+
+  if (app.args.has("indicator")) {
+    const std::string code = app.args.get("indicator");
+    auto ind = app.client->get("indicator", code);
+    if (!ind.ok()) return app.fail(ind.status());
+    if (!ind->has_value()) return app.fail(Status(Errc::not_found, "no indicator " + code + " (`tram-field due` lists your unit's)"));
+    set("indicator", code);
+    const std::string task = text_of(**ind, "task");
+    if (!app.args.has("task") && !task.empty() && !existing) set("task", task);
+    const std::string measure = text_of(**ind, "measure");
+    if (!app.args.has("measure") && !measure.empty() && !existing) set("measure", measure);
+  }
+  if (app.args.has("task")) {
+    const std::string code = app.args.get("task");
+    auto task = app.client->get("task", code);
+    if (!task.ok()) return app.fail(task.status());
+    if (!task->has_value()) return app.fail(Status(Errc::not_found, "no task " + code));
+    set("task", code);
+  }
+  if (app.args.has("progress")) {
+    auto p = parse_progress(app.args.get("progress"));
+    if (!p) return app.fail("--progress must be not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)");
+    set("progress", *p);
+  }
+  for (const char* f : {"value", "measure", "narrative", "difficulties", "proposals"}) {
+    if (app.args.has(f)) set(f, app.args.get(f));
+  }
+  if (!problem.empty()) return app.fail(Status(Errc::invalid_value, problem));
+
+  // A second report on the same item and period is almost always a mistake: point at the first.
+  if (!existing) {
+    auto same = all_rows(*app.client, kReports, {eq("unit_code", unit), eq("period", period_code)});
+    if (!same.ok()) return app.fail(same.status());
+    for (const auto& r : *same) {
+      const bool by_indicator = app.args.has("indicator");
+      if (by_indicator ? text_of(r, "indicator") == app.args.get("indicator")
+                       : text_of(r, "indicator").empty() && text_of(r, "task") == app.args.get("task")) {
+        return app.fail(Status(Errc::already_exists, "unit " + unit + " already has a report on this for " + period_code + ": " + r.id +
+                                                         " (edit it with --id " + r.id + ")"));
+      }
+    }
+  }
+
+  // Evidence: copied into the device's store now, uploaded by sync after the report is accepted.
+  struct Evidence {
+    AttachmentRef ref;
+    std::string content_type, caption;
+  };
+  std::vector<Evidence> evidence;
+  for (const auto& file : app.args.all("evidence")) {
+    if (!fs::is_regular_file(file)) return app.fail(Status(Errc::not_found, "no file " + file));
+    auto ref = app.client->add_attachment(file);
+    if (!ref.ok()) return app.fail(Status(ref.code(), "cannot keep " + file + ": " + ref.status().message()));
+    auto caption = make_text(app.args.get("caption", fs::path(file).filename().string()));
+    if (!caption.ok()) return app.fail(caption.status());
+    evidence.push_back({*ref, content_type_of(file), std::get<Text>(*caption).s});
+  }
+  if (!evidence.empty()) fields["evidence"] = evidence.front().ref;
+  if (existing && fields.empty()) return app.fail("nothing to change: give the fields to edit (--value, --narrative, …)");
+
+  WriteTxn txn;
+  std::string id;
+  if (existing) {
+    id = existing->id;
+    txn.update(kReports, id, fields);
+  } else {
+    id = txn.insert(kReports, "", fields);
+  }
+  for (const auto& e : evidence) {
+    txn.insert("evidence", "", {{"report", Text{id}}, {"unit_code", Text{unit}}, {"file", e.ref}, {"caption", Text{e.caption}}, {"content_type", Text{e.content_type}}});
+  }
+  auto committed = app.client->commit(txn);
+  if (!committed.ok()) return app.fail(Status(committed.code(), "refused: " + committed.status().message()));
+  auto saved = app.client->get(kReports, id);
+  const std::string status = saved.ok() && saved->has_value() ? text_of(**saved, "status") : "";
+  if (app.json) {
+    Json j;
+    j.begin_object().kv("id", id).kv(existing ? "updated" : "created", true).kv("status", status).kv("unit", unit).kv("period", period_code);
+    j.kv("seq", committed->seq).kv("changeset", to_hex(committed->id)).kv("evidence", static_cast<uint64_t>(evidence.size()));
+    if (saved.ok() && saved->has_value()) j.key("report").raw(app.client->row_to_json(**saved));
+    return app.emit(j.end_object());
+  }
+  std::printf("%s report %s\n  unit %s · period %s · status %s\n", existing ? "Updated" : "Recorded", id.c_str(), unit_label(app, unit).c_str(),
+              period_code.c_str(), label(status_labels(), status).c_str());
+  if (!evidence.empty()) std::printf("  %zu evidence file%s kept on the device\n", evidence.size(), evidence.size() == 1 ? "" : "s");
+  std::printf("  signed on this device as change set #%llu; it leaves with the next `tram-field sync`.\n", static_cast<unsigned long long>(committed->seq));
+  return 0;
+}
+
+int cmd_submit(App& app) { return transition(app, "submitted"); }
+
+int cmd_comment(App& app) {
+  auto r = find_report(app, app.args.positional[0]);
+  if (!r.ok()) return app.fail(r.status());
+  if (app.args.get("text").empty()) return app.fail("comment ID --text TEXT");
+  const TableDef& t = app.table("comment");
+  std::map<std::string, Value> fields;
+  for (auto [field, typed] : {std::pair<std::string, std::string>{"report", r->id}, {"unit_code", text_of(*r, "unit_code")}, {"body", app.args.get("text")},
+                              {"author", app.person()}, {"written_on", app.today()}}) {
+    auto v = field_value(t, field, typed);
+    if (!v.ok()) return app.fail(v.status());
+    fields[field] = *v;
+  }
+  WriteTxn txn;
+  const std::string id = txn.insert("comment", "", fields);
+  auto committed = app.client->commit(txn);
+  if (!committed.ok()) return app.fail(Status(committed.code(), "refused: " + committed.status().message()));
+  if (app.json) {
+    Json j;
+    return app.emit(j.begin_object().kv("id", id).kv("report", r->id).kv("seq", committed->seq).end_object());
+  }
+  std::printf("Comment %s added to report %s\n", id.c_str(), r->id.c_str());
+  return 0;
+}
+
+}  // namespace tram::field

@@ -1,0 +1,48 @@
+// POST /v1/push (docs/protocol.md §7) through the single writer, with group commit: each
+// request decodes its change sets and verifies their signatures on its own thread, then joins
+// a queue; whoever takes the writer's lock next writes every queued push in one transaction
+// (one WAL sync for all), and each request signs its receipts after that commit.
+// Also keeps the log watermark (log_watermark.hpp) and tells the notifier what changed.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "context.hpp"
+
+namespace tram::server::api {
+
+class PushQueue {
+ public:
+  explicit PushQueue(Context& ctx);
+
+  // The push of `who` (body: wire::read_push_body's format).
+  Response push(const std::string& body, const Caller& who);
+
+  // Called (outside every lock) after each push that merged something.
+  void set_notifier(std::function<void(const ChangeNotice&)> notifier) { notifier_ = std::move(notifier); }
+
+ private:
+  struct Batch;
+  // Called with the writer's lock held; writes every queued batch in one transaction, then unlocks.
+  void commit_queued(std::unique_lock<std::mutex>& lock);
+  // Places one request's change sets in its device's chain, authorizes and records them inside
+  // the group's transaction. Returns the response for a storage failure.
+  std::optional<Response> write_batch(Batch& batch, int64_t now);
+  // Which units' rows the accepted change sets touched (under the writer's lock: may read rows).
+  void notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice);
+  // After each commit: the highest head ever signed moves up (never down).
+  void advance_watermark(const LogHead& head);
+
+  Context& ctx_;
+  std::mutex queue_mu_;
+  std::vector<Batch*> queue_;  // pushes waiting for the writer
+  std::function<void(const ChangeNotice&)> notifier_;
+  std::optional<LogWatermark> watermark_file_;
+  Watermark watermark_;  // the highest head written to watermark_file_
+};
+
+}  // namespace tram::server::api

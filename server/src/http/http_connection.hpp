@@ -1,0 +1,244 @@
+// Private to http/: one HTTP/1.1 connection on its own strand. Included only by listener.cpp,
+// where the templates are instantiated.
+#pragma once
+
+#include "transport.hpp"
+#include "websocket_session.hpp"
+
+namespace tram::server::transport {
+
+// One HTTP connection, over plain TCP (loopback, development) or TLS: reads requests under the
+// limits, hands them to Service::handle, writes the answers (gzip both ways), and becomes a
+// WebSocketSession on an upgrade to /v1/notify.
+template <class Stream>
+class HttpConnection final : public Conn, public std::enable_shared_from_this<HttpConnection<Stream>> {
+ public:
+  HttpConnection(Stream&& stream, Shared& shared, std::string ip, int refusal)
+      : stream_(std::move(stream)), shared_(shared), ip_(std::move(ip)), refusal_(refusal) {
+    if (refusal_ == 0) slot_.emplace(shared_, ip_);
+    // Bounds what Beast buffers unconsumed in the body phase: chunk-size lines and trailers are
+    // only parsed once complete, and would otherwise grow the buffer without limit.
+    buffer_.max_size(shared_.limits.max_header_bytes + 65536);
+  }
+  ~HttpConnection() override { shared_.forget(this); }
+
+  void start() {
+    shared_.enrol(this, this->weak_from_this());  // read() sees `stopping` itself
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // TLS first, even to refuse: the client can only read an answer inside the session.
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->begin();
+      });
+    } else {
+      begin();
+    }
+  }
+
+  void drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      // Cancelling the wait for a request (or the lingering read) ends with close().
+      if (self->phase_ == Phase::idle || self->phase_ == Phase::lingering) beast::get_lowest_layer(self->stream_).cancel();
+    });
+  }
+  void abort() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      // A request not yet handled is dropped, never committed; an answer being written may finish.
+      if (self->phase_ != Phase::responding && self->phase_ != Phase::upgraded) beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  enum class Phase { handshake, idle, request, responding, closing, lingering, upgraded };
+
+  void begin() {
+    if (refusal_ != 0) {
+      // Over the limits: answer once, then close, so the client learns why.
+      shared_.service.count_refused("connection", refusal_);
+      auto r = refusal_ == 429 ? limit_error(429, "too_many_connections", "too many connections from this address")
+                               : limit_error(503, "server_busy", "too many connections; retry later");
+      send(make_response(11, false, r, "refused"), false);
+      return;
+    }
+    read(shared_.limits.request_timeout_s);
+  }
+
+  // `timeout_s`: how long the next request may take to arrive (idle timeout on a kept-alive
+  // connection, request timeout on a new one).
+  void read(int timeout_s) {
+    if (shared_.stopping && buffer_.size() == 0) return close();
+    parser_.emplace();
+    parser_->body_limit(shared_.limits.max_body_bytes);
+    parser_->header_limit(shared_.limits.max_header_bytes);
+    header_bytes_ = 0;
+    phase_ = buffer_.size() == 0 ? Phase::idle : Phase::request;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(timeout_s));
+    read_header();
+  }
+
+  // The header with our own loop, not http::async_read: Beast's header_limit bounds only the
+  // bytes its parser has not consumed yet, and it consumes complete fields as they come, so a
+  // header of a million "a:" lines got through. Here every byte the parser takes counts.
+  void read_header() {
+    const size_t limit = shared_.limits.max_header_bytes;
+    while (buffer_.size() > 0 && !parser_->is_header_done()) {
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      header_bytes_ += used;
+      if (ec == http::error::need_more) break;
+      if (ec) return on_read(ec);
+      if (used == 0) break;
+    }
+    // Until the header ends, whatever is buffered is header too.
+    const size_t seen = header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size());
+    if (seen > limit) return on_read(http::error::header_limit);
+    if (parser_->is_header_done()) {
+      if (parser_->is_done()) return on_read({});
+      return http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpConnection::on_read, this->shared_from_this()));
+    }
+    const size_t room = limit + 1 - seen;  // one byte more than allowed tells "too large"
+    stream_.async_read_some(buffer_.prepare(std::min<size_t>(room, 8192)),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (n > 0) self->phase_ = Phase::request;
+                              if (ec == asio::error::eof) {
+                                ec = self->parser_->got_some() || self->buffer_.size() > 0 ? beast::error_code(http::error::partial_message)
+                                                                                         : beast::error_code(http::error::end_of_stream);
+                              }
+                              if (ec) return self->on_read(ec);
+                              self->read_header();
+                            });
+  }
+
+  void on_read(beast::error_code ec, std::size_t = 0) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted || ec == ssl::error::stream_truncated) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      shared_.service.count_refused("body", 413);
+      return send(make_response(11, false, limit_error(413, "too_large", "request body over " + std::to_string(shared_.limits.max_body_bytes) + " bytes"), "limit"), false, true);
+    }
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      shared_.service.count_refused("headers", 431);
+      return send(make_response(11, false, limit_error(431, "headers_too_large", "request headers over " + std::to_string(shared_.limits.max_header_bytes) + " bytes"), "limit"), false, true);
+    }
+    if (ec) {
+      return send(make_response(11, false, limit_error(400, "bad_request", ec.message()), "error"), false, true);
+    }
+    phase_ = Phase::responding;
+    auto req = parser_->release();
+    if (websocket::is_upgrade(req) && req.target().starts_with("/v1/notify")) return upgrade(std::move(req));
+    // Compressed request bodies: inflated under the same body limit (a zip bomb gets 413).
+    if (beast::iequals(req[http::field::content_encoding], "gzip")) {
+      const std::string& raw = req.body();
+      if (raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f || static_cast<unsigned char>(raw[1]) != 0x8b) {
+        return send(make_response(req.version(), false, limit_error(400, "bad_request", "Content-Encoding: gzip but the body is not gzip"), "error"), false);
+      }
+      auto body = gzip_decompress(raw, shared_.limits.max_body_bytes);
+      if (!body) {
+        shared_.service.count_refused("gzip", 413);
+        return send(make_response(req.version(), false, limit_error(413, "too_large", "gzip body corrupt or inflating over the limit"), "limit"), false);
+      }
+      req.body() = std::move(*body);
+    }
+    const bool gzip_ok = accepts_gzip(req[http::field::accept_encoding]);
+    char id[20];
+    std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
+    Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
+              std::string(req[http::field::authorization]), id, ip_};
+    const auto start = std::chrono::steady_clock::now();
+    Response out = shared_.service.handle(r);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    char timing[64];
+    std::snprintf(timing, sizeof timing, ",\"status\":%d,\"ms\":%.2f", out.status, ms);
+    // Always one line of valid JSON and ASCII, whatever bytes the client sent.
+    shared_.log("{\"level\":\"info\",\"request_id\":\"" + std::string(id) + "\",\"peer\":" + json::quote(ip_) +
+                ",\"method\":" + json::quote(log_safe(r.method, 32)) + ",\"path\":" + json::quote(log_safe(r.target, 200)) +
+                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + "}");
+    const bool keep = req.keep_alive();
+    auto res = make_response(req.version(), keep, out, id);
+    if (gzip_ok && out.body.size() > 512) {
+      res.body() = gzip_compress(out.body, 1);
+      res.set(http::field::content_encoding, "gzip");
+      res.prepare_payload();
+    }
+    send(std::move(res), keep);
+  }
+
+  // GET /v1/notify with a session token (Authorization header, or ?token= for clients that
+  // cannot set headers on a WebSocket): the connection becomes a notification subscription,
+  // keeping its place under the connection limits.
+  void upgrade(http::request<http::string_body> req) {
+    if (shared_.stopping) {
+      return send(make_response(req.version(), false, limit_error(503, "stopping", "the server is stopping; retry later"), "ws"), false);
+    }
+    const std::string auth(req[http::field::authorization]);
+    std::string token = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : std::string();
+    if (auth.empty()) token = query_token(req.target());
+    auto who = shared_.service.principal_for_token(token);
+    if (!who) {
+      return send(make_response(req.version(), false, limit_error(401, "unauthenticated", "a live session token is needed"), "ws"), false);
+    }
+    phase_ = Phase::upgraded;  // stream_ and slot_ move out: nothing here to drain or cut
+    auto ws = std::make_shared<WebSocketSession<Stream>>(std::move(stream_), shared_, std::move(*slot_), std::move(token), std::move(*who));
+    slot_.reset();
+    ws->start(std::move(req));
+  }
+
+  // `linger`: after an error answer, read and drop what the client is still sending before
+  // closing (see discard()).
+  void send(http::response<http::string_body> res, bool keep_alive, bool linger = false) {
+    phase_ = Phase::responding;
+    if (shared_.stopping && keep_alive) {
+      keep_alive = false;
+      res.keep_alive(false);  // tells the client this is the last answer here
+    }
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
+    http::async_write(stream_, *sp, [self = this->shared_from_this(), sp, keep_alive, linger](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->close(linger && !ec);
+      self->read(self->shared_.limits.idle_timeout_s);
+    });
+  }
+
+  void close(bool linger = false) {
+    phase_ = Phase::closing;
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.stopping ? 2 : 5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (linger && !ec && !shared_.stopping) {
+        phase_ = Phase::lingering;
+        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+        discard(0);
+      }
+    }
+  }
+
+  // Closing with unread bytes resets the connection, and the reset can destroy the answer
+  // before the client reads it: a client still sending a too-large request would never see its
+  // 413 or 431. So drop what arrives until the client closes, for at most 2 s and 16 MiB.
+  void discard(size_t total) {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(65536), [self = this->shared_from_this(), total](beast::error_code ec, std::size_t n) {
+      if (ec || total + n > (16u << 20)) return;
+      self->discard(total + n);
+    });
+  }
+
+  Stream stream_;
+  Shared& shared_;
+  std::string ip_;
+  int refusal_;
+  std::optional<Slot> slot_;  // empty when refused, or after an upgrade
+  Phase phase_ = Phase::handshake;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  size_t header_bytes_ = 0;  // header bytes the parser has taken for the current request
+};
+
+}  // namespace tram::server::transport
