@@ -3,9 +3,18 @@
 // change sets/s, request latency p50/p99 and bytes on the wire per row. Optionally holds many
 // idle connections open meanwhile. Every loop is bounded.
 //   tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100]
-//                [--changesets 10000] [--rows 10] [--batch 100] [--threads 4] [--idle 0] [--json]
+//                [--changesets 10000] [--rows 10] [--batch 100] [--threads 4] [--idle 0]
+//                [--pull-probe 0] [--probe-changesets 2000] [--json]
 // --threads: connections pushing at once (the 100 devices do not wait for each other; the
 // server's group commit writes what arrives together in one transaction).
+// --pull-probe N: then measures whether pulls wait for pushes (the server reads devices,
+// sessions and pages on read connections of their own, never behind the writer): N pulls of one
+// 100-row page by the reviewer with the server otherwise quiet, then up to N more while the push
+// threads send --probe-changesets further change sets; pull latency p50/p99 for both (only the
+// pulls that finished while pushes were still running count as "busy"). Each pull is followed by
+// a GET /healthz, which reads no storage: its latency is the control (what the busy server's CPU
+// and threads cost any request), so what a pull adds beyond it is time spent in, or waiting for,
+// storage. Bounded by N and by the probe's pushes.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -151,15 +160,17 @@ struct SimDevice {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"}, {"batch", "100"},
-                                            {"threads", "4"},   {"idle", "0"},            {"units-file", TRAM_UNITS_CSV}};
+  std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"},
+                                            {"batch", "100"},   {"threads", "4"},         {"idle", "0"},
+                                            {"pull-probe", "0"}, {"probe-changesets", "2000"}, {"units-file", TRAM_UNITS_CSV}};
   bool json_out = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--json") json_out = true;
     else if (a == "--help") {
       std::puts("tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100] [--changesets 10000]\n"
-                "             [--rows 10] [--batch 100] [--threads 4] [--idle 0] [--json]");
+                "             [--rows 10] [--batch 100] [--threads 4] [--idle 0] [--pull-probe 0]\n"
+                "             [--probe-changesets 2000] [--json]");
       return 0;
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) opt[a.substr(2)] = argv[++i];
   }
@@ -169,6 +180,7 @@ int main(int argc, char** argv) {
   const std::string admin = "Authorization: Bearer " + opt["admin-token"];
   const size_t n_devices = std::stoul(opt["devices"]), n_cs = std::stoul(opt["changesets"]), n_rows = std::stoul(opt["rows"]);
   const size_t batch = std::stoul(opt["batch"]), threads = std::max<size_t>(1, std::stoul(opt["threads"]));
+  const size_t n_probe = std::stoul(opt["pull-probe"]), n_probe_cs = n_probe > 0 ? std::stoul(opt["probe-changesets"]) : 0;
   crypto_init();
 
   std::vector<std::string> units;
@@ -222,23 +234,28 @@ int main(int argc, char** argv) {
                                       "Trạm y tế xã đã có 2 bác sĩ; đang phối hợp với Sở Y tế tuyển dụng thêm 1 bác sĩ theo chương trình hỗ trợ",
                                       "Tổ chức tuyên truyền phòng, chống ma túy tại 12 bản, 1.240 lượt người tham gia; không phát sinh người nghiện mới"};
   size_t rows_total = 0;
-  for (size_t k = 0; k < n_cs; ++k) {
-    SimDevice& d = devices[k % n_devices];
-    std::vector<Op> ops;
-    for (size_t r = 0; r < n_rows; ++r) {
-      wall.advance(1);
-      ops.push_back(Op{"progress_report", ids.next(), OpKind::put,
-                       {{1, Value{Text{d.unit}}}, {2, Value{Text{"CT-BACSI-TRAMYTE"}}}, {4, Value{Text{"2026-H1"}}},
-                        {5, Value{static_cast<double>(rng.below(100))}}, {6, Value{Text{"on_track"}}},
-                        {7, Value{Text{kNarratives[rng.below(3)]}}}, {8, Value{Text{"Đường giao thông sạt lở mùa mưa"}}},
-                        {11, Value{Text{"Lò Văn Minh"}}}, {12, Value{*Date::parse("2026-06-03")}}, {13, Value{Text{"draft"}}}},
-                       {}});
+  // Signs `count` change sets round the devices into their `pending` (after what is there).
+  auto sign = [&](size_t count) -> Status {
+    for (size_t k = 0; k < count; ++k) {
+      SimDevice& d = devices[k % n_devices];
+      std::vector<Op> ops;
+      for (size_t r = 0; r < n_rows; ++r) {
+        wall.advance(1);
+        ops.push_back(Op{"progress_report", ids.next(), OpKind::put,
+                         {{1, Value{Text{d.unit}}}, {2, Value{Text{"CT-BACSI-TRAMYTE"}}}, {4, Value{Text{"2026-H1"}}},
+                          {5, Value{static_cast<double>(rng.below(100))}}, {6, Value{Text{"on_track"}}},
+                          {7, Value{Text{kNarratives[rng.below(3)]}}}, {8, Value{Text{"Đường giao thông sạt lở mùa mưa"}}},
+                          {11, Value{Text{"Lò Văn Minh"}}}, {12, Value{*Date::parse("2026-06-03")}}, {13, Value{Text{"draft"}}}},
+                         {}});
+      }
+      auto made = d.chain->make(std::move(ops));
+      if (!made.ok()) return made.status();
+      d.pending.push_back(std::move(made->signed_cs));
     }
-    auto made = d.chain->make(std::move(ops));
-    if (!made.ok()) return die(made.status().to_string());
-    d.pending.push_back(std::move(made->signed_cs));
-    rows_total += n_rows;
-  }
+    return {};
+  };
+  if (Status st = sign(n_cs); !st.ok()) return die(st.to_string());
+  rows_total = n_cs * n_rows;
 
   // Idle connected devices, held open during the run.
   std::vector<std::unique_ptr<Connection>> idle;
@@ -249,54 +266,69 @@ int main(int argc, char** argv) {
 
   // The push requests, built and compressed ahead like the change sets they carry: what is timed
   // is the server's work (and the wire), not the load generator's.
-  std::vector<std::vector<std::string>> requests(n_devices);
-  for (size_t i = 0; i < n_devices; ++i) {
-    const SimDevice& d = devices[i];
-    for (size_t off = 0; off < d.pending.size(); off += batch) {
-      std::string body = "{\"changesets\":[";
-      for (size_t k = off; k < std::min(d.pending.size(), off + batch); ++k) {
-        body += (k > off ? "," : "") + std::string("{\"cs\":\"") + to_base64(d.pending[k].bytes) + "\",\"sig\":\"" +
-                to_hex(d.pending[k].sig) + "\"}";
+  auto pack = [&] {
+    std::vector<std::vector<std::string>> requests(n_devices);
+    for (size_t i = 0; i < n_devices; ++i) {
+      SimDevice& d = devices[i];
+      for (size_t off = 0; off < d.pending.size(); off += batch) {
+        std::string body = "{\"changesets\":[";
+        for (size_t k = off; k < std::min(d.pending.size(), off + batch); ++k) {
+          body += (k > off ? "," : "") + std::string("{\"cs\":\"") + to_base64(d.pending[k].bytes) + "\",\"sig\":\"" +
+                  to_hex(d.pending[k].sig) + "\"}";
+        }
+        body += "]}";
+        requests[i].push_back(gzip_compress(body));
       }
-      body += "]}";
-      requests[i].push_back(gzip_compress(body));
+      d.pending.clear();
     }
+    return requests;
+  };
+  const std::vector<std::vector<std::string>> requests = pack();
+  // The probe's pushes, signed and packed now too (their chains follow the main run's).
+  std::vector<std::vector<std::string>> probe_requests;
+  if (n_probe_cs > 0) {
+    if (Status st = sign(n_probe_cs); !st.ok()) return die(st.to_string());
+    probe_requests = pack();
   }
 
   // Push: each thread drives its share of the devices over one keep-alive connection.
   std::mutex mu;
   std::vector<double> latencies;
   std::atomic<uint64_t> accepted{0}, wire_up{0}, wire_down{0}, failures{0};
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (size_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      Connection conn(port);
-      dom::parser p;
-      std::vector<double> mine;
-      for (size_t i = t; i < n_devices; i += threads) {
-        SimDevice& d = devices[i];
-        for (const std::string& packed : requests[i]) {
-          const auto s = std::chrono::steady_clock::now();
-          auto r = conn.request("POST", "/v1/push", packed, {d.token, "Content-Encoding: gzip", "Accept-Encoding: gzip"});
-          mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
-          dom::element root;
-          if (r.status != 200 || p.parse(r.body).get(root)) {
-            ++failures;
-            continue;
-          }
-          for (dom::element e : root["results"].get_array()) {
-            if (std::string_view(e["status"].get_string().value()) == "accepted") ++accepted;
+  auto push_all = [&](const std::vector<std::vector<std::string>>& reqs, std::vector<double>& lat,
+                      std::atomic<uint64_t>& ok, std::atomic<uint64_t>& failed) {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        Connection conn(port);
+        dom::parser p;
+        std::vector<double> mine;
+        for (size_t i = t; i < n_devices; i += threads) {
+          SimDevice& d = devices[i];
+          for (const std::string& packed : reqs[i]) {
+            const auto s = std::chrono::steady_clock::now();
+            auto r = conn.request("POST", "/v1/push", packed, {d.token, "Content-Encoding: gzip", "Accept-Encoding: gzip"});
+            mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+            dom::element root;
+            if (r.status != 200 || p.parse(r.body).get(root)) {
+              ++failed;
+              continue;
+            }
+            for (dom::element e : root["results"].get_array()) {
+              if (std::string_view(e["status"].get_string().value()) == "accepted") ++ok;
+            }
           }
         }
-      }
-      wire_up += conn.sent();
-      wire_down += conn.received();
-      std::lock_guard lock(mu);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-    });
-  }
-  for (auto& th : pool) th.join();
+        wire_up += conn.sent();
+        wire_down += conn.received();
+        std::lock_guard lock(mu);
+        lat.insert(lat.end(), mine.begin(), mine.end());
+      });
+    }
+    for (auto& th : pool) th.join();
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  push_all(requests, latencies, accepted, failures);
   const double push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // Pull: a fresh province-wide device takes the snapshot (tables in id order), then pulls
@@ -328,20 +360,86 @@ int main(int argc, char** argv) {
     if (!more) break;
   }
   const double pull_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  // Up to here wire_up/wire_down count the main run only.
+  const uint64_t main_wire_up = wire_up.load(), main_wire_down = wire_down.load();
+
+  // Pull probe: one 100-row page at a time, quiet, then while pushes run.
+  std::vector<double> quiet_ms, busy_ms, quiet_health_ms, busy_health_ms;
+  std::atomic<uint64_t> probe_accepted{0}, probe_failures{0};
+  double probe_push_s = 0;
+  if (n_probe > 0) {
+    Connection probe(port);
+    dom::parser pp;
+    const uint64_t window = std::max<uint64_t>(1, after > 100 ? after - 100 : 1);
+    auto pull_once = [&](size_t k) -> double {
+      const auto s = std::chrono::steady_clock::now();
+      auto r = probe.request("GET", "/v1/pull?after=" + std::to_string((k * 7919) % window) + "&limit=100", "",
+                             {devices[n_devices].token, "Accept-Encoding: gzip"});
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
+      dom::element root;
+      if (r.status != 200 || pp.parse(r.body).get(root) || root["rows"].get_array().size() == 0) {
+        ++probe_failures;
+        return -1;
+      }
+      return ms;
+    };
+    auto health_once = [&]() -> double {
+      const auto s = std::chrono::steady_clock::now();
+      auto r = probe.request("GET", "/healthz", "", {});
+      if (r.status != 200) {
+        ++probe_failures;
+        return -1;
+      }
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    for (size_t k = 0; k < n_probe && std::chrono::steady_clock::now() < deadline; ++k) {
+      if (double ms = pull_once(k); ms >= 0) quiet_ms.push_back(ms);
+      if (double ms = health_once(); ms >= 0) quiet_health_ms.push_back(ms);
+    }
+    std::atomic<bool> pushing{true};
+    std::vector<double> probe_push_ms;
+    const auto t2 = std::chrono::steady_clock::now();
+    std::thread pusher([&] {
+      push_all(probe_requests, probe_push_ms, probe_accepted, probe_failures);
+      pushing = false;
+    });
+    for (size_t k = 0; k < n_probe && pushing; ++k) {
+      const double ms = pull_once(k);
+      if (ms >= 0 && pushing) busy_ms.push_back(ms);  // finished while pushes were still running
+      const double health = health_once();
+      if (health >= 0 && pushing) busy_health_ms.push_back(health);
+    }
+    pusher.join();
+    probe_push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  }
 
   const double rows_per_s = static_cast<double>(accepted.load()) * static_cast<double>(n_rows) / push_s;
-  const double up_per_row = static_cast<double>(wire_up.load()) / static_cast<double>(rows_total);
+  const double up_per_row = static_cast<double>(main_wire_up) / static_cast<double>(rows_total);
   const double down_per_row = static_cast<double>(pull_conn.received()) / std::max<double>(1, static_cast<double>(pulled));
   if (json_out) {
     std::printf("{\"rows\":%zu,\"changesets\":%zu,\"accepted_changesets\":%llu,\"push_seconds\":%.3f,\"push_rows_per_s\":%.0f,"
                 "\"push_changesets_per_s\":%.0f,\"push_p50_ms\":%.2f,\"push_p99_ms\":%.2f,\"push_bytes_per_row\":%.1f,"
                 "\"push_response_bytes_per_row\":%.1f,\"pulled_rows\":%llu,\"pull_seconds\":%.3f,\"pull_rows_per_s\":%.0f,"
-                "\"pull_bytes_per_row\":%.1f,\"failures\":%llu,\"idle_connections\":%zu}\n",
+                "\"pull_bytes_per_row\":%.1f,\"failures\":%llu,\"idle_connections\":%zu",
                 rows_total, n_cs, static_cast<unsigned long long>(accepted.load()), push_s, rows_per_s,
                 static_cast<double>(accepted.load()) / push_s, percentile(latencies, 0.5), percentile(latencies, 0.99),
-                up_per_row, static_cast<double>(wire_down.load()) / static_cast<double>(rows_total),
+                up_per_row, static_cast<double>(main_wire_down) / static_cast<double>(rows_total),
                 static_cast<unsigned long long>(pulled), pull_s, static_cast<double>(pulled) / pull_s, down_per_row,
                 static_cast<unsigned long long>(failures.load() + pull_failures), idle.size());
+    if (n_probe > 0) {
+      std::printf(",\"probe_pulls_quiet\":%zu,\"probe_pull_quiet_p50_ms\":%.2f,\"probe_pull_quiet_p99_ms\":%.2f,"
+                  "\"probe_pulls_busy\":%zu,\"probe_pull_busy_p50_ms\":%.2f,\"probe_pull_busy_p99_ms\":%.2f,"
+                  "\"probe_health_quiet_p50_ms\":%.2f,\"probe_health_quiet_p99_ms\":%.2f,"
+                  "\"probe_health_busy_p50_ms\":%.2f,\"probe_health_busy_p99_ms\":%.2f,"
+                  "\"probe_push_rows_per_s\":%.0f,\"probe_failures\":%llu",
+                  quiet_ms.size(), percentile(quiet_ms, 0.5), percentile(quiet_ms, 0.99), busy_ms.size(),
+                  percentile(busy_ms, 0.5), percentile(busy_ms, 0.99), percentile(quiet_health_ms, 0.5),
+                  percentile(quiet_health_ms, 0.99), percentile(busy_health_ms, 0.5), percentile(busy_health_ms, 0.99),
+                  static_cast<double>(probe_accepted.load() * n_rows) / std::max(probe_push_s, 1e-9),
+                  static_cast<unsigned long long>(probe_failures.load()));
+    }
+    std::printf("}\n");
   } else {
     std::printf("push: %zu rows in %zu change sets from %zu devices: %.0f rows/s, %.0f change sets/s, p50 %.2f ms, p99 %.2f ms"
                 " per request, %.1f bytes/row up\n", rows_total, n_cs, n_devices, rows_per_s,
@@ -350,6 +448,17 @@ int main(int argc, char** argv) {
                 static_cast<double>(pulled) / pull_s, down_per_row);
     std::printf("failures: %llu, accepted change sets: %llu of %zu, idle connections held: %zu\n",
                 static_cast<unsigned long long>(failures.load() + pull_failures), static_cast<unsigned long long>(accepted.load()), n_cs, idle.size());
+    if (n_probe > 0) {
+      std::printf("pull probe (one 100-row page): quiet %zu pulls p50 %.2f ms p99 %.2f ms; during pushes %zu pulls p50 %.2f ms"
+                  " p99 %.2f ms (pushes meanwhile %.0f rows/s); failures %llu\n"
+                  "control, GET /healthz (no storage): quiet p50 %.2f ms p99 %.2f ms; during pushes p50 %.2f ms p99 %.2f ms\n",
+                  quiet_ms.size(), percentile(quiet_ms, 0.5), percentile(quiet_ms, 0.99), busy_ms.size(),
+                  percentile(busy_ms, 0.5), percentile(busy_ms, 0.99),
+                  static_cast<double>(probe_accepted.load() * n_rows) / std::max(probe_push_s, 1e-9),
+                  static_cast<unsigned long long>(probe_failures.load()), percentile(quiet_health_ms, 0.5),
+                  percentile(quiet_health_ms, 0.99), percentile(busy_health_ms, 0.5), percentile(busy_health_ms, 0.99));
+    }
   }
-  return accepted.load() == n_cs && pulled == rows_total ? 0 : 1;
+  const bool probe_ok = probe_accepted.load() == n_probe_cs && probe_failures.load() == 0;
+  return accepted.load() == n_cs && pulled == rows_total && probe_ok ? 0 : 1;
 }

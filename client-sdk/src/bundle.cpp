@@ -50,8 +50,6 @@ Result<size_t> Client::export_bundle(const std::string& path) {
   return n;
 }
 
-std::vector<PushResult> parse_results(dom::array results);
-
 Result<SyncReport> Client::import_receipts(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(Errc::not_found, "cannot read " + path);
@@ -76,7 +74,7 @@ Result<SyncReport> Client::import_receipts(const std::string& path) {
                                             "…, which this device does not trust: another server, or a key rotated since"
                                             " this device last synced (sync once to follow it, then import again)");
     }
-    Status st = impl_->record_results(parse_results(results), report, changed);
+    Status st = impl_->pusher->record_results(parse_push_results(results), report, changed);
     if (!st.ok() && st.code() != Errc::rejected) return st;
   }
   impl_->notify(changed);

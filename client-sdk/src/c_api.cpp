@@ -1,4 +1,6 @@
 // The C API (tram.h) over the C++ Client: JSON in and out, codes instead of exceptions.
+// Longer than ~400 lines on purpose: one function per tram.h entry point, each beside the JSON
+// it reads and writes; split, an entry point would live apart from its conversions.
 #include "tram/tram.h"
 
 #include <simdjson.h>
@@ -29,6 +31,7 @@ tram_status code_of(Errc e) {
     case Errc::already_exists: return TRAM_ERR_ALREADY_EXISTS;
     case Errc::forbidden_scope:
     case Errc::forbidden_role:
+    case Errc::author_mismatch:
     case Errc::workflow_violation: return TRAM_ERR_FORBIDDEN;
     case Errc::not_enrolled: return TRAM_ERR_NOT_ENROLLED;
     case Errc::unavailable:
@@ -157,7 +160,7 @@ tram_status tram_info(tram_client* client, char** out_json, size_t* out_len) {
     for (const PublicKey& k : d.previous_server_keys) old.push_back(to_hex(k));
     return give("{\"enrolled\":" + std::string(d.enrolled ? "true" : "false") + ",\"server\":" + json::quote(d.server_url) +
                     ",\"user\":" + json::quote(d.user) + ",\"role\":" + json::quote(d.role) + ",\"units\":" + json_strings(d.units) +
-                    ",\"all_units\":" + (d.all_units ? "true" : "false") + ",\"device\":\"" + to_hex(d.device) +
+                    ",\"all_units\":" + (d.all_units ? "true" : "false") + ",\"name\":" + json::quote(d.name) + ",\"device\":\"" + to_hex(d.device) +
                     "\",\"server_key\":\"" + to_hex(d.server_key) + "\",\"previous_server_keys\":" + json_strings(old) +
                     ",\"seq\":" + std::to_string(d.seq) +
                     ",\"pending\":" + std::to_string(d.pending) + ",\"rejected\":" + std::to_string(d.rejected) +

@@ -60,17 +60,6 @@ void sleep_unless_cancelled(int64_t ms, const std::atomic<bool>& cancelled) {
   while (!cancelled && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
-constexpr std::string_view kLostData = "server_lost_data";
-
-Status server_lost_data(uint64_t from, uint64_t to, uint64_t missing) {
-  return fail(Errc::rejected, std::string(kLostData) + ": the server no longer has change sets #" + std::to_string(from) +
-                                  (to > from ? "–#" + std::to_string(to) : std::string()) +
-                                  " of this device (its log went back: a restored backup or a lost WAL) and this device no"
-                                  " longer keeps #" + std::to_string(missing) + " to send again; tell the administrator");
-}
-
-bool is_server_lost_data(const Status& st) { return st.code() == Errc::rejected && st.message().starts_with(kLostData); }
-
 Status write_private_file(const std::string& path, std::string_view bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail(Errc::storage_error, "cannot write " + path + ": " + std::strerror(errno));
@@ -126,7 +115,6 @@ Status Client::Impl::open() {
   if (!ls.ok()) return ls.status();
   local = std::move(ls).value();
   hlc.emplace(*clock, 5 * 60 * 1000);
-  push_batch = std::max<size_t>(opt.sync.push_batch_min, std::min<size_t>(50, opt.sync.push_batch_max));
   session = std::make_unique<DeviceSession>(opt, cancelled, DeviceSession::Device{
       [this]() -> Result<PublicKey> {
         std::lock_guard lock(mu);
@@ -143,8 +131,12 @@ Status Client::Impl::open() {
         return server_url;
       }});
   heads = std::make_unique<LogHeads>(*local);
-  puller = std::make_unique<Puller>(Puller::Parts{*local, mu, *heads, *session, opt, *schema, cancelled,
-                                                  [this](const Touched& changed) { notify(changed); }});
+  const SyncParts parts{*local, mu, *heads, *session, opt, cancelled, [this](const Touched& changed) { notify(changed); }};
+  puller = std::make_unique<Puller>(Puller::Parts{parts, *schema});
+  pusher = std::make_unique<Pusher>(Pusher::Parts{
+      parts, *clock,
+      Pusher::Identity{[this] { return device; }, [this] { return server_key; },
+                       [this](std::string_view body, std::string_view sig) { return verify_signed_receipt(body, sig); }}});
   return load_identity();
 }
 
@@ -153,6 +145,7 @@ Principal Client::Impl::principal() const {
   p.role = role;
   p.units = units;
   p.all_units = all_units;
+  p.name = user_name;
   return p;
 }
 
@@ -194,6 +187,7 @@ DeviceInfo Client::info() {
   d.role = m.role_name_;
   d.units = m.units;
   d.all_units = m.all_units;
+  d.name = m.user_name;
   if (m.device) d.device = *m.device;
   if (m.server_key) d.server_key = *m.server_key;
   d.previous_server_keys = m.old_server_keys;

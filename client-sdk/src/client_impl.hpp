@@ -1,5 +1,8 @@
 // Inside the client: the state behind Client, shared by client.cpp (local store, writes,
-// reads, bundles) and sync.cpp (the network side). Not installed.
+// reads, bundles) and sync.cpp (the network side). Its members are private: the pieces it owns
+// (LocalStore, DeviceSession, LogHeads, Puller, Pusher) get only what they need through their
+// Parts; Client, whose pimpl this is, and store_identity (identity.cpp) are its friends. Not
+// installed.
 #pragma once
 
 #include <condition_variable>
@@ -16,16 +19,10 @@
 #include "local_store.hpp"
 #include "log_heads.hpp"
 #include "puller.hpp"
+#include "pusher.hpp"
 #include "session.hpp"
 
 namespace tram::client {
-
-// One item of a push answer, or of a receipt bundle (protocol §7.3).
-struct PushResult {
-  std::string status, code, message;
-  uint64_t seq = 0, expected_seq = 0;
-  std::string receipt_body, receipt_sig;  // empty without a receipt
-};
 
 class Client::Impl {
  public:
@@ -33,6 +30,11 @@ class Client::Impl {
   ~Impl();
 
   Status open();
+
+ private:
+  friend class Client;
+  friend Status store_identity(Impl& m, const std::string& body);
+
   Status load_identity();      // meta -> members; decrypts the key
   Status reload_chain();       // a DeviceChain at the persisted head
 
@@ -40,12 +42,6 @@ class Client::Impl {
   Result<std::optional<std::string>> meta(const std::string& k) { return local->meta(k); }
   Status set_meta(const std::string& k, const std::string& v) { return local->set_meta(k, v); }
 
-  // Applies the outcome of pushing outbox entries (a push or an imported receipt bundle).
-  Status record_results(const std::vector<PushResult>& results, SyncReport& report, Touched& changed);
-  // The answers to kept change sets sent again (`seqs`, in request order); `gap` gets the
-  // expected_seq of a seq_gap answer.
-  Status record_resent(const std::vector<PushResult>& results, const std::vector<uint64_t>& seqs, SyncReport& report,
-                       Touched& changed, uint64_t& gap);
   Status prune_sent();
   // A receipt signed by the pinned server key or one it replaced (mu held).
   Result<wire::Receipt> verify_signed_receipt(std::string_view body, std::string_view sig_hex) const;
@@ -62,22 +58,8 @@ class Client::Impl {
   // the server signs with now, and to the server's latest signed address; refuses a key that no
   // statement chain leads to.
   Status follow_server_key(SyncReport& report);
-  // The server's chain head for this device (/v1/me seq) below its receipts: the server lost
-  // them; send them again (refill).
-  Status heal_from_me(SyncReport& report);
   Status sync_steps(SyncReport& report, const std::function<void(const Progress&)>& progress);
-  Status push_outbox(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);
   Status upload_attachments(SyncReport& report, const std::function<void(const Progress&)>& progress, Progress& p);
-  // Healing a server whose log went back: sends kept change sets [from, to] again, in order;
-  // `gap` gets the server's expected_seq if it still lacks earlier ones.
-  Status resend(uint64_t from, uint64_t to, SyncReport& report, uint64_t& gap);
-  // The server answered seq_gap at `expected` below this device's receipts: send it all it lacks
-  // (server_lost_data when this device no longer keeps it). `otherwise`: the answer for a gap
-  // that is not below the receipts.
-  Status refill(uint64_t expected, SyncReport& report, Status otherwise);
-  // After a head showed the log went back: one kept change set (the newest) asks the server
-  // where this device's chain stands there, and refill() sends what it lacks.
-  Status heal_if_needed(SyncReport& report);
 
   Options opt;
   SystemClock system_clock;
@@ -98,13 +80,14 @@ class Client::Impl {
   Role role = Role::official;
   std::vector<std::string> units;
   bool all_units = false;
+  std::string user_name;  // registered display name: the author field of this user's records
   std::optional<PublicKey> device, server_key;
   std::vector<PublicKey> old_server_keys;  // replaced by server_key through signed statements
 
   std::unique_ptr<DeviceSession> session;
   std::unique_ptr<LogHeads> heads;  // (mu held)
   std::unique_ptr<Puller> puller;
-  size_t push_batch = 0;
+  std::unique_ptr<Pusher> pusher;
   std::optional<uint64_t> me_seq;  // this device's chain head on the server, from /v1/me
 
   std::function<void(const std::string&, const std::vector<std::string>&)> listener;
@@ -121,10 +104,6 @@ void append_plain(std::string& out, const Value& v);
 
 // Stores who this device acts for, from an enrolment answer or GET /v1/me. identity.cpp.
 Status store_identity(Client::Impl& m, const std::string& body);
-
-// The error of a device that cannot give a server what its log lost.
-Status server_lost_data(uint64_t from, uint64_t to, uint64_t missing);
-bool is_server_lost_data(const Status& st);
 
 // Writes a file only this user may read (0600), for the device's private files.
 Status write_private_file(const std::string& path, std::string_view bytes);

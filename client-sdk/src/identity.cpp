@@ -29,6 +29,7 @@ Status Client::Impl::load_identity() {
     if (!u.empty()) units.push_back(u);
   }
   all_units = get("all_units") == "1";
+  user_name = get("name");
   if (auto k = from_hex<32>(get("server_key"))) server_key = *k;
   old_server_keys.clear();
   auto old = local->previous_server_keys();
@@ -109,6 +110,8 @@ Status store_identity(Client::Impl& m, const std::string& body) {
   }
   uint64_t seq = 0;
   const bool has_seq = !o["seq"].get_uint64().get(seq);
+  std::string_view name;  // the display name the administrator registered (older servers: none)
+  if (o["name"].get_string().get(name)) name = {};
   std::lock_guard lock(m.mu);
   if (m.server_key && *m.server_key != *server) {
     return fail(Errc::bad_signature, "the server names key " + to_hex(*server).substr(0, 16) + "…, and no key statement leads"
@@ -122,6 +125,7 @@ Status store_identity(Client::Impl& m, const std::string& body) {
   TRAM_RETURN_IF_ERROR(m.set_meta("role", std::string(role)));
   TRAM_RETURN_IF_ERROR(m.set_meta("units", list));
   TRAM_RETURN_IF_ERROR(m.set_meta("all_units", all ? "1" : "0"));
+  TRAM_RETURN_IF_ERROR(m.set_meta("name", std::string(name)));
   TRAM_RETURN_IF_ERROR(m.set_meta("server_key", to_hex(*server)));
   TRAM_RETURN_IF_ERROR(tx->commit());
   return m.load_identity();

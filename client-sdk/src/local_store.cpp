@@ -77,6 +77,22 @@ Hash hash_at(const sql::Statement& st, int i) {
 std::string_view as_chars(std::span<const uint8_t> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 std::span<const uint8_t> as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
+// A receipt's columns, in the order _client_receipts and _client_resent share; only the first
+// has clock_ahead.
+void bind_receipt(sql::Statement& st, const StoredReceipt& r, bool clock_ahead) {
+  int i = 0;
+  st.bind_int(++i, static_cast<int64_t>(r.seq));
+  st.bind_blob(++i, r.id);
+  st.bind_int(++i, static_cast<int64_t>(r.server_seq));
+  st.bind_text(++i, r.status);
+  st.bind_text(++i, r.code);
+  st.bind_text(++i, r.message);
+  st.bind_int(++i, r.received_at_ms);
+  if (clock_ahead) st.bind_int(++i, r.clock_ahead);
+  st.bind_text(++i, r.body);
+  st.bind_text(++i, r.sig);
+}
+
 }  // namespace
 
 // Every statement, by name. The order of kSql follows Q.
@@ -405,16 +421,7 @@ Status LocalStore::keep_sent(const SignedEntry& e, int64_t received_at_ms) {
 
 Status LocalStore::add_receipt(const StoredReceipt& r) {
   TRAM_USE(st, Q::add_receipt);
-  st->bind_int(1, static_cast<int64_t>(r.seq));
-  st->bind_blob(2, r.id);
-  st->bind_int(3, static_cast<int64_t>(r.server_seq));
-  st->bind_text(4, r.status);
-  st->bind_text(5, r.code);
-  st->bind_text(6, r.message);
-  st->bind_int(7, r.received_at_ms);
-  st->bind_int(8, r.clock_ahead);
-  st->bind_text(9, r.body);
-  st->bind_text(10, r.sig);
+  bind_receipt(*st, r, /*clock_ahead=*/true);
   return st->run();
 }
 
@@ -524,15 +531,7 @@ Result<std::vector<SignedEntry>> LocalStore::kept_range(uint64_t from, uint64_t 
 
 Status LocalStore::add_resent_receipt(const StoredReceipt& r) {
   TRAM_USE(st, Q::add_resent);
-  st->bind_int(1, static_cast<int64_t>(r.seq));
-  st->bind_blob(2, r.id);
-  st->bind_int(3, static_cast<int64_t>(r.server_seq));
-  st->bind_text(4, r.status);
-  st->bind_text(5, r.code);
-  st->bind_text(6, r.message);
-  st->bind_int(7, r.received_at_ms);
-  st->bind_text(8, r.body);
-  st->bind_text(9, r.sig);
+  bind_receipt(*st, r, /*clock_ahead=*/false);  // a receipt sent again keeps the original's
   return st->run();
 }
 

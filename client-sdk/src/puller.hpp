@@ -7,24 +7,15 @@
 #include <functional>
 #include <mutex>
 
-#include "local_store.hpp"
-#include "log_heads.hpp"
 #include "page_reader.hpp"
-#include "session.hpp"
+#include "sync_parts.hpp"
 
 namespace tram::client {
 
 class Puller {
  public:
-  struct Parts {
-    LocalStore& local;
-    std::mutex& mu;  // the Client's lock, around every use of `local` and `heads`
-    LogHeads& heads;
-    DeviceSession& session;
-    const Options& opt;
+  struct Parts : SyncParts {
     const Schema& schema;
-    const std::atomic<bool>& cancelled;
-    std::function<void(const Touched&)> notify;  // the change listener
   };
   explicit Puller(Parts parts) : p_(std::move(parts)), page_size_(p_.opt.sync.pull_page_max) {}
 

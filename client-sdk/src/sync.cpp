@@ -157,12 +157,17 @@ Status Client::Impl::sync_steps(SyncReport& report, const std::function<void(con
   }
   // A device that cannot heal the server still uploads and pulls; the sync then ends with the
   // server_lost_data error.
-  Status lost = heal_from_me(report);
+  std::optional<uint64_t> me;
+  {
+    std::lock_guard lock(mu);
+    me = me_seq;
+  }
+  Status lost = pusher->heal_from_me(me, report);
   if (!lost.ok() && !is_server_lost_data(lost)) return lost;
   for (int pass = 0; pass < 3; ++pass) {
-    Status st = pass == 0 && !lost.ok() ? lost : heal_if_needed(report);
-    if (st.ok()) st = push_outbox(report, progress, p);
-    if (st.ok()) st = heal_if_needed(report);  // a push answer's head showed the log went back
+    Status st = pass == 0 && !lost.ok() ? lost : pusher->heal_if_needed(report);
+    if (st.ok()) st = pusher->push(report, progress, p);
+    if (st.ok()) st = pusher->heal_if_needed(report);  // a push answer's head showed the log went back
     if (!st.ok() && !is_server_lost_data(st)) return st;
     if (!st.ok()) lost = st;
     TRAM_RETURN_IF_ERROR(upload_attachments(report, progress, p));

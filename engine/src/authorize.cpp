@@ -82,6 +82,17 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& cu
     return {Errc::forbidden_scope, where + ": province-wide reference data needs a province-wide principal"};
   }
 
+  // The author field carries the user's registered name, not one the device picks.
+  if (t.author_field && !who.name.empty()) {
+    if (const Value* w = written(*t.author_field)) {
+      const std::string* name = text_of(*w);
+      if (!name || *name != who.name) {
+        return {Errc::author_mismatch, where + "/" + t.field(*t.author_field)->name + ": must be the name registered for this user (" +
+                                           who.name + ")"};
+      }
+    }
+  }
+
   // Values: constraints, required at creation, immutable afterwards.
   for (const auto& w : op.fields) {
     const FieldDef* f = t.field(w.field);

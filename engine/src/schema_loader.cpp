@@ -168,7 +168,7 @@ Result<std::vector<Role>> roles(dom::element e, const std::string& path) {
 
 Status parse_table(dom::element e, const std::string& path, TableDef& t) {
   std::map<std::string_view, dom::element> m;
-  TRAM_ASSIGN(m, members(e, path, {"name", "kind", "label", "scope", "province_wide", "fields", "write", "workflow", "since"}));
+  TRAM_ASSIGN(m, members(e, path, {"name", "kind", "label", "scope", "author", "province_wide", "fields", "write", "workflow", "since"}));
   if (!m.count("name") || !m.count("fields")) return fail(path, "a table needs \"name\" and \"fields\"");
   TRAM_ASSIGN(t.name, str(m["name"], path + ".name"));
   if (m.count("kind")) {
@@ -201,6 +201,13 @@ Status parse_table(dom::element e, const std::string& path, TableDef& t) {
     const FieldDef* f = t.field(std::string_view(scope));
     if (!f) return fail(path + ".scope", "unknown field \"" + scope + "\"");
     t.scope_field = f->id;
+  }
+  if (m.count("author")) {
+    std::string author;
+    TRAM_ASSIGN(author, str(m["author"], path + ".author"));
+    const FieldDef* f = t.field(std::string_view(author));
+    if (!f || f->type != ValueType::text) return fail(path + ".author", "not a text field: \"" + author + "\"");
+    t.author_field = f->id;
   }
   if (m.count("write")) {
     dom::array rules;

@@ -29,6 +29,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::schema_mismatch: return "schema_mismatch";
     case Errc::forbidden_scope: return "forbidden_scope";
     case Errc::forbidden_role: return "forbidden_role";
+    case Errc::author_mismatch: return "author_mismatch";
     case Errc::workflow_violation: return "workflow_violation";
     case Errc::storage_error: return "storage_error";
     case Errc::invalid_argument: return "invalid_argument";

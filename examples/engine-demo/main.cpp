@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
   std::printf("1. The administrator seeds the Sơn La programme (units, task groups, tasks, indicators, periods).\n");
   DeviceChain admin = device("quan-tri-tinh");
-  const Principal admin_p{Role::admin, {}, true};
+  const Principal admin_p{Role::admin, {}, true, {}};
   auto rows = must(load_seed_rows(schemas + "/sonla-2026/seed/rows", schema));
   for (size_t i = 0; i < rows.size(); i += 250) {
     std::vector<Op> chunk(rows.begin() + static_cast<long>(i), rows.begin() + static_cast<long>(std::min(rows.size(), i + 250)));
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
 
   std::printf("\n2. Two officials of Mường La (03808) and one of Tô Hiệu (03646) work offline.\n");
   DeviceChain a = device("lo-van-minh"), b = device("cam-thi-hoa"), c = device("nguyen-van-an");
-  const Principal muong_la{Role::official, {"03808"}}, to_hieu{Role::official, {"03646"}};
+  const Principal muong_la{Role::official, {"03808"}, false, {}}, to_hieu{Role::official, {"03646"}, false, {}};
   UuidV7Generator ids(wall, random);
   const std::string report = ids.next();
   // NFD input (as some keyboards type it) is stored NFC.
@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\n4. Review: submit, return with a comment, fix, resubmit, accept; then it is locked.\n");
-  const Principal reviewer{Role::reviewer, {}, true};
+  const Principal reviewer{Role::reviewer, {}, true, {}};
   DeviceChain r = device("so-tai-chinh");
   auto status = [&](DeviceChain& dev, const char* s, std::vector<FieldWrite> more = {}) {
     more.push_back({id("status"), Value{Text{s}}});

@@ -66,7 +66,9 @@ struct App {
     return 0;
   }
   std::string today() { return date_of_ms(clock.now_ms()).to_string(); }
-  std::string person() { return !config.name.empty() ? config.name : info.user; }
+  // The name reports carry as author: the one the administrator registered (the server refuses
+  // another), else the one given at init, else the user id.
+  std::string person() { return !info.name.empty() ? info.name : !config.name.empty() ? config.name : info.user; }
 };
 
 // The device (app.cpp).

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/storage.hpp"
 #include "tram/engine/status.hpp"
 #include "tram/engine/store.hpp"
 #include "tram/report/province.hpp"
@@ -33,19 +34,20 @@ using reporting::write_report_xlsx;
 // forward declaration stays valid).
 struct ProvinceReport : reporting::ProvinceReport {};
 
-// Receipt times from the server's log (by the change set that wrote a report's recorded_on).
+// Receipt times from the server's log (by the change set that wrote a report's recorded_on),
+// read through a storage snapshot.
 class LogReceiptTimes final : public reporting::ReceiptTimes {
  public:
-  explicit LogReceiptTimes(Store& replica) : replica_(replica) {}
+  explicit LogReceiptTimes(ReadSnapshot& snapshot) : snapshot_(snapshot) {}
   Status stamp(std::vector<reporting::ReportRow>& reports) override;
 
  private:
-  Store& replica_;
+  ReadSnapshot& snapshot_;
 };
 
-// Builds the report from the replica (caller holds the writer lock or owns the store), with
-// receipt times from the log kept in the same database. An unknown period is not_found.
-Result<ProvinceReport> build_province_report(Store& replica, std::string_view period,
+// Builds the report from one read snapshot: its replica, and receipt times from the log as of
+// the same snapshot. An unknown period is not_found.
+Result<ProvinceReport> build_province_report(ReadSnapshot& snapshot, std::string_view period,
                                              int64_t now_ms);
 
 // `tram-server report`: writes the files asked for, then prints the table (or the JSON) to

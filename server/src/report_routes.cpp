@@ -1,5 +1,6 @@
 // The province report's two doors on the server: the admin route and the `report` command,
-// both through Service::province_report (one snapshot of the replica under the writer lock).
+// both through Service::province_report (one read snapshot, on a read connection: it never waits
+// for the writer, and the report's rows and receipt times are as of the same commit).
 #include <cstdio>
 #include <fstream>
 

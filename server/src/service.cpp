@@ -11,6 +11,7 @@
 #include "api/pages.hpp"
 #include "api/push_queue.hpp"
 #include "api/responses.hpp"
+#include "tram/engine/text.hpp"
 #include "report.hpp"
 
 namespace tram::server {
@@ -103,6 +104,11 @@ Response Service::route(const Request& req, std::string& route_name) {
 
 Status Service::create_user(const UserRecord& user) {
   if (user.id.empty()) return {Errc::invalid_value, "user id must not be empty"};
+  // The name is what the user's reports must carry as author: exactly as the schema stores text.
+  const bool padded = !user.name.empty() && (user.name.front() == ' ' || user.name.back() == ' ');
+  if (!is_nfc(user.name) || user.name.size() > 300 || padded) {
+    return {Errc::invalid_value, "the user's name must be Unicode NFC, without leading or trailing spaces, at most 100 letters"};
+  }
   std::lock_guard lock(writer_);
   TRAM_RETURN_IF_ERROR(storage_->create_user(user));
   storage_->checkpoint();
@@ -152,7 +158,7 @@ Result<std::string> Service::push_as(const PublicKey& device, const std::string&
 Result<ProvinceReport> Service::province_report(const std::string& period) {
   auto snap = storage_->read_snapshot();  // one snapshot for every table
   if (!snap.ok()) return snap.status();
-  return build_province_report((*snap)->replica(), period, clock_.now_ms());
+  return build_province_report(**snap, period, clock_.now_ms());
 }
 
 std::optional<Principal> Service::principal_for_token(const std::string& token) {

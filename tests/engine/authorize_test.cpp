@@ -22,10 +22,10 @@ class Authorize : public ::testing::Test {
   HybridClock clock{wall, 300'000};
   SeededRandom rng{5};
   DeviceChain device{DeviceKey::generate(rng), clock, "someone", schema.id, schema.version};
-  Principal official{Role::official, {"03808"}};        // Mường La commune
-  Principal other_official{Role::official, {"03646"}};  // Tô Hiệu ward
-  Principal reviewer{Role::reviewer, {}, true};
-  Principal admin{Role::admin, {}, true};
+  Principal official{Role::official, {"03808"}, false, {}};        // Mường La commune
+  Principal other_official{Role::official, {"03646"}, false, {}};  // Tô Hiệu ward
+  Principal reviewer{Role::reviewer, {}, true, {}};
+  Principal admin{Role::admin, {}, true, {}};
 
   uint32_t id(const char* field) { return schema.table("progress_report")->field(std::string_view(field))->id; }
 
@@ -156,6 +156,19 @@ TEST_F(Authorize, ADeletedRowStaysInItsUnit) {
 
 TEST_F(Authorize, DeletingARowThatNeverExistedIsRefused) {
   EXPECT_EQ(check(official, Op{"progress_report", "ghost", OpKind::del, {}, {}}).code(), Errc::not_found);
+}
+
+// A user with a registered name writes records only under it (issue 11 §5); without one, the
+// author field is not checked.
+TEST_F(Authorize, TheAuthorFieldCarriesTheRegisteredName) {
+  Principal named{Role::official, {"03808"}, false, "Lò Văn Minh"};
+  EXPECT_TRUE(check(named, put(report("03808", "draft"))).ok());  // report() writes "Lò Văn Minh"
+  Principal other{Role::official, {"03808"}, false, "Cầm Thị Hoa"};
+  EXPECT_EQ(check(other, put(report("03808", "draft"))).code(), Errc::author_mismatch);
+  // An edit that does not touch the author is not affected.
+  accept(named, put(report("03808", "draft")));
+  EXPECT_TRUE(check(other, put({{id("value"), Value{50.0}}})).ok());
+  EXPECT_TRUE(check(official, put(report("03808", "draft"), "r2")).ok());
 }
 
 }  // namespace

@@ -695,6 +695,25 @@ TEST_F(ServerTest, AChangeSetSignedUnderAnotherNameIsRefused) {
   EXPECT_EQ(r[0].code, "author_mismatch");
 }
 
+// Issue 11 §5: a record's author is the user's registered name, not one the device picks.
+TEST_F(ServerTest, ARecordWrittenUnderAnotherNameIsRefused) {
+  ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "lan", "--role", "official", "--units", "03808",
+                     "--name", "Lò Văn Minh"}).first, 0);
+  const std::string c = code("lan");
+  TestDevice lan(server_->port(), c, "lan", 6);
+  ASSERT_TRUE(lan.enrolled());
+  EXPECT_NE(lan.enrol_body().find("\"name\":\"Lò Văn Minh\""), std::string::npos) << lan.enrol_body();
+  auto fields = report("03808");
+  for (auto& f : fields) {
+    if (f.field == 11) f.value = text("Sở Tài chính");
+  }
+  auto forged = results(lan.push({lan.make({put("r1", fields)}).signed_cs}));
+  EXPECT_EQ(forged[0].status, "rejected");
+  EXPECT_EQ(forged[0].code, "author_mismatch");
+  auto honest = results(lan.push({lan.make({put("r1", report("03808"))}).signed_cs}));  // author "Lò Văn Minh"
+  EXPECT_EQ(honest[0].status, "accepted") << honest[0].code;
+}
+
 // Issue 11 §5: wrong enrolment codes and unanswered challenges are limited (429 + Retry-After).
 TEST_F(ServerTest, GuessingEnrolmentCodesAndHoardingChallengesAreLimited) {
   int limited = 0;

@@ -51,7 +51,7 @@ class ServiceTest : public ::testing::Test {
     seed[0] = 1;
     service_ = std::make_unique<Service>(config, std::move(storage).value(), DeviceKey::from_seed(seed), "admin-token",
                                          clock_, random_);
-    ASSERT_TRUE(service_->create_user(UserRecord{"minh", Role::official, {"03808"}, false}).ok());
+    ASSERT_TRUE(service_->create_user(UserRecord{"minh", Role::official, {"03808"}, false, {}}).ok());
   }
   void TearDown() override {
     service_.reset();

@@ -145,6 +145,9 @@ struct ConflictInfo {
 struct DeviceInfo {
   bool enrolled = false;
   std::string server_url, user, role;
+  // The user's name as the administrator registered it: records this user writes carry it as
+  // their author (the server refuses another); empty on servers that do not register names.
+  std::string name;
   std::vector<std::string> units;
   bool all_units = false;
   PublicKey device{}, server_key{};

@@ -40,6 +40,8 @@ Response Admin::handle(const Request& req, const std::string& path) {
     }
     bool all = false;
     if (!root["all_units"].get_bool().get(all)) u.all_units = all;
+    std::string_view name;
+    if (!root["name"].get_string().get(name)) u.name = name;
     if (Status st = service_.create_user(u); !st.ok()) {
       return st.code() == Errc::storage_error ? error(503, "storage", st.message()) : error(400, errc_name(st.code()), st.message());
     }

@@ -231,12 +231,12 @@ std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
         // The change set's author is the authenticated user, never a name the device picks.
         const bool author_ok = cs.author == user.id;
         Status auth = author_ok ? authorize(who, cs, storage.replica())
-                                : Status(Errc::forbidden_role, "author \"" + cs.author + "\" is not this device's user \"" +
-                                                                   user.id + "\"");
+                                : Status(Errc::author_mismatch, "author \"" + cs.author + "\" is not this device's user \"" +
+                                                                    user.id + "\"");
         if (auth.code() == Errc::storage_error) return error(503, "storage", auth.message());
         if (!auth.ok()) {
           d.accept = false;
-          d.code = author_ok ? wire_code(auth.code()) : "author_mismatch";
+          d.code = wire_code(auth.code());
           d.message = auth.message();
         }
         auto entry = storage.record(d, now);

@@ -62,7 +62,7 @@ std::optional<std::string> from_hex_string(std::string_view hex) {
 void write_user_members(json::Writer& out, const UserRecord& u) {
   out.key("user").string(u.id).key("role").string(role_name(u.role)).key("units").begin_array();
   for (const std::string& unit : u.units) out.string(unit);
-  out.end_array().key("all_units").boolean(u.all_units);
+  out.end_array().key("all_units").boolean(u.all_units).key("name").string(u.name);
 }
 
 }  // namespace api

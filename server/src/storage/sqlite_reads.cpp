@@ -163,6 +163,23 @@ class SqliteStorage::Snapshot final : public ReadSnapshot {
     st->bind_blob(1, hash);
     return read_uses(*st);
   }
+  Result<std::map<Hash, int64_t>> received_times(const std::set<Hash>& ids) override {
+    // One scan of the accepted entries (the log is keyed by server_seq and by (device, seq), not
+    // by id): cheaper than a look-up per id for the report's hundreds of ids.
+    std::map<Hash, int64_t> out;
+    if (ids.empty()) return out;
+    auto st = reader_.db().prepare("SELECT id, received_ms FROM _srv_log WHERE accepted = 1");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto has = st->step();
+      if (!has.ok()) return has.status();
+      if (!*has) break;
+      if (st->column_blob(0).size() != sizeof(Hash)) continue;
+      const Hash id = blob<32>(*st, 0);
+      if (ids.count(id)) out[id] = st->column_int(1);
+    }
+    return out;
+  }
 
  private:
   Reader reader_;           // declared first: destroyed after the transaction ends
@@ -180,7 +197,7 @@ Result<std::unique_ptr<ReadSnapshot>> SqliteStorage::read_snapshot() {
 Result<std::optional<UserRecord>> SqliteStorage::user(const std::string& id) {
   auto reader = Reader::borrow(*this);
   if (!reader.ok()) return reader.status();
-  auto st = reader->db().prepare("SELECT id, role, units, all_units FROM _srv_users WHERE id = ?");
+  auto st = reader->db().prepare("SELECT id, role, units, all_units, name FROM _srv_users WHERE id = ?");
   if (!st.ok()) return st.status();
   st->bind_text(1, id);
   auto has = st->step();
@@ -191,6 +208,7 @@ Result<std::optional<UserRecord>> SqliteStorage::user(const std::string& id) {
   u.role = role_from_name(st->column_text(1)).value_or(Role::official);
   u.units = split(st->column_text(2));
   u.all_units = st->column_int(3) != 0;
+  u.name = st->column_text(4);
   return std::optional<UserRecord>(std::move(u));
 }
 

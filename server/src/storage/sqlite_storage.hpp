@@ -2,7 +2,9 @@
 // replica tables and the server's own (_srv_*), so a batch's log entries and merged rows
 // commit in one transaction. One writer connection; readers (devices, users, snapshots) borrow
 // one of a few read connections of their own (WAL: readers and the writer never block each
-// other). The writer's side is in sqlite_storage.cpp, the readers' in sqlite_reads.cpp.
+// other). Opening, the _srv_* tables and the administrative writes are in sqlite_storage.cpp,
+// the writer's batch and the log in sqlite_log.cpp, upkeep (checkpoints, checks, backups) in
+// sqlite_maintenance.cpp, the readers in sqlite_reads.cpp.
 #pragma once
 
 #include <condition_variable>

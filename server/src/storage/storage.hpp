@@ -12,8 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,7 +30,8 @@ struct UserRecord {
   Role role = Role::official;
   std::vector<std::string> units;
   bool all_units = false;
-  Principal principal() const { return Principal{role, units, all_units}; }
+  std::string name;  // display name (NFC), what the user's reports carry as author; "" = unchecked
+  Principal principal() const { return Principal{role, units, all_units, name}; }
 };
 
 enum class DeviceState { active, revoked, quarantined };
@@ -105,6 +108,9 @@ class ReadSnapshot {
   virtual Result<LogHead> head() = 0;
   // Which rows name an attachment's hash.
   virtual Result<std::vector<AttachmentUse>> attachment_uses(const Hash& hash) = 0;
+  // When the server received each of these change sets (its log entry's received_ms), for those
+  // the log holds as accepted; ids it does not hold, or holds as rejected, are left out.
+  virtual Result<std::map<Hash, int64_t>> received_times(const std::set<Hash>& ids) = 0;
 };
 
 class Storage {

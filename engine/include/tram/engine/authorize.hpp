@@ -16,6 +16,9 @@ struct Principal {
   Role role = Role::official;
   std::vector<std::string> units;  // unit codes in scope
   bool all_units = false;          // province-wide (reviewers, administrators)
+  // The user's display name as the administrator registered it; when set, a table's author
+  // field may only be written with it (no one reports under another's name). Empty: unchecked.
+  std::string name;
   bool in_scope(std::string_view unit) const;
 };
 

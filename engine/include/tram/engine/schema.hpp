@@ -83,6 +83,7 @@ struct TableDef {
   std::vector<FieldDef> fields;
   TableKind kind = TableKind::record;
   std::optional<uint32_t> scope_field{};  // text field holding the unit code the row belongs to
+  std::optional<uint32_t> author_field{};  // text field holding the writer's name (checked by authorize)
   bool province_wide = false;           // reference rows without a unit: readable by all
   std::vector<WriteRule> write{};
   std::optional<WorkflowDef> workflow{};

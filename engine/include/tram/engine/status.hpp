@@ -43,6 +43,7 @@ enum class Errc {
   // Authorization (schema write rules, scope, workflow).
   forbidden_scope,     // a unit outside the device's scope
   forbidden_role,      // the role may not do this to this table or field
+  author_mismatch,     // written under another name than the user's (change set or record)
   workflow_violation,  // a transition the workflow does not allow, or a locked row
   // Storage and programming errors.
   storage_error,

@@ -1,0 +1,48 @@
+// `tram-server serve`: opens the data directory, takes its lock and serves HTTP (http/) until
+// SIGTERM or SIGINT.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include "cli/data_dir.hpp"
+#include "http/http_server.hpp"
+
+namespace tram::server::cli {
+
+int serve(const Options& o, ClockSource& clock, RandomSource& random) {
+  auto server = open_server(o, clock, random, /*serving=*/true);
+  if (!server.ok()) return die(server.status());
+  if (lock_data_dir(o.get("data")) < 0) return die("another tram-server is serving or seeding " + o.get("data"));
+  const std::string listen = o.get("listen", "127.0.0.1:8080");
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return die("--listen HOST:PORT");
+  std::mutex log_mu;
+  HttpLimits limits;
+  if (o.has("max-connections")) limits.max_connections = std::stoul(o.get("max-connections"));
+  if (o.has("max-connections-per-ip")) limits.max_connections_per_ip = std::stoul(o.get("max-connections-per-ip"));
+  if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
+  if (o.has("request-timeout-s")) limits.request_timeout_s = std::stoi(o.get("request-timeout-s"));
+  if (o.has("idle-timeout-s")) limits.idle_timeout_s = std::stoi(o.get("idle-timeout-s"));
+  if (o.has("ws-recheck-s")) limits.ws_recheck_s = std::stoi(o.get("ws-recheck-s"));
+  if (o.has("shutdown-grace-s")) limits.shutdown_grace_s = std::stoi(o.get("shutdown-grace-s"));
+  auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
+                               static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
+                               [&](const std::string& line) {
+                                 std::lock_guard lock(log_mu);
+                                 std::fprintf(stderr, "%s\n", line.c_str());
+                               },
+                               TlsFiles{o.get("tls-cert"), o.get("tls-key")});
+  if (!http.ok()) return die(http.status().to_string());
+  std::printf("tram-server listening on %s:%u%s\n", listen.substr(0, colon).c_str(), (*http)->port(),
+              o.has("tls-cert") ? " (TLS)" : "");
+  std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
+  std::fflush(stdout);
+  // Default 4 on 2 cores: a thread waiting for the single writer uses no CPU, and pushes that
+  // wait together are committed together (group commit).
+  (*http)->run(std::max(1, std::stoi(o.get("threads", "4"))), true);
+  return 0;
+}
+
+}  // namespace tram::server::cli
