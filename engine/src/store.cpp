@@ -3,6 +3,9 @@
 // write that produced its value; field 0 is the row's liveness. Writers are full change-set
 // ids kept in a small per-row dictionary (_ws, sorted, 32 bytes each; a cell stores its index),
 // so conflict records name both change sets without a global, randomly keyed index.
+// Longer than ~400 lines on purpose: the merge, the row codec and the prepared statements it
+// runs on share one Impl whose invariants (one transaction, one dictionary per row) are easier
+// to keep in one file than across several.
 #include "tram/engine/store.hpp"
 
 #include <sqlite3.h>
