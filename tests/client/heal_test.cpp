@@ -345,7 +345,8 @@ TEST_F(HealTest, ADeviceHealsAServerWhoseLogGrewPastItsMark) {
   for (int k = 0; k < 6; ++k) ids.insert(commit_report(*lan, "03808", "Của Lan " + std::to_string(k)));
   ASSERT_TRUE(lan->sync().ok());
   uint64_t server_head = 0;
-  for (const auto& r : lan->receipts().value()) server_head = std::max(server_head, r.server_seq);
+  const auto lan_receipts = lan->receipts().value();  // a copy: the Result is a temporary
+  for (const auto& r : lan_receipts) server_head = std::max(server_head, r.server_seq);
   ASSERT_GT(server_head, minh_mark);  // the precondition: minh sees no head below its mark
   EXPECT_EQ(chains()[to_hex(minh->info().device)], 2u);
 
