@@ -16,6 +16,12 @@
 
 namespace tram::testing {
 
+// A whole file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 inline std::string temp_dir(const std::string& name) {
   const std::string d = ::testing::TempDir() + "tram-client-" + name + "-" + std::to_string(::getpid());
   std::filesystem::remove_all(d);

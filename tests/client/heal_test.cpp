@@ -16,11 +16,6 @@ namespace fs = std::filesystem;
 using client::Client;
 using client::WriteTxn;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 mode_t mode_of(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;

@@ -27,77 +27,17 @@ std::string tail(const std::string& path) {
 }
 
 // A tram-server process whose exit status the test waits for, with a bound.
-class Proc {
- public:
-  Proc(const std::string& data, const std::vector<std::string>& extra) : data_(data) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      FILE* err = std::fopen((data + "/server.log").c_str(), "a");
-      if (err) ::dup2(fileno(err), 2);
-      std::vector<std::string> args = {TRAM_SERVER_BIN, "serve", "--data", data, "--listen", "127.0.0.1:0"};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(TRAM_SERVER_BIN, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string line;
-    char c;
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (Clock::now() < deadline && ::read(out[0], &c, 1) == 1) {
-      if (c != '\n') {
-        line.push_back(c);
-      } else if (line.find("listening on") != std::string::npos) {
-        port_ = static_cast<uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-        break;
-      } else {
-        line.clear();
-      }
-    }
-    ::close(out[0]);
-  }
-  ~Proc() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  uint16_t port() const { return port_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // The wait status, or nullopt while still running after `seconds`.
-  std::optional<int> wait(double seconds) {
-    const auto start = Clock::now();
-    for (;;) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      if (seconds_since(start) > seconds) return std::nullopt;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  std::string log() const { return tail(data_ + "/server.log"); }
-
- private:
-  std::string data_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
+// The real server process (harness.hpp), with its log for failure messages.
+using Proc = ServerProcess;
+std::string log_of(const Proc& p) { return tail(p.data() + "/server.log"); }
 
 // Exit status 0 within `seconds`.
 void expect_clean_exit(Proc& p, double seconds) {
   const auto start = Clock::now();
   const std::optional<int> st = p.wait(seconds);
-  ASSERT_TRUE(st.has_value()) << "still running after " << seconds << " s\n" << p.log();
-  EXPECT_TRUE(WIFEXITED(*st)) << "killed by signal " << (WIFSIGNALED(*st) ? WTERMSIG(*st) : 0) << "\n" << p.log();
-  EXPECT_EQ(WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, 0) << p.log();
+  ASSERT_TRUE(st.has_value()) << "still running after " << seconds << " s\n" << log_of(p);
+  EXPECT_TRUE(WIFEXITED(*st)) << "killed by signal " << (WIFSIGNALED(*st) ? WTERMSIG(*st) : 0) << "\n" << log_of(p);
+  EXPECT_EQ(WIFEXITED(*st) ? WEXITSTATUS(*st) : -1, 0) << log_of(p);
   EXPECT_LT(seconds_since(start), seconds);
 }
 
@@ -299,7 +239,7 @@ class Transport : public ::testing::Test {
   }
   std::unique_ptr<Proc> start(std::vector<std::string> extra = {}) {
     auto p = std::make_unique<Proc>(data_, extra);
-    EXPECT_NE(p->port(), 0) << "server did not start\n" << p->log();
+    EXPECT_NE(p->port(), 0) << "server did not start\n" << log_of(*p);
     return p;
   }
   std::unique_ptr<TestDevice> device(uint16_t port, const char* user, uint64_t seed) {
@@ -366,7 +306,7 @@ TEST_F(Transport, APushInFlightFinishesWithItsReceiptThenExitZero) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_TRUE(push.send_all(body.substr(body.size() / 2)));
   const HttpResponse r = push.response(8000);
-  ASSERT_EQ(r.status, 200) << r.body << "\n" << server->log();
+  ASSERT_EQ(r.status, 200) << r.body << "\n" << log_of(*server);
   EXPECT_EQ(r.headers.count("connection") ? r.headers.at("connection") : "", "close");
   EXPECT_NE(r.body.find("\"status\":\"accepted\""), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("\"receipt\""), std::string::npos) << r.body;
