@@ -62,6 +62,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The web server a previous run left serving the app (step 12) goes first: it holds the data dir.
+if [[ -f $DEMO/web-server.pid ]]; then
+  old=$(cat "$DEMO/web-server.pid")
+  kill "$old" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+fi
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 START=$SECONDS
@@ -234,6 +240,29 @@ if timeout 60 "$SERVER" --help | grep -q ' report '; then
   note "written: $DEMO/report-2026-H1.csv and $DEMO/report-2026-H1.xlsx"
 else
   note "(this tram-server has no report command yet)"
+fi
+
+# ------------------------------------------------------------------------------------------
+step "12. The same data in the browser: Tram Web"
+cleanup
+SERVER_PID=""
+WEB_PORT=${TRAM_DEMO_WEB_PORT:-8080}
+# Left serving after the script (an hour at most) so the app can be opened; the next run stops it.
+setsid timeout 3600 "$SERVER" serve --data "$DATA" --listen "127.0.0.1:$WEB_PORT" \
+  >"$DEMO/web-server.out" 2>>"$DEMO/server.log" </dev/null &
+echo $! >"$DEMO/web-server.pid"
+for _ in $(seq 100); do grep -q 'listening on' "$DEMO/web-server.out" 2>/dev/null && break; sleep 0.1; done
+if grep -q 'web app at' "$DEMO/web-server.out"; then
+  for who in minh huong; do
+    c=$(timeout 60 "$SERVER" admin enrol-code --data "$DATA" --user "$who")
+    note "  enrolment link for $who: http://127.0.0.1:$WEB_PORT/#/enrol?code=$c"
+  done
+  note "  administrator token: $(timeout 60 "$SERVER" admin token --data "$DATA")"
+  note "  (the server stops by itself in an hour, or: kill $(cat "$DEMO/web-server.pid"))"
+  printf '\n%sTram Web is served at http://127.0.0.1:%s/%s\n' "$B" "$WEB_PORT" "$N"
+else
+  note "(port $WEB_PORT is taken or web/dist is not built: TRAM_DEMO_WEB_PORT=8090 make run)"
+  cat "$DEMO/web-server.out" "$DEMO/server.log" | tail -3
 fi
 
 step "Done in $((SECONDS - START)) s. Device homes, server data and logs are in $DEMO/."

@@ -11,6 +11,7 @@
 #include "api/pages.hpp"
 #include "api/push_queue.hpp"
 #include "api/responses.hpp"
+#include "api/web_app.hpp"
 #include "tram/engine/text.hpp"
 #include "report.hpp"
 
@@ -76,6 +77,10 @@ Response Service::route(const Request& req, std::string& route_name) {
     out.key("statements").raw(config_.key_statements).end_object();
     return ok(out.take());
   }
+  if (path == "/v1/schema" && req.method == "GET") {
+    if (config_.schema_json.empty()) return error(404, "not_found", "this server serves no schema file");
+    return ok(config_.schema_json);
+  }
   if (path == "/v1/enroll" && req.method == "POST") return sessions_->enroll(req);
   if (path == "/v1/auth/challenge" && req.method == "POST") return sessions_->challenge(req);
   if (path == "/v1/auth/session" && req.method == "POST") return sessions_->open_session(req);
@@ -87,8 +92,13 @@ Response Service::route(const Request& req, std::string& route_name) {
   const bool sync = (path == "/v1/push" && req.method == "POST") || (path == "/v1/pull" && req.method == "GET") ||
                     (path == "/v1/snapshot" && req.method == "GET");
   const bool me = path == "/v1/me" && req.method == "GET";
-  if (!attachment && !sync && !me) {
+  const bool report = path == "/v1/report" && req.method == "GET";
+  if (!attachment && !sync && !me && !report) {
     route_name = "other";
+    if (web_ && req.method == "GET" && !path.starts_with("/v1/")) {
+      route_name = "/web";
+      if (auto file = web_->get(path, req.accepts_gzip)) return *file;
+    }
     return error(404, "not_found", "no route " + req.method + " " + std::string(path));
   }
   if (attachment) route_name = "/v1/attachments";
@@ -99,6 +109,12 @@ Response Service::route(const Request& req, std::string& route_name) {
   if (path == "/v1/push") return pushes_->push(req.body, *who);
   if (path == "/v1/pull") return pages_->pull(req, who->user);
   if (path == "/v1/snapshot") return pages_->snapshot(req, who->user);
+  if (report) {
+    // The province report is province-wide data: for users with all units (reviewers, the
+    // department), the same content as the admin route and `tram-server report`.
+    if (!who->user.all_units) return error(403, "forbidden_scope", "the province report is for users with all units");
+    return report_response(*this, api::query_param(req.target, "period"), api::query_param(req.target, "format"));
+  }
   return sessions_->me(*who, key_statement_count_);
 }
 
@@ -136,6 +152,8 @@ Result<std::string> Service::issue_enrolment_code(const std::string& user, int64
 }
 
 Result<std::vector<DeviceRecord>> Service::devices() { return storage_->devices(); }
+Result<std::vector<UserRecord>> Service::users() { return storage_->users(); }
+int64_t Service::last_seen_ms(const PublicKey& device) { return sessions_->last_seen_ms(device); }
 
 Status Service::set_device_state(const PublicKey& device, DeviceState state) {
   std::lock_guard lock(writer_);
@@ -164,6 +182,8 @@ Result<ProvinceReport> Service::province_report(const std::string& period) {
 std::optional<Principal> Service::principal_for_token(const std::string& token) {
   return sessions_->principal_for_token(token);
 }
+
+void Service::set_web_app(std::unique_ptr<api::WebApp> app) { web_ = std::move(app); }
 
 void Service::set_notifier(std::function<void(const ChangeNotice&)> notifier) { pushes_->set_notifier(std::move(notifier)); }
 

@@ -27,6 +27,7 @@ struct Request {
   std::string authorization;
   std::string request_id;
   std::string remote;  // the client's address (rate limits); empty in-process
+  bool accepts_gzip = false;  // Accept-Encoding allows gzip (static files are kept compressed)
 };
 
 struct Response {
@@ -35,6 +36,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string error_code;  // for logs and metrics; empty on success
   int retry_after_s = 0;   // > 0: sent as Retry-After (429, 503)
+  std::string content_encoding;  // "gzip": the body is already compressed (the transport leaves it)
+  std::vector<std::pair<std::string, std::string>> headers;  // further headers (static files)
 };
 
 // What changed in one committed push, for live notifications: the units whose rows changed,
@@ -56,6 +59,7 @@ class Pages;
 class Attachments;
 class Bundles;
 class Admin;
+class WebApp;
 }  // namespace api
 
 // The error envelope every route answers with: {"error":{"code","message"}} (docs/protocol.md §2).
@@ -74,6 +78,7 @@ struct ServiceConfig {
   // Key statements (DATA/key-statements.json): a JSON array of {"body","sig"}, each signed by the
   // key devices trusted before it (rotations, address moves); served at /v1/server-key.
   std::string key_statements = "[]";
+  std::string schema_json;  // the newest schema file, served at GET /v1/schema (the web app's forms)
   // Abuse limits (429 with Retry-After beyond them).
   int max_enrol_failures_per_minute = 10;     // wrong enrolment codes per address
   size_t max_challenges_per_device = 8;       // outstanding (unanswered, unexpired) challenges
@@ -92,6 +97,9 @@ class Service {
   // A new single-use enrolment code for `user`, valid for ttl_ms.
   Result<std::string> issue_enrolment_code(const std::string& user, int64_t ttl_ms);
   Result<std::vector<DeviceRecord>> devices();
+  Result<std::vector<UserRecord>> users();
+  // When the device last made an authenticated request (since this server started), or 0.
+  int64_t last_seen_ms(const PublicKey& device);
   Status set_device_state(const PublicKey& device, DeviceState state);
   Status backup(const std::string& path);
   // The province report for a reporting period (report.hpp), read from one snapshot of the
@@ -108,6 +116,10 @@ class Service {
   std::optional<Principal> principal_for_token(const std::string& token);
   // Called (outside every lock) after each push that merged something.
   void set_notifier(std::function<void(const ChangeNotice&)> notifier);
+
+  // The web app's files, served at / (api/web_app.hpp); without it / is 404.
+  void set_web_app(std::unique_ptr<api::WebApp> app);
+  bool serves_web_app() const { return web_ != nullptr; }
 
   // The log is behind the last head this server signed (set at start-up, see main.cpp).
   void set_log_behind(const LogBehind& b) { log_behind_ = b; }
@@ -139,6 +151,7 @@ class Service {
   std::unique_ptr<api::Attachments> attachments_;
   std::unique_ptr<api::Bundles> bundles_;
   std::unique_ptr<api::Admin> admin_;
+  std::unique_ptr<api::WebApp> web_;  // null: no --web
 };
 
 }  // namespace tram::server

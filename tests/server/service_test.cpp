@@ -7,8 +7,11 @@
 #include <simdjson.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "api/web_app.hpp"
 #include "storage/sqlite_storage.hpp"
+#include "tram/engine/gzip.hpp"
 #include "tram/engine/device_chain.hpp"
 #include "tram/engine/schema_loader.hpp"
 #include "tram/engine/wire.hpp"
@@ -187,6 +190,67 @@ TEST_F(ServiceTest, RefusesWhatItShouldWithTheErrorEnvelope) {
   EXPECT_EQ(call("POST", "/v1/push", "{", token).status, 400);
   EXPECT_EQ(call("GET", "/v1/attachments/" + std::string(64, 'c'), {}, token).status, 404);
   EXPECT_EQ(call("GET", "/healthz").body, R"({"status":"ok"})");
+}
+
+}  // namespace
+}  // namespace tram::server
+
+namespace tram::server {
+namespace {
+
+// What the web app needs from the server: its files at / (and nothing outside them), the schema
+// it builds forms from, the province report for users with all units, the users and the
+// devices' last-seen times for the administrator's pages.
+TEST_F(ServiceTest, ServesTheWebAppTheSchemaAndTheReportToWhomItMay) {
+  const auto web = dir_ / "web";
+  std::filesystem::create_directories(web / "icons");
+  std::ofstream(web / "index.html") << "<!doctype html><title>Tram</title>";
+  std::ofstream(web / "app.js") << std::string(4000, ';');
+  std::ofstream(web / "icons" / "icon.svg") << "<svg/>";
+  std::ofstream(dir_ / "secret.txt") << "not served";
+  EXPECT_EQ(call("GET", "/").status, 404) << "no web app before one is set";
+  auto app = api::WebApp::load(web.string());
+  ASSERT_TRUE(app.ok()) << app.status().to_string();
+  service_->set_web_app(std::make_unique<api::WebApp>(std::move(app).value()));
+
+  Response index = call("GET", "/");
+  EXPECT_EQ(index.status, 200);
+  EXPECT_EQ(index.body, "<!doctype html><title>Tram</title>");
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  bool csp = false;
+  for (const auto& [k, v] : index.headers) csp = csp || (k == "Content-Security-Policy" && v.find("default-src 'self'") == 0);
+  EXPECT_TRUE(csp);
+  EXPECT_EQ(call("GET", "/icons/icon.svg").body, "<svg/>");
+  Request gz{"GET", "/app.js", {}, {}, "t", "127.0.0.1", true};
+  Response js = service_->handle(gz);
+  EXPECT_EQ(js.content_encoding, "gzip");
+  EXPECT_EQ(gzip_decompress(js.body, 1 << 20).value_or(""), std::string(4000, ';'));
+  EXPECT_EQ(call("GET", "/app.js").body.size(), 4000u) << "plain when gzip is not accepted";
+  for (const char* bad : {"/../secret.txt", "/icons/../../secret.txt", "/nothing.js", "/icons"}) {
+    EXPECT_EQ(call("GET", bad).status, 404) << bad;
+  }
+  EXPECT_EQ(call("POST", "/").status, 404);
+  EXPECT_EQ(call("GET", "/v1/nothing").status, 404) << "API paths never fall through to files";
+
+  // The schema: public (a browser fetches it at enrolment).
+  EXPECT_EQ(call("GET", "/v1/schema").status, 404) << "this test's config serves no schema file";
+
+  // The province report: refused to a scoped official.
+  std::array<uint8_t, 32> seed{};
+  seed[0] = 9;
+  const DeviceKey key = DeviceKey::from_seed(seed);
+  const std::string token = enrol_and_open(key);
+  Response report = call("GET", "/v1/report?period=2026-H1", {}, token);
+  EXPECT_EQ(report.status, 403);
+  EXPECT_EQ(report.error_code, "forbidden_scope");
+  EXPECT_EQ(call("GET", "/v1/report?period=2026-H1").status, 401);
+
+  Response users = call("GET", "/v1/admin/users", {}, "Bearer admin-token");
+  EXPECT_EQ(users.status, 200);
+  EXPECT_EQ(users.body, R"({"users":[{"id":"minh","role":"official","units":["03808"],"all_units":false,"name":""}]})");
+  EXPECT_EQ(call("GET", "/v1/admin/users", {}, "Bearer nope").status, 401);
+  Response devices = call("GET", "/v1/admin/devices", {}, "Bearer admin-token");
+  EXPECT_NE(devices.body.find("\"last_seen_ms\":1767225600000"), std::string::npos) << devices.body;
 }
 
 }  // namespace

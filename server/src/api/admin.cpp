@@ -20,6 +20,19 @@ Response Admin::handle(const Request& req, const std::string& path) {
   }
   dom::parser parser;
   dom::element root;
+  if (path == "users" && req.method == "GET") {
+    auto list = service_.users();
+    if (!list.ok()) return error(503, "storage", list.status().message());
+    json::Writer out;
+    out.begin_object().key("users").begin_array();
+    for (const UserRecord& u : *list) {
+      out.begin_object().key("id").string(u.id).key("role").string(role_name(u.role)).key("units").begin_array();
+      for (const auto& unit : u.units) out.string(unit);
+      out.end_array().key("all_units").boolean(u.all_units).key("name").string(u.name).end_object();
+    }
+    out.end_array().end_object();
+    return ok(out.take());
+  }
   if (path == "users" && req.method == "POST") {
     std::string_view id, role;
     if (parser.parse(req.body).get(root) || root["id"].get_string().get(id) || root["role"].get_string().get(role)) {
@@ -81,7 +94,8 @@ Response Admin::handle(const Request& req, const std::string& path) {
     out.begin_object().key("devices").begin_array();
     for (const DeviceRecord& d : *list) {
       out.begin_object().key("device").hex(d.key).key("user").string(d.user).key("state").string(device_state_name(d.state));
-      out.key("seq").number(d.head.seq).end_object();
+      out.key("seq").number(d.head.seq).key("enrolled_ms").number(d.enrolled_ms);
+      out.key("last_seen_ms").number(service_.last_seen_ms(d.key)).end_object();
     }
     out.end_array().end_object();
     return ok(out.take());

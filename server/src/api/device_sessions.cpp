@@ -152,6 +152,7 @@ std::optional<Caller> DeviceSessions::authenticate(const Request& req, Response&
       return std::nullopt;
     }
     device = it->second.device;
+    last_seen_[device] = ctx_.clock.now_ms();
   }
   auto d = ctx_.storage.device(device);  // a reader's connection: never waits for the writer
   if (!d.ok()) {
@@ -189,6 +190,12 @@ std::optional<Principal> DeviceSessions::principal_for_token(const std::string& 
   auto who = authenticate(req, err);
   if (!who) return std::nullopt;
   return who->user.principal();
+}
+
+int64_t DeviceSessions::last_seen_ms(const PublicKey& device) {
+  std::lock_guard lock(mu_);
+  auto it = last_seen_.find(device);
+  return it == last_seen_.end() ? 0 : it->second;
 }
 
 bool DeviceSessions::enrol_limited(const std::string& remote, bool failed) {

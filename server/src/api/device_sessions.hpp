@@ -27,6 +27,9 @@ class DeviceSessions {
   // quarantined devices are refused); nullopt with `err` set to the response to send.
   std::optional<Caller> authenticate(const Request& req, Response& err);
   std::optional<Principal> principal_for_token(const std::string& token);
+  // When the device last made an authenticated request since start-up (0: not yet). Kept in
+  // memory: writing it on every request would make every pull wait for the writer.
+  int64_t last_seen_ms(const PublicKey& device);
 
  private:
   struct DeviceSession {
@@ -40,6 +43,7 @@ class DeviceSessions {
   std::mutex mu_;
   std::map<std::string, DeviceSession> sessions_;    // token -> session
   std::map<std::string, DeviceSession> challenges_;  // challenge -> device, single use
+  std::map<PublicKey, int64_t> last_seen_;
   // Failed enrolment attempts per client address: {window start, count}.
   std::map<std::string, std::pair<int64_t, int>> enrol_failures_;
 };

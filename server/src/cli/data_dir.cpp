@@ -15,6 +15,7 @@
 
 #include "storage/log_watermark.hpp"
 #include "storage/sqlite_storage.hpp"
+#include "api/web_app.hpp"
 #include "tram/engine/schema_loader.hpp"
 
 namespace fs = std::filesystem;
@@ -148,7 +149,21 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   auto statements = read_key_statements(dir);
   if (!statements.ok()) return Status(Errc::storage_error, damaged(statements.status().message(), data));
   config.key_statements = *statements;
+  {
+    // The file the schema was loaded from, byte for byte: what the web app builds its forms from.
+    std::ifstream in(schemas + "/sonla-2026/v" + std::to_string(schema->version) + ".json", std::ios::binary);
+    config.schema_json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   s.service = std::make_unique<Service>(config, std::move(storage).value(), std::move(key), s.admin_token, clock, random);
+  if (serving) {
+    // The web app: --web DIR, or web/dist when the server runs from a checkout that built it.
+    const std::string web = o.get("web", fs::exists("web/dist/index.html") ? "web/dist" : "");
+    if (!web.empty()) {
+      auto app = api::WebApp::load(web);
+      if (!app.ok()) return app.status();
+      s.service->set_web_app(std::make_unique<api::WebApp>(std::move(app).value()));
+    }
+  }
   if (behind) {
     s.service->set_log_behind(*behind);
     std::fprintf(stderr,

@@ -1,5 +1,5 @@
 // The options of every command: the command line, then the environment (TRAM_DATA, TRAM_LISTEN,
-// TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY), then a config file (--config FILE,
+// TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY, TRAM_WEB), then a config file (--config FILE,
 // lines "key = value"); what comes first wins. And the --help text.
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +16,8 @@ Usage:
                     [--tls-cert FILE.pem --tls-key FILE.pem]
                     [--max-connections N] [--max-connections-per-ip N] [--max-body-bytes N]
                     [--request-timeout-s 30] [--idle-timeout-s 120]
-                    [--ws-recheck-s 5] [--shutdown-grace-s 10]
+                    [--ws-recheck-s 5] [--shutdown-grace-s 10] [--web DIR]
+                    (--web: the web app's built files, served at /; default web/dist if it exists)
   tram-server seed  --data DIR [--schemas DIR]
   tram-server admin create-user --data DIR --id USER --role official|department|reviewer|admin
                                 [--units CODE,CODE,...] [--all-units] [--name "Lò Văn Minh"]
@@ -39,7 +40,8 @@ Usage:
                       or JSON with --json; --csv writes UTF-8 CSV with a BOM, --xlsx an Excel workbook)
 
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
-or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS); the command line wins.
+or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY, TRAM_WEB);
+the command line wins.
 --threads N: connection threads (default 4). --listen 127.0.0.1:0 picks a free port and prints it. Without --tls-cert/--tls-key the server speaks
 plain HTTP: for loopback and development only.
 )";
@@ -57,7 +59,7 @@ Options parse(int argc, char** argv) {
     }
   }
   // Environment, then a config file, fill what the command line did not give.
-  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}, {"TRAM_TLS_CERT", "tls-cert"}, {"TRAM_TLS_KEY", "tls-key"}}) {
+  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}, {"TRAM_TLS_CERT", "tls-cert"}, {"TRAM_TLS_KEY", "tls-key"}, {"TRAM_WEB", "web"}}) {
     if (!o.has(key) && std::getenv(env)) o.kv[key] = std::getenv(env);
   }
   if (o.has("config")) {

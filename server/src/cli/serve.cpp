@@ -38,6 +38,9 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   std::printf("tram-server listening on %s:%u%s\n", listen.substr(0, colon).c_str(), (*http)->port(),
               o.has("tls-cert") ? " (TLS)" : "");
   std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
+  if (server->service->serves_web_app()) {
+    std::printf("web app at %s://%s:%u/\n", o.has("tls-cert") ? "https" : "http", listen.substr(0, colon).c_str(), (*http)->port());
+  }
   std::fflush(stdout);
   // Default 4 on 2 cores: a thread waiting for the single writer uses no CPU, and pushes that
   // wait together are committed together (group commit).

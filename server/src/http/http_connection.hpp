@@ -147,7 +147,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     char id[20];
     std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
-              std::string(req[http::field::authorization]), id, ip_};
+              std::string(req[http::field::authorization]), id, ip_, gzip_ok};
     const auto start = std::chrono::steady_clock::now();
     Response out = shared_.service.handle(r);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -159,7 +159,9 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
                 timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + "}");
     const bool keep = req.keep_alive();
     auto res = make_response(req.version(), keep, out, id);
-    if (gzip_ok && out.body.size() > 512) {
+    if (!out.content_encoding.empty()) {
+      res.set(http::field::content_encoding, out.content_encoding);  // compressed ahead (static files)
+    } else if (gzip_ok && out.body.size() > 512) {
       res.body() = gzip_compress(out.body, 1);
       res.set(http::field::content_encoding, "gzip");
       res.prepare_payload();

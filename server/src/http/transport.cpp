@@ -77,6 +77,7 @@ http::response<http::string_body> make_response(unsigned version, bool keep_aliv
   // Every 429 and 503 says when to come back, whoever made it.
   const int retry_after = r.retry_after_s > 0 ? r.retry_after_s : (r.status == 429 || r.status == 503 ? kRetryAfterS : 0);
   if (retry_after > 0) res.set(http::field::retry_after, std::to_string(retry_after));
+  for (const auto& [name, value] : r.headers) res.set(name, value);
   res.keep_alive(keep_alive);
   res.body() = r.body;
   res.prepare_payload();

@@ -194,22 +194,45 @@ Result<std::unique_ptr<ReadSnapshot>> SqliteStorage::read_snapshot() {
   return std::unique_ptr<ReadSnapshot>(new Snapshot(std::move(reader).value(), std::move(tx).value()));
 }
 
+namespace {
+constexpr std::string_view kUserColumns = "SELECT id, role, units, all_units, name FROM _srv_users";
+
+UserRecord user_at(sql::Statement& st) {
+  UserRecord u;
+  u.id = st.column_text(0);
+  u.role = role_from_name(st.column_text(1)).value_or(Role::official);
+  u.units = split(st.column_text(2));
+  u.all_units = st.column_int(3) != 0;
+  u.name = st.column_text(4);
+  return u;
+}
+}  // namespace
+
 Result<std::optional<UserRecord>> SqliteStorage::user(const std::string& id) {
   auto reader = Reader::borrow(*this);
   if (!reader.ok()) return reader.status();
-  auto st = reader->db().prepare("SELECT id, role, units, all_units, name FROM _srv_users WHERE id = ?");
+  auto st = reader->db().prepare(std::string(kUserColumns) + " WHERE id = ?");
   if (!st.ok()) return st.status();
   st->bind_text(1, id);
   auto has = st->step();
   if (!has.ok()) return has.status();
   if (!*has) return std::optional<UserRecord>();
-  UserRecord u;
-  u.id = st->column_text(0);
-  u.role = role_from_name(st->column_text(1)).value_or(Role::official);
-  u.units = split(st->column_text(2));
-  u.all_units = st->column_int(3) != 0;
-  u.name = st->column_text(4);
-  return std::optional<UserRecord>(std::move(u));
+  return std::optional<UserRecord>(user_at(*st));
+}
+
+Result<std::vector<UserRecord>> SqliteStorage::users() {
+  auto reader = Reader::borrow(*this);
+  if (!reader.ok()) return reader.status();
+  auto st = reader->db().prepare(std::string(kUserColumns) + " ORDER BY id");
+  if (!st.ok()) return st.status();
+  std::vector<UserRecord> out;
+  for (;;) {
+    auto has = st->step();
+    if (!has.ok()) return has.status();
+    if (!*has) break;
+    out.push_back(user_at(*st));
+  }
+  return out;
 }
 
 Result<std::optional<DeviceRecord>> SqliteStorage::device(const PublicKey& key) {

@@ -35,6 +35,7 @@ class SqliteStorage final : public Storage {
 
   Status create_user(const UserRecord& user) override;
   Result<std::optional<UserRecord>> user(const std::string& id) override;
+  Result<std::vector<UserRecord>> users() override;
   Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) override;
   Result<DeviceRecord> enrol(const Hash& code_hash, const PublicKey& key, int64_t now_ms) override;
   Result<std::optional<DeviceRecord>> device(const PublicKey& key) override;

@@ -119,6 +119,7 @@ class Storage {
 
   virtual Status create_user(const UserRecord& user) = 0;
   virtual Result<std::optional<UserRecord>> user(const std::string& id) = 0;
+  virtual Result<std::vector<UserRecord>> users() = 0;  // by id
   // Stores a code's hash; the code itself is shown once to the administrator.
   virtual Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) = 0;
   // Consumes the code (single use, unexpired) and registers the device, atomically.
