@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build run serve engine-demo test bench asan clean format
+.PHONY: deps build web run serve engine-demo test bench asan clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -8,6 +8,11 @@ deps:
 build: deps
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev
+	@scripts/build-web.sh
+
+# The web app alone (web/dist), which tram-server serves at /.
+web: deps
+	@scripts/build-web.sh
 
 # The main job: the end-to-end demonstration (a real server, five devices running tram-field).
 run: build
@@ -27,7 +32,8 @@ serve: build
 	@echo "  build/dev/server/tram-server admin enrol-code --data var/server --user minh"
 	@echo "  build/dev/examples/field-app/tram-field init --home var/phones/minh --server http://$(LISTEN) --code CODE --name 'Lò Văn Minh'"
 	@echo "  (tram-field asks for a passphrase that protects the device key, or takes TRAM_FIELD_KEY, 64 hex digits)"
-	@./build/dev/server/tram-server serve --data var/server --listen $(LISTEN)
+	@echo "The web app: http://$(LISTEN)/"
+	@./build/dev/server/tram-server serve --data var/server --listen $(LISTEN) --web web/dist
 
 # Every test: the fast suite and the slow label (1,000-seed convergence).
 test: build
@@ -41,6 +47,7 @@ bench: deps
 	@scripts/run-client-bench.sh build/release
 
 asan: deps
+	@scripts/build-web.sh
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 	@ctest --preset asan
@@ -49,4 +56,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')
 
 clean:
-	rm -rf build var
+	rm -rf build var web/dist web/node_modules

@@ -1,0 +1,182 @@
+// What the screens read from the device's replica: reference data (units, groups, tasks,
+// indicators, periods) and the rule for what a unit owes in a period. The rule is the report
+// library's (report/src/province.cpp due_for_unit, timeliness.cpp judge; docs/operations.md §8),
+// so the phone, tram-field and the province report agree on "on time", "late" and "missing".
+import { todayVN } from './format.js';
+import { t } from './i18n/index.js';
+import { fmtNum } from './format.js';
+
+let cache = null;
+let cacheDev = null;
+
+// Reference rows change only when a sync brings new ones: the caller drops the cache on 'change'.
+export function invalidate() {
+  cache = null;
+}
+
+export async function refData(dev) {
+  if (cache && cacheDev === dev) return cache;
+  cacheDev = dev;
+  const [units, groups, tasks, indicators, periods, indicatorUnits] = await Promise.all(
+    ['unit', 'task_group', 'task', 'indicator', 'reporting_period', 'indicator_unit'].map((n) => q(dev, n)));
+  const byId = (rows) => new Map(rows.map((r) => [r.id, r]));
+  const iu = new Map();
+  for (const r of indicatorUnits) {
+    if (!iu.has(r.indicator)) iu.set(r.indicator, []);
+    iu.get(r.indicator).push(r.unit_code);
+  }
+  periods.sort((a, b) => (a.unit_due < b.unit_due ? -1 : a.unit_due > b.unit_due ? 1 : a.id < b.id ? -1 : 1));
+  groups.sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
+  cache = { units: byId(units), groups: byId(groups), groupList: groups, tasks: byId(tasks), indicators: byId(indicators), periods, indicatorUnits: iu };
+  return cache;
+}
+
+async function q(dev, table, pred) {
+  try {
+    return (await dev.query(table, pred)) || [];
+  } catch {
+    return [];
+  }
+}
+
+// "Xã Mường La", "Phường Tô Hiệu": the type and the name, as people say it.
+export function unitTitle(ref, code) {
+  if (!code) return t('unit.province');
+  const u = ref?.units.get(code);
+  if (!u) return code;
+  const type = u.type === 'phường' ? t('unit.ward') : t('unit.commune');
+  return `${type} ${u.name}`;
+}
+
+export function periodOf(ref, code) {
+  return ref.periods.find((p) => p.id === code || p.code === code) || null;
+}
+
+// The period being reported on: the first whose unit deadline has not passed, else the last.
+export function currentPeriod(ref, today = todayVN()) {
+  return ref.periods.find((p) => p.unit_due >= today) || ref.periods[ref.periods.length - 1] || null;
+}
+
+export const isSubmitted = (s) => s === 'submitted' || s === 'accepted' || s === 'returned';
+
+// Timeliness of one report (or of none) against a period's unit deadline; see timeliness.hpp.
+export function judge(status, recordedOn, receivedMs, unitDue, today) {
+  if (!isSubmitted(status)) return { timeliness: 'missing', overdue: !!today && today > unitDue, behind: !!today && today > unitDue };
+  let counted = recordedOn || '';
+  let capped = false;
+  if (receivedMs != null) {
+    const received = todayVN(receivedMs);
+    if (!counted || received < counted) {
+      capped = !!counted;
+      counted = received;
+    }
+  }
+  const timeliness = counted && counted <= unitDue ? 'on_time' : 'late';
+  return { timeliness, counted, capped, overdue: false, behind: timeliness === 'late' };
+}
+
+function activeIn(ind, p) {
+  return (!ind.start || ind.start <= p.ends) && (!ind.deadline || ind.deadline >= p.starts);
+}
+
+function splitCodes(s) {
+  return (s || '').split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+// Does an indicator apply to `unit`? A scoped device only receives its own units' indicator_unit
+// rows (the table is scoped), so "no rows here" must not be read as "every unit" for a listed
+// indicator: only an indicator for all communes and wards applies without a row.
+function indicatorApplies(ref, ind, unit) {
+  const listed = ref.indicatorUnits.get(ind.id);
+  if (listed?.length) return listed.includes(unit);
+  return ind.applies_to === 'all_communes_and_wards';
+}
+
+const rank = (s) => ({ draft: 1, returned: 2, submitted: 3, accepted: 4 })[s] || 0;
+
+// What `unit` owes for period `p`: one item per indicator and per task expected from it, plus
+// any other item it reported on. Each item carries its best report and its standing.
+export function dueForUnit(ref, reports, p, unit, today = todayVN()) {
+  const items = new Map();
+  const add = (kind, code) => {
+    const key = kind + ':' + code;
+    if (items.has(key)) return;
+    const item = { kind, code, unit, period: p.id, indicator: kind === 'indicator' ? ref.indicators.get(code) : null, task: kind === 'task' ? ref.tasks.get(code) : null, report: null };
+    for (const r of reports) {
+      if (r.period !== p.id || r.unit_code !== unit) continue;
+      if (kind === 'indicator' ? r.indicator !== code : r.indicator || r.task !== code) continue;
+      if (!item.report || rank(r.status) > rank(item.report.status)) item.report = r;
+    }
+    item.state = item.report ? item.report.status : 'missing';
+    item.standing = judge(item.report?.status, item.report?.recorded_on, item.report?._received_ms, p.unit_due, today);
+    items.set(key, item);
+  };
+  for (const ind of ref.indicators.values()) {
+    if (activeIn(ind, p) && ind.applies_to !== 'province' && indicatorApplies(ref, ind, unit)) add('indicator', ind.id);
+  }
+  for (const task of ref.tasks.values()) {
+    if (splitCodes(task.units).includes(unit) && (!task.deadline || task.deadline >= p.starts)) add('task', task.id);
+  }
+  for (const r of reports) {
+    if (r.period !== p.id || r.unit_code !== unit) continue;
+    if (r.indicator) add('indicator', r.indicator);
+    else if (r.task) add('task', r.task);
+  }
+  return [...items.values()];
+}
+
+export function itemTitle(ref, item) {
+  const ind = item.indicator || (item.report?.indicator && ref.indicators.get(item.report.indicator));
+  if (ind) return ind.title;
+  const task = item.task || (item.report?.task && ref.tasks.get(item.report.task));
+  return task ? task.title : item.code;
+}
+
+// The task group a report or item belongs to (through its indicator's task, or its task).
+export function groupOf(ref, { indicator, task }) {
+  const ind = indicator && ref.indicators.get(indicator);
+  const taskCode = ind?.task || task;
+  const tk = taskCode && ref.tasks.get(taskCode);
+  return tk ? ref.groups.get(tk.task_group) || { id: tk.task_group, code: tk.task_group } : null;
+}
+
+// The target as read: "> 96 %", "2–3 bác sĩ/trạm", "hoàn thành (mốc)".
+export function targetText(ind) {
+  if (!ind) return '';
+  const m = ind.measure ? (ind.measure === '%' ? ' %' : ' ' + ind.measure) : '';
+  if (ind.comparator === 'range' && ind.target != null && ind.target_max != null) return `${fmtNum(ind.target)}–${fmtNum(ind.target_max)}${m}`;
+  if (ind.comparator && ind.comparator !== 'none' && ind.target != null) return `${ind.comparator === '>=' ? '≥' : ind.comparator} ${fmtNum(ind.target)}${m}`;
+  return ind.kind === 'milestone' ? t('target.milestone') : '';
+}
+
+// Does a value meet the indicator's target? (province.cpp meets(): reaching a range's minimum counts.)
+export function meetsTarget(ind, value) {
+  if (!ind || value == null || ind.target == null) return null;
+  switch (ind.comparator) {
+    case '>': return value > ind.target;
+    case '>=': return value >= ind.target;
+    case '=': return Math.abs(value - ind.target) < 1e-9;
+    case 'range': return value >= ind.target;
+    default: return null;
+  }
+}
+
+// Row ids in the SDK's style (UUIDv7: time-ordered, random), made here so that a report and its
+// evidence rows can name each other within one signed change set.
+export function uuid7(nowMs = Date.now()) {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  let ms = nowMs;
+  for (let i = 5; i >= 0; i--) {
+    b[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// The moment a record was made, in the schema's recorded_at pattern (UTC, whole seconds).
+export function isoUtcSeconds(ms = Date.now()) {
+  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+}

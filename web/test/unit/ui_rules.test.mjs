@@ -1,0 +1,127 @@
+// The UI's own rules, in Node: what a unit owes in a period (checked against the province report
+// that `tram-server report --json` prints for the seeded programme, when the server is built),
+// timeliness, the enrolment code as typed, and numbers and dates as officials write them.
+//
+//   cd web && node --test test/unit/ui_rules.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join, resolve, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dueForUnit, judge, currentPeriod, targetText, meetsTarget, uuid7, isoUtcSeconds } from '../../src/ui/data.js';
+import { fmtDate, parseNumber, todayVN, fmtTimeVN, periodLabel } from '../../src/ui/format.js';
+import { normaliseCode } from '../../src/ui/screens/enrol.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROWS = join(REPO, 'schemas/sonla-2026/seed/rows');
+
+// The reference data as refData() builds it from a device's replica, here from the seed files.
+function seedRef({ onlyUnit } = {}) {
+  const rows = {};
+  for (const f of readdirSync(ROWS)) {
+    const j = JSON.parse(readFileSync(join(ROWS, f), 'utf8'));
+    rows[j.table] = j.rows;
+  }
+  const byId = (l) => new Map(l.map((r) => [r.id, r]));
+  const iu = new Map();
+  // A scoped device receives only its own units' indicator_unit rows.
+  for (const r of rows.indicator_unit.filter((x) => !onlyUnit || x.unit_code === onlyUnit)) {
+    if (!iu.has(r.indicator)) iu.set(r.indicator, []);
+    iu.get(r.indicator).push(r.unit_code);
+  }
+  const periods = rows.reporting_period.slice().sort((a, b) => (a.unit_due < b.unit_due ? -1 : 1));
+  return { units: byId(rows.unit), groups: byId(rows.task_group), groupList: rows.task_group, tasks: byId(rows.task), indicators: byId(rows.indicator), periods, indicatorUnits: iu };
+}
+
+test('a commune owes its own indicators and tasks, not the wards\' or the province\'s', () => {
+  const ref = seedRef({ onlyUnit: '03808' });
+  const p = ref.periods.find((x) => x.id === '2026-H1');
+  const items = dueForUnit(ref, [], p, '03808', '2026-06-01');
+  assert.deepEqual(items.map((i) => i.code).sort(), ['CT-BACSI-TRAMYTE', 'CT-CAPNUOC-XA', 'CT-KHONGMATUY-XAPHUONG', 'NV08.04']);
+  assert.ok(items.every((i) => i.state === 'missing' && !i.standing.behind), 'nothing is late before the deadline');
+  const late = dueForUnit(ref, [], p, '03808', '2026-06-06');
+  assert.ok(late.every((i) => i.standing.overdue), 'everything missing is overdue after 05/06');
+});
+
+test('what each unit owes is what the province report expects of it', { skip: !existsSync(join(REPO, 'build/dev/server/tram-server')) && 'no tram-server built' }, () => {
+  const bin = join(REPO, 'build/dev/server/tram-server');
+  const dir = mkdtempSync(join(tmpdir(), 'tram-ui-rules-'));
+  try {
+    execFileSync(bin, ['seed', '--data', join(dir, 'data')], { stdio: 'ignore' });
+    for (const period of ['2026-H1', '2027']) {
+      const rep = JSON.parse(execFileSync(bin, ['report', '--data', join(dir, 'data'), '--period', period, '--json'], { maxBuffer: 64 << 20 }));
+      const expected = new Map();
+      for (const l of rep.lines) {
+        if (!l.unit_code) continue;
+        if (!expected.has(l.unit_code)) expected.set(l.unit_code, []);
+        expected.get(l.unit_code).push(l.indicator);
+      }
+      for (const [unit, codes] of expected) {
+        const ref = seedRef({ onlyUnit: unit }); // as that unit's own phone sees it
+        const p = ref.periods.find((x) => x.id === period);
+        const mine = dueForUnit(ref, [], p, unit, '2026-01-01').map((i) => i.code).sort();
+        assert.deepEqual(mine, codes.slice().sort(), `unit ${unit}, ${period}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('timeliness: on or before unit_due is on time, never later than the server received it', () => {
+  assert.equal(judge('submitted', '2026-06-05', null, '2026-06-05', '').timeliness, 'on_time');
+  assert.equal(judge('submitted', '2026-06-06', null, '2026-06-05', '').timeliness, 'late');
+  assert.equal(judge('returned', '2026-06-03', null, '2026-06-05', '2026-07-01').timeliness, 'on_time', 'a return keeps the submission\'s timeliness');
+  assert.equal(judge('draft', '2026-06-03', null, '2026-06-05', '2026-06-06').timeliness, 'missing');
+  // A phone whose clock runs ahead cannot make a report late: the receipt's date (UTC+7) counts.
+  const received = Date.parse('2026-06-04T20:00:00Z'); // 05/06 03:00 in Vietnam
+  const j = judge('submitted', '2026-06-09', received, '2026-06-05', '');
+  assert.deepEqual([j.timeliness, j.counted, j.capped], ['on_time', '2026-06-05', true]);
+});
+
+test('the current period is the first whose deadline has not passed', () => {
+  const ref = seedRef();
+  assert.equal(currentPeriod(ref, '2026-03-01').id, '2026-H1');
+  assert.equal(currentPeriod(ref, '2026-06-05').id, '2026-H1');
+  assert.equal(currentPeriod(ref, '2026-06-06').id, '2026');
+  assert.equal(currentPeriod(ref, '2031-01-01').id, '2030');
+});
+
+test('targets read as officials say them, and are judged as the report library does', () => {
+  const ref = seedRef();
+  assert.equal(targetText(ref.indicators.get('CT-CAPNUOC-XA')), '> 90 %');
+  assert.equal(targetText(ref.indicators.get('CT-BACSI-TRAMYTE')), '2–3 bác sĩ/trạm');
+  assert.equal(meetsTarget(ref.indicators.get('CT-CAPNUOC-XA'), 90), false);
+  assert.equal(meetsTarget(ref.indicators.get('CT-CAPNUOC-XA'), 90.5), true);
+  assert.equal(meetsTarget(ref.indicators.get('CT-BACSI-TRAMYTE'), 4), true, 'above a range\'s maximum is not a failure');
+  assert.equal(meetsTarget(ref.indicators.get('CT-CAOTOC-CT03'), 1), null, 'a milestone has no numeric verdict');
+});
+
+test('an enrolment code typed carelessly is mended as protocol.md §5.1 says', () => {
+  assert.equal(normaliseCode('zph3f2hrzwn7ag43'), 'ZPH3-F2HR-ZWN7-AG43');
+  assert.equal(normaliseCode(' zph3 f2hr-zwn7 ag43 '), 'ZPH3-F2HR-ZWN7-AG43');
+  assert.equal(normaliseCode('zph3-f2'), 'ZPH3-F2');
+  assert.equal(normaliseCode('ZPH3-F2HR-ZWN7-AG43-EXTRA'), 'ZPH3-F2HR-ZWN7-AG43');
+});
+
+test('numbers and dates as officials write them', () => {
+  assert.equal(parseNumber('97,5'), 97.5);
+  assert.equal(parseNumber('97.5'), 97.5);
+  assert.equal(parseNumber('1.234,5'), 1234.5);
+  assert.equal(parseNumber(''), null);
+  assert.ok(Number.isNaN(parseNumber('nhiều')));
+  assert.equal(fmtDate('2026-06-05'), '05/06/2026');
+  assert.equal(todayVN(Date.parse('2026-06-04T17:30:00Z')), '2026-06-05', 'Vietnam is already on the 5th');
+  assert.equal(fmtTimeVN(Date.parse('2026-06-04T17:30:00Z')), '05/06/2026 00:30');
+  assert.equal(periodLabel('2026-H1'), '6 tháng đầu năm 2026');
+  assert.equal(periodLabel('2027'), 'Năm 2027');
+});
+
+test('row ids are UUIDv7 and recorded_at fits the schema\'s pattern', () => {
+  const id = uuid7(Date.parse('2026-06-03T01:02:03Z'));
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), Date.parse('2026-06-03T01:02:03Z'));
+  assert.match(isoUtcSeconds(Date.parse('2026-06-03T01:02:03.456Z')), /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/);
+});
