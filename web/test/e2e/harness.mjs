@@ -3,13 +3,16 @@
 // driven by puppeteer-core, one user-data directory per browser profile so that each profile is
 // its own device. Every wait is bounded: a hung server or browser fails the test, never hangs it.
 //
-// Used by device.test.mjs, the UI tests and the CI scenario:
+// Used by device.test.mjs, the UI tests, the CI scenario and bench/budgets.mjs:
 //   const srv = await startServer({ web: distDir, users: [{ id, role, units, name }] });
 //   const code = await srv.enrolCode('minh');
 //   const b = await launchBrowser();  const page = await b.open(srv.url + '/');
 //   await setOffline(page, true); …; await b.close(); await srv.stop();
+//   const tuan = fieldDevice(dir); await tuan.run('init', '--server', srv.url, '--code', code);
+//   await deviceCall(page, 'default', (dev) => dev.outbox());   // with appWithDeviceApi(dist)
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, existsSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,9 @@ import puppeteer from 'puppeteer-core';
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB_DIR = resolve(here, '../..');
 export const REPO = resolve(WEB_DIR, '..');
-export const SERVER_BIN = process.env.TRAM_SERVER || join(REPO, 'build/dev/server/tram-server');
+// CTest sets TRAM_SERVER_BIN and TRAM_FIELD_BIN (the build under test, e.g. the ASan one).
+export const SERVER_BIN = process.env.TRAM_SERVER_BIN || process.env.TRAM_SERVER || join(REPO, 'build/dev/server/tram-server');
+export const FIELD_BIN = process.env.TRAM_FIELD_BIN || join(REPO, 'build/dev/examples/field-app/tram-field');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 // ---- bounded waiting ------------------------------------------------------------------------
@@ -143,16 +148,70 @@ export async function bundleTestPage(entry, { files = {}, title = 'tram test' } 
   return dir;
 }
 
+// The built app (dist) plus the device library as a module of its own, /tram-test-device.js, so
+// that a test can reach the browser's device from page context (deviceCall below) on the real
+// app's pages: a copy in a temporary directory, for --web. The app's files are unchanged.
+export async function appWithDeviceApi(dist) {
+  const { build } = await import('esbuild');
+  const dir = tempDir('tram-web-');
+  cpSync(dist, dir, { recursive: true });
+  await build({ entryPoints: { 'tram-test-device': join(WEB_DIR, 'src/device/device.js') }, bundle: true, format: 'esm', target: 'es2022', outdir: dir, logLevel: 'warning' });
+  return dir;
+}
+
+// Runs fn(dev, ...args) in the page, on the device `name` of this browser ('default' is the
+// app's own), opened by the library from /tram-test-device.js (appWithDeviceApi): a second
+// handle on the same IndexedDB as the app's. Returns fn's result as JSON (BigInts as strings,
+// bytes as their length); a thrown error comes back as an Error with the device's code,
+// { vi, en } message and problems. The module is fetched from the server the first time: call
+// it once while online before relying on it offline.
+export function deviceCall(page, name, fn, ...args) {
+  return deviceCallWithin(60_000, page, name, fn, ...args);
+}
+
+// deviceCall bounded by `ms` instead of a minute (a sync over a slow link; the browser must be
+// launched with a protocolTimeout at least as long).
+export async function deviceCallWithin(ms, page, name, fn, ...args) {
+  const src = `(async () => {
+    const json = (v) => JSON.parse(JSON.stringify(v ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? '<' + x.length + ' bytes>' : x)));
+    window.__tramTest = window.__tramTest || { devices: {} };
+    const T = window.__tramTest;
+    if (!T.Device) T.Device = (await import('/tram-test-device.js')).Device;
+    if (!T.devices[${JSON.stringify(name)}]) T.devices[${JSON.stringify(name)}] = await T.Device.open({ baseUrl: location.origin, name: ${JSON.stringify(name)} });
+    const dev = T.devices[${JSON.stringify(name)}];
+    try { return { ok: json(await (${fn.toString()})(dev, ...${JSON.stringify(args)})) }; }
+    catch (e) { return { error: { code: e.code || e.name, message: e.message, problems: e.problems ? json(e.problems) : undefined, stack: String(e.stack || '') } }; }
+  })()`;
+  const r = await withTimeout(page.evaluate(src), ms, `deviceCall(${fn.name || 'fn'})`);
+  if (r.error) throw Object.assign(new Error(`${r.error.code}: ${JSON.stringify(r.error.message)}\n${r.error.stack}`), r.error);
+  return r.ok;
+}
+
+// ---- tram-field, the command-line device ------------------------------------------------------
+
+// A tram-field device with its own home directory and wrapping key (TRAM_FIELD_KEY): run(...args)
+// resolves with stdout, json(...args) with the parsed --json answer. Every call is bounded.
+export function fieldDevice(home, { key = randomBytes(32).toString('hex') } = {}) {
+  if (!existsSync(FIELD_BIN)) throw new Error(`no tram-field at ${FIELD_BIN}: build it first (make)`);
+  const run = (...args) => new Promise((resolve, reject) => {
+    execFile(FIELD_BIN, ['--home', home, ...args], { timeout: 60_000, maxBuffer: 16 << 20, env: { ...process.env, TRAM_FIELD_KEY: key } }, (e, stdout, stderr) => {
+      if (e) reject(Object.assign(new Error(`tram-field ${args.join(' ')} failed: ${e.message}\n${stdout}\n${stderr}`), { stdout, stderr }));
+      else resolve(stdout);
+    });
+  });
+  return { home, run, json: async (...args) => JSON.parse(await run(...args, '--json')) };
+}
+
 // ---- the browser ------------------------------------------------------------------------------
 
 // One chromium with its own profile directory: its own IndexedDB, so its own device.
-export async function launchBrowser({ profileDir = tempDir('tram-chromium-'), headless = true } = {}) {
+export async function launchBrowser({ profileDir = tempDir('tram-chromium-'), headless = true, protocolTimeout = 60_000 } = {}) {
   const browser = await withTimeout(puppeteer.launch({
     executablePath: CHROMIUM,
     headless,
     userDataDir: profileDir,
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', '--no-default-browser-check', '--disable-gpu'],
-    protocolTimeout: 60_000,
+    protocolTimeout,
   }), 60_000, 'chromium to start');
   const logs = [];
   return {

@@ -10,73 +10,18 @@
 //   cd web && node --test test/e2e/ui.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { startServer, buildApp, launchBrowser, setOffline, throttle, reload, waitFor, tempDir, REPO, WEB_DIR } from './harness.mjs';
+import { startServer, buildApp, launchBrowser, setOffline, reload, waitFor, tempDir, WEB_DIR } from './harness.mjs';
+import { PHONE, SHOTS, phone, shot, shotOf, waitText, clickText, go, syncNow } from './phone.mjs';
 
 const MINH = { id: 'minh', role: 'official', units: ['03808'], name: 'Lò Văn Minh' };
 const THU = { id: 'thu', role: 'reviewer', allUnits: true, name: 'Nguyễn Thị Thu' };
 const MINH2 = { id: 'minh2', role: 'official', units: ['03808'], name: 'Lò Văn Minh' };
-const SHOTS = process.env.TRAM_SCREENSHOTS || join(REPO, 'var/screenshots');
-const PHONE = { width: 360, height: 740, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 let srv, A, R, X, official, reviewer;
 const shared = {};
-
-// A phone-sized screenshot; `full` makes the viewport as tall as the page first (a full-page
-// capture would paint the sticky header in the middle). Toasts are removed: they cover content.
-// One part of a long screen, as the phone shows it.
-async function shotOf(page, sel, name) {
-  mkdirSync(SHOTS, { recursive: true });
-  const el = await page.waitForSelector(sel);
-  // The sticky header and the bottom bar would be painted over a tall element.
-  await page.evaluate(() => document.querySelectorAll('header.top, nav.bottom').forEach((e) => (e.style.visibility = 'hidden')));
-  await el.screenshot({ path: join(SHOTS, `${name}.png`) });
-  await page.evaluate(() => document.querySelectorAll('header.top, nav.bottom').forEach((e) => (e.style.visibility = '')));
-}
-
-async function shot(page, name, { full = false } = {}) {
-  mkdirSync(SHOTS, { recursive: true });
-  await new Promise((r) => setTimeout(r, 250)); // let the last redraw and transitions settle
-  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
-  if (full) await page.setViewport({ ...PHONE, height: Math.max(PHONE.height, await page.evaluate(() => document.documentElement.scrollHeight)) });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-  if (full) await page.setViewport(PHONE);
-}
-
-// Text of the first element matching `sel` that contains `text`, once it appears.
-function waitText(page, sel, text, timeout = 20_000) {
-  return waitFor(() => page.evaluate((s, t) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)), sel, text),
-    { timeout, what: `"${text}" in ${sel}` });
-}
-
-async function clickText(page, sel, text) {
-  await waitText(page, sel, text);
-  await page.evaluate((s, t) => [...document.querySelectorAll(s)].find((e) => e.textContent.includes(t)).click(), sel, text);
-}
-
-async function go(page, hash) {
-  await page.evaluate((h) => { location.hash = h; }, hash);
-}
-
-async function phone(browser, url) {
-  const page = await browser.open('about:blank');
-  await page.setViewport(PHONE);
-  await page.goto(url, { waitUntil: 'load' });
-  return page;
-}
-
-// Press "Đồng bộ ngay" (after any automatic sync already running) and wait until the sync bar
-// says how it ended.
-async function syncNow(page) {
-  const idle = () => page.evaluate(() => !document.querySelector('.syncbar').classList.contains('busy'));
-  await waitFor(idle, { timeout: 30_000, what: 'a running sync to end' });
-  await page.evaluate(() => { document.querySelector('.syncbar .phase').textContent = ''; document.querySelector('.syncbar .sync-btn').click(); });
-  await waitFor(async () => (await idle()) && page.evaluate(() => document.querySelector('.syncbar .phase').textContent),
-    { timeout: 30_000, what: 'the sync to finish' });
-  return page.evaluate(() => document.querySelector('.syncbar .phase').textContent);
-}
 
 before(async () => {
   const web = await buildApp();
@@ -143,12 +88,14 @@ test('the report form checks the value against the range, keeps a photo, and sub
   await page.type('#f-narrative', 'Đã lắp đặt đường ống cấp nước cho bản Nà Lốc, 120 hộ được dùng nước sạch.');
   await page.type('#f-difficulties', 'Địa hình dốc, thiếu kinh phí bảo trì.');
   // A photo "from the camera": any image file will do; the page resizes it to JPEG before keeping it.
-  const photo = join(tempDir('tram-photo-'), 'anh.png');
+  const dir = tempDir('tram-photo-');
+  const photo = join(dir, 'anh.png');
   await page.screenshot({ path: photo });
   const [camera] = await page.$$('input[type=file][capture]');
   await camera.uploadFile(photo);
   await page.waitForSelector('figure.photo img[src^="blob:"]');
   await waitText(page, '.photos-field .hint', 'Đã lưu ảnh');
+  rmSync(dir, { recursive: true, force: true });
   await shot(page, '05-report-form', { full: true });
 
   await setOffline(page, true);
@@ -332,11 +279,9 @@ test('English can be chosen, and the app opens offline from the service worker',
   await reload(page);
   await go(page, '#/todo?period=2026-H1');
   await waitText(page, 'a.item', 'CT-CAPNUOC-XA');
-  // Budget: a later visit, offline, is usable within a second (the shell from the cache, the data
-  // from IndexedDB). Measured from the navigation's start; bounded loosely for a busy CI machine.
-  const ms = await page.evaluate(() => performance.now());
-  console.log(`offline reload to the to-do list: ${Math.round(ms)} ms`);
-  assert.ok(ms < 3000, `offline reload took ${ms} ms`);
+  // How fast is the benchmark's business (bench/budgets.mjs, `make bench-web`): timing is not
+  // asserted on a shared CI machine. Printed for the log.
+  console.log(`offline reload to the to-do list: ${Math.round(await page.evaluate(() => performance.now()))} ms`);
   assert.match(await page.$eval('.syncbar', (e) => e.textContent), /Không có mạng/);
   await setOffline(page, false);
 });
@@ -377,24 +322,14 @@ test('a browser without sealed Ed25519 keys asks for a passphrase at enrolment a
   }
 });
 
-test('the app shell fits the budget and opens within 30 s over EDGE on a first visit', async () => {
+// The size budget only (bytes are deterministic). The time to open over EDGE, the offline reopen,
+// the save and the first sync are measured by the benchmark (bench/budgets.mjs, `make bench-web`),
+// not here: timing on a loaded 2-core CI machine or under ASan would make this test flaky.
+test('the app shell (JS, CSS, index.html, sw.js) fits 150 KB gzipped', () => {
   const dist = join(WEB_DIR, 'dist');
-  const gz = ['app.js', 'app.css'].map((f) => gzipSync(readFileSync(join(dist, f)), { level: 9 }).length);
-  console.log(`app.js ${gz[0]} B + app.css ${gz[1]} B gzipped`);
-  assert.ok(gz[0] + gz[1] <= 150 * 1024, 'JS + CSS within 150 KB gzipped');
-  const b = await launchBrowser();
-  try {
-    const page = await b.open('about:blank');
-    await page.setViewport(PHONE);
-    // 64 kbit/s each way with a 2G round trip.
-    await throttle(page, { bps: 8000, latency: 500 });
-    const t0 = Date.now();
-    await page.goto(`${srv.url}/#/enrol`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await page.waitForSelector('#code', { timeout: 60_000 });
-    const ms = Date.now() - t0;
-    console.log(`first visit over EDGE: usable after ${ms} ms`);
-    assert.ok(ms < 30_000, `first visit took ${ms} ms`);
-  } finally {
-    await b.close();
-  }
+  const files = ['app.js', 'app.css', 'index.html', 'sw.js'];
+  const gz = files.map((f) => gzipSync(readFileSync(join(dist, f)), { level: 9 }).length);
+  const total = gz.reduce((a, b) => a + b, 0);
+  console.log(files.map((f, i) => `${f} ${gz[i]} B`).join(' + ') + ` = ${total} B gzipped`);
+  assert.ok(total <= 150 * 1024, `the app shell is ${total} B gzipped, over 150 KB`);
 });

@@ -18,7 +18,7 @@ import { checkOps, opToWire, Schema } from '../../src/core/schema.js';
 import { parsePage, pushBody, sessionMessage, verifyHead, verifyReceipt } from '../../src/core/wire.js';
 import { REPO, schemaJson } from './golden.mjs';
 
-const SERVER = join(REPO, 'build/dev/server/tram-server');
+const SERVER = process.env.TRAM_SERVER_BIN || join(REPO, 'build/dev/server/tram-server');
 const present = existsSync(SERVER);
 
 function cli(...args) {
