@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build web run serve engine-demo test bench asan clean format
+.PHONY: deps build web run serve engine-demo test bench bench-web bench-links asan clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -45,6 +45,20 @@ bench: deps
 	@scripts/run-bench.sh build/release
 	@scripts/run-loadgen.sh build/release
 	@scripts/run-client-bench.sh build/release
+
+# The web app's budgets (docs/web.md §4): shell size, first visit over EDGE, offline reopen, a
+# report's save, a fresh phone's first sync; medians, printed as a table. TRAM_BENCH_STRICT=1
+# fails on a missed budget.
+bench-web: build
+	@cd web && node bench/budgets.mjs
+
+# The field-link scenarios of issue 16 in full (EDGE, GPRS, 3G with stalls; tram-field through
+# the weak-link relay tools/linkem), with a table of the figures; minutes each, so not in `make test`
+# (CI runs their shortened forms, ctest -L links). TRAM_LINKS_SCALE=0.05 shrinks the photos.
+bench-links: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev --target tram-server tram-field linkem
+	@tests/links/bench.sh
 
 asan: deps
 	@scripts/build-web.sh

@@ -1,6 +1,8 @@
 // The default Transport: HTTP/1.1 over Boost.Beast, plain or TLS, one kept-alive connection.
 // Every wait is bounded and the caller's cancel flag is polled between short runs of the
-// event loop, so a dead 2G link never hangs a sync.
+// event loop, so a dead 2G link never hangs a sync. A request gives up only when nothing has
+// moved for io_timeout_ms — no byte written, read, or sent on from the socket's queue — so a
+// 256 KiB body may take minutes on a 30 kbit/s link, and a stalled one fails in 30 s.
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -11,7 +13,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <sstream>
 #include <variant>
+
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 #include "tram/engine/crypto.hpp"
 #include "tram/engine/gzip.hpp"
@@ -60,11 +68,15 @@ class BeastTransport final : public Transport {
   }
 
   Result<HttpResponse> send(const HttpRequest& request, const std::atomic<bool>& cancel) override {
-    // A kept-alive connection the server closed meanwhile fails at once: try a fresh one.
+    // A kept-alive connection the server closed meanwhile fails at once: try a fresh one. Not
+    // after a timeout (the first copy may still be on its way: never two at once), not after
+    // an answer began, and not when the caller would rather ask the server what it holds.
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = connected_;
+      stalled_ = false;
+      received_ = 0;
       auto r = exchange(request, cancel);
-      if (r.ok() || !reused || r.status().code() == Errc::cancelled) return r;
+      if (r.ok() || !reused || r.status().code() == Errc::cancelled || stalled_ || received_ > 0 || !request.resend_on_stale) return r;
     }
     return Status(Errc::unavailable, "unreachable");
   }
@@ -87,9 +99,14 @@ class BeastTransport final : public Transport {
     connected_ = false;
   }
 
-  // Runs the event loop until `done`, the caller cancels, or the loop runs dry.
-  Status run_until(const bool& done, const std::atomic<bool>& cancel) {
+  // Runs the event loop until `done`, the caller cancels, or the loop runs dry. With
+  // `watch`: the socket is closed (and the operation ends with an error) once nothing has moved
+  // for io_timeout_ms — bytes written or read (`moved_`), or bytes the network took off the
+  // socket's send queue (a body handed to the kernel may take minutes to leave on 2G).
+  Status run_until(const bool& done, const std::atomic<bool>& cancel, bool watch = false, const std::function<void()>& on_move = {}) {
     ioc_.restart();
+    auto last = std::chrono::steady_clock::now();
+    uint64_t seen = moved_ + drained();
     while (!done) {
       if (cancel) {
         disconnect();
@@ -97,8 +114,33 @@ class BeastTransport final : public Transport {
         return Status(Errc::cancelled, "cancelled");
       }
       if (ioc_.run_for(std::chrono::milliseconds(50)) == 0 && ioc_.stopped() && !done) break;
+      if (!watch || done) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (const uint64_t m = moved_ + drained(); m != seen) {
+        seen = m;
+        last = now;
+        if (on_move) on_move();
+      } else if (now - last > std::chrono::milliseconds(opt_.io_timeout_ms) && stream_) {
+        stalled_ = true;
+        beast::error_code ec;
+        lowest().socket().close(ec);  // the pending operation ends with operation_aborted
+      }
     }
     return {};
+  }
+
+  // Bytes the network has taken off this socket's send queue so far (Linux: SIOCOUTQ, the
+  // bytes not yet acknowledged by the peer; elsewhere 0, and writes and reads alone count).
+  uint64_t drained() {
+#ifdef __linux__
+    if (!stream_ || !lowest().socket().is_open()) return drained_;
+    int queued = 0;
+    if (::ioctl(lowest().socket().native_handle(), SIOCOUTQ, &queued) == 0) {
+      if (queued < outq_) drained_ += static_cast<uint64_t>(outq_ - queued);
+      outq_ = queued;
+    }
+#endif
+    return drained_;
   }
 
   Status connect(const std::atomic<bool>& cancel) {
@@ -167,7 +209,7 @@ class BeastTransport final : public Transport {
     req.set(http::field::user_agent, "tram-client/1");
     req.set(http::field::accept_encoding, "gzip");
     for (const auto& [k, v] : request.headers) req.set(k, v);
-    if (opt_.gzip_requests && request.body.size() > 1024) {
+    if (opt_.gzip_requests && request.compress && request.body.size() > 1024) {
       req.set(http::field::content_encoding, "gzip");
       req.body() = gzip_compress(request.body, 6);
     } else {
@@ -178,28 +220,66 @@ class BeastTransport final : public Transport {
     for (const auto& f : req) out.bytes_sent += f.name_string().size() + f.value().size() + 4;
     out.bytes_sent += request.target.size() + 16 + req.body().size();
 
+    // Progress decides when to give up (run_until's watch), not a deadline on the whole.
     beast::error_code ec;
     bool done = false;
-    lowest().expires_after(std::chrono::milliseconds(opt_.io_timeout_ms));
-    auto on_write = [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    lowest().expires_never();
+    outq_ = 0;
+    uint64_t sent = 0;
+    std::ostringstream head;
+    head << req.base();
+    const uint64_t head_bytes = head.str().size();
+    // Body bytes that left this device: handed to the socket, less what still waits in its queue.
+    std::function<void()> report = [&] {
+      if (!request.on_progress) return;
+      const uint64_t queued = outq_ > 0 ? static_cast<uint64_t>(outq_) : 0;
+      request.on_progress(sent > head_bytes + queued ? sent - head_bytes - queued : 0, received_);
     };
-    std::visit([&](auto& s) { http::async_write(s, req, on_write); }, *stream_);
-    TRAM_RETURN_IF_ERROR(run_until(done, cancel));
+    http::request_serializer<http::string_body> sr(req);
+    std::function<void()> write_some = [&] {
+      std::visit([&](auto& s) {
+        http::async_write_some(s, sr, [&](beast::error_code e, size_t n) {
+          sent += n;
+          moved_ += n;
+          if (n) report();
+          if (e || sr.is_done()) {
+            ec = e;
+            done = true;
+            return;
+          }
+          write_some();
+        });
+      }, *stream_);
+    };
+    write_some();
+    TRAM_RETURN_IF_ERROR(run_until(done, cancel, true, report));
     if (ec) {
       disconnect();
-      return Status(Errc::unavailable, "send: " + ec.message());
+      return Status(Errc::unavailable, "send: " + (stalled_ ? stall_message() : ec.message()));
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     done = false;
-    lowest().expires_after(std::chrono::milliseconds(opt_.io_timeout_ms));
-    std::visit([&](auto& s) { http::async_read(s, buffer_, parser, on_write); }, *stream_);
-    TRAM_RETURN_IF_ERROR(run_until(done, cancel));
+    std::function<void()> read_some = [&] {
+      std::visit([&](auto& s) {
+        http::async_read_some(s, buffer_, parser, [&](beast::error_code e, size_t n) {
+          received_ += n;
+          moved_ += n;
+          if (n) report();
+          if (e || parser.is_done()) {
+            ec = e;
+            done = true;
+            return;
+          }
+          read_some();
+        });
+      }, *stream_);
+    };
+    read_some();
+    TRAM_RETURN_IF_ERROR(run_until(done, cancel, true, report));
     if (ec) {
       disconnect();
-      return Status(Errc::unavailable, "receive: " + ec.message());
+      return Status(Errc::unavailable, "receive: " + (stalled_ ? stall_message() : ec.message()));
     }
     auto res = parser.release();
     out.status = static_cast<int>(res.result_int());
@@ -227,6 +307,15 @@ class BeastTransport final : public Transport {
   beast::flat_buffer buffer_;
   bool connected_ = false;
   bool pin_failed_ = false;
+  bool stalled_ = false;    // the last request failed for want of progress
+  uint64_t received_ = 0;   // response bytes of the last request
+  uint64_t moved_ = 0;      // bytes written and read, ever
+  uint64_t drained_ = 0;    // bytes taken off the send queue, ever
+  int outq_ = 0;            // the send queue when last looked at
+
+  std::string stall_message() const {
+    return "no bytes moved for " + std::to_string(opt_.io_timeout_ms / 1000) + " s";
+  }
 };
 
 }  // namespace

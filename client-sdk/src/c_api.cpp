@@ -294,7 +294,10 @@ tram_status tram_sync(tram_client* client, tram_progress_fn progress, void* user
                               ",\"bytes_received\":" + std::to_string(p.bytes_received) + ",\"changesets_done\":" +
                               std::to_string(p.changesets_done) + ",\"changesets_total\":" + std::to_string(p.changesets_total) +
                               ",\"rows_pulled\":" + std::to_string(p.rows_pulled) + ",\"files_done\":" + std::to_string(p.files_done) +
-                              ",\"files_total\":" + std::to_string(p.files_total) + "}";
+                              ",\"files_total\":" + std::to_string(p.files_total) + ",\"upload_bytes_done\":" +
+                              std::to_string(p.upload_bytes_done) + ",\"upload_bytes_total\":" + std::to_string(p.upload_bytes_total) +
+                              ",\"attempt\":" + std::to_string(p.attempt) + ",\"retry\":" + json::quote(p.retry) +
+                              ",\"retry_in_ms\":" + std::to_string(p.retry_in_ms) + "}";
         progress(user_data, j.c_str());
       };
     }

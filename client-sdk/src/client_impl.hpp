@@ -89,6 +89,8 @@ class Client::Impl {
   std::unique_ptr<Puller> puller;
   std::unique_ptr<Pusher> pusher;
   std::optional<uint64_t> me_seq;  // this device's chain head on the server, from /v1/me
+  size_t upload_chunk = 0;   // the next attachment chunk's size (0: not measured yet)
+  uint64_t confirmed = 0;    // attachment bytes the server confirmed holding, ever
 
   std::function<void(const std::string&, const std::vector<std::string>&)> listener;
   std::mutex listener_mu;

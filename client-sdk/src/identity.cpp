@@ -264,7 +264,10 @@ Status Client::Impl::follow_server_key(SyncReport& report) {
     bool answers = false;
     auto t = make_http_transport(move->address, opt.transport_options);
     if (t.ok()) {
-      auto there = (*t)->send(HttpRequest{"GET", "/v1/server-key", {}, ""}, cancelled);
+      HttpRequest get;
+      get.method = "GET";
+      get.target = "/v1/server-key";
+      auto there = (*t)->send(get, cancelled);
       dom::parser p;
       std::string_view key;
       answers = there.ok() && there->status == 200 && !p.parse(there->body)["key"].get_string().get(key) &&

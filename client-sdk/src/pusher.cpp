@@ -86,7 +86,7 @@ Result<Answer> parse_answer(const std::string& body, const std::optional<PublicK
 
 Pusher::Pusher(Parts parts)
     : p_(std::move(parts)),
-      batch_(std::max<size_t>(p_.opt.sync.push_batch_min, std::min<size_t>(50, p_.opt.sync.push_batch_max))) {}
+      batch_(std::max<size_t>(p_.opt.sync.push_batch_min, std::min<size_t>(10, p_.opt.sync.push_batch_max))) {}
 
 // ---- push --------------------------------------------------------------------------------
 
@@ -152,8 +152,15 @@ Status Pusher::push(SyncReport& report, const std::function<void(const Progress&
       continue;
     }
     if (!st.ok()) return st;
-    if (ms < opt.sync.slow_request_ms / 4) batch_ = std::min(opt.sync.push_batch_max, batch_ * 2);
-    if (ms > opt.sync.slow_request_ms) batch_ = std::max(opt.sync.push_batch_min, batch_ / 2);
+    // The next batch: as many change sets as take about target_request_ms at the rate this one
+    // went (at most twice, at least half this one). A full batch only: a short last one says
+    // little about the link.
+    if (n >= batch_) {
+      const double per_ms = static_cast<double>(n) / static_cast<double>(std::max<int64_t>(ms, 1));
+      const double want = per_ms * static_cast<double>(opt.sync.target_request_ms);
+      const double lo = static_cast<double>(batch_) / 2, hi = static_cast<double>(batch_) * 2;
+      batch_ = std::clamp(static_cast<size_t>(std::clamp(want, lo, hi)), opt.sync.push_batch_min, opt.sync.push_batch_max);
+    }
     after = last_seq;
     p.changesets_done += n;
     p.bytes_sent = report.bytes_sent;

@@ -43,11 +43,19 @@ Status DeviceSession::ensure_transport() {
 }
 
 Result<HttpResponse> DeviceSession::call(const std::string& method, const std::string& target, const std::string& body,
-                                         bool authenticated, SyncReport* report, Transport* via) {
+                                         bool authenticated, SyncReport* report, Transport* via, const CallOptions* extra) {
   TRAM_RETURN_IF_ERROR(ensure_transport());
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (authenticated && token_.empty()) TRAM_RETURN_IF_ERROR(login());
-    HttpRequest req{method, target, {}, body};
+    HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    if (extra) {
+      req.compress = extra->compress;
+      req.resend_on_stale = extra->resend_on_stale;
+      req.on_progress = extra->on_progress;
+    }
     if (authenticated) req.headers.emplace_back("Authorization", "Bearer " + token_);
     auto r = (via ? via : transport_.get())->send(req, cancelled_);
     if (!r.ok()) return r.status();

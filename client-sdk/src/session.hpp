@@ -18,6 +18,14 @@ namespace tram::client {
 // unavailable, worth a retry; 401: unauthenticated; others: rejected).
 Status server_error(const HttpResponse& r);
 
+// What a call may ask of the transport beyond the request (HttpRequest's fields of the same
+// names).
+struct CallOptions {
+  bool compress = true;
+  bool resend_on_stale = true;
+  std::function<void(uint64_t sent, uint64_t received)> on_progress;
+};
+
 class DeviceSession {
  public:
   // What the session needs from the client, each taking the client's lock itself.
@@ -31,7 +39,8 @@ class DeviceSession {
   // One request, opening a session first when needed and once more after a 401. `via`: another
   // connection than the main one (the pull's read-ahead). Bytes each way go into `report`.
   Result<HttpResponse> call(const std::string& method, const std::string& target, const std::string& body,
-                            bool authenticated, SyncReport* report = nullptr, Transport* via = nullptr);
+                            bool authenticated, SyncReport* report = nullptr, Transport* via = nullptr,
+                            const CallOptions* extra = nullptr);
   // Forgets the token: the next authenticated call opens a new session.
   void forget() { token_.clear(); }
   // Forgets the connection too (the server moved, or the device enrols with another URL).

@@ -19,7 +19,7 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-Status check_op(const Principal& who, const TableDef& t, const Op& op, Store& current) {
+Status check_op(const Principal& who, const TableDef& t, const Op& op, RowReader& current) {
   const std::string where = t.name + "/" + op.row;
   const std::string role(role_name(who.role));
   const WriteRule* rule = t.rule_for(who.role);
@@ -189,7 +189,7 @@ bool may_read(const Principal& who, const TableDef& table, const RowImage& row) 
   return readable(who, table, [&](size_t k) -> const Value& { return row.cells[k + 1].value; });
 }
 
-Status authorize(const Principal& who, const ChangeSet& cs, Store& current) {
+Status authorize(const Principal& who, const ChangeSet& cs, RowReader& current) {
   const Schema& schema = current.schema();
   for (const Op& op : cs.ops) {
     const TableDef* t = schema.table(op.table);

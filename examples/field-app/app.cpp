@@ -299,7 +299,15 @@ Status open_device(App& app, bool creating) {
   o.sync.max_attempts = 4;
   o.sync.backoff_max_ms = 4'000;
   o.transport_options.connect_timeout_ms = 5'000;
-  o.transport_options.io_timeout_ms = 20'000;
+  // Progress-based: a request is given up after 30 s in which no byte moved, however long it
+  // takes in all; the whole sync is bounded by --max-time-s.
+  o.transport_options.io_timeout_ms = 30'000;
+  o.sync.max_time_ms = 1800 * 1000;
+  if (app.args.has("max-time-s")) {
+    const long long s = std::atoll(app.args.get("max-time-s").c_str());
+    if (s < 1) return Status(Errc::invalid_argument, "--max-time-s must be at least 1");
+    o.sync.max_time_ms = s * 1000;
+  }
   o.transport_options.ca_file = app.config.ca_file;
   o.transport_options.pin_sha256 = app.config.pin;
   if (app.args.has("attempts")) {

@@ -74,8 +74,13 @@ const std::vector<Command>& commands() {
       {{"submit", "submit ID", "send a draft or returned report for review (draft/returned → submitted)", "", {}, {}, {}, 1}, cmd_submit},
       {{"comment", "comment ID --text TEXT", "add a comment to a report's exchange", "", {"text"}, {}, {}, 1}, cmd_comment},
       {{"status", "status", "outbox, rejections with the server's reason, conflicts, receipts, last sync", "", {}, {}, {}, 0}, cmd_status},
-      {{"sync", "sync [--attempts N]", "send the outbox, upload evidence, receive what changed",
-        "Shows a progress bar. If the server cannot be reached, nothing is lost: the outbox waits.\n", {"attempts"}, {}, {}, 0},
+      {{"sync", "sync [--attempts N] [--max-time-s S]", "send the outbox, upload evidence, receive what changed",
+        "Shows progress: bytes sent of the total, the rate, the time left (one updating line on a\n"
+        "terminal, plain lines otherwise). A cut or a stall does not end it: it goes on from where the\n"
+        "server stands (an evidence file from the last byte the server holds) for as long as each try\n"
+        "moves something, until done or --max-time-s (default 1800) has passed, or Ctrl-C.\n"
+        "--attempts N: give up after N tries in a row that moved nothing (default 4).\n"
+        "If the server cannot be reached, nothing is lost: the outbox waits.\n", {"attempts", "max-time-s"}, {}, {}, 0},
        cmd_sync},
       {{"receipt", "receipt ID", "show and verify the server's signed proof of submission of a report",
         "For each change set that wrote the report: the server's time of receipt, its place in the\n"

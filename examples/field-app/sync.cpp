@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
 
 namespace fs = std::filesystem;
 
@@ -13,23 +15,40 @@ using namespace tram::client;
 
 namespace {
 
+// One line that updates on a terminal; on a pipe or file, plain lines: each phase's end, each
+// retry, and during an upload one line every 15 s. The rate is what moved over the last 20 s,
+// the time left what remains at that rate.
 class ProgressBar {
  public:
   explicit ProgressBar(bool quiet) : quiet_(quiet), tty_(::isatty(2)) {}
   void operator()(const Progress& p) {
     if (quiet_) return;
     std::fflush(stdout);  // keep what was printed before the bar ahead of it when both go to one pipe
+    const auto now = Clock::now();
+    if (p.phase == "wait") {
+      finish_line();
+      const std::string line = p.retry_in_ms > 0 ? "  retry   in " + std::to_string((p.retry_in_ms + 999) / 1000) + " s (attempt " +
+                                                      std::to_string(p.attempt + 1) + "): " + p.retry
+                                                : "  cut     " + p.retry + "; going on from where the server stands";
+      std::fprintf(stderr, "%s\n", line.c_str());
+      return;
+    }
     if (p.phase != phase_ && !phase_.empty()) finish_line();
+    if (p.phase != phase_) samples_.clear();
     phase_ = p.phase;
-    // Progress has no file counts; each upload callback is one file done.
-    files_ += p.phase == "upload";
-    last_ = render(p, files_);
+    const uint64_t moved = p.phase == "upload" ? p.upload_bytes_done : p.phase == "pull" ? p.bytes_received : p.bytes_sent;
+    samples_.emplace_back(now, moved);
+    while (samples_.size() > 2 && now - samples_.front().first > std::chrono::seconds(20)) samples_.pop_front();
+    last_ = render(p);
     if (tty_) {
       std::fprintf(stderr, "\r%s\033[K", last_.c_str());
       std::fflush(stderr);
+    } else if (p.phase == "upload" && now - printed_ > std::chrono::seconds(15)) {
+      printed_ = now;
+      std::fprintf(stderr, "%s\n", last_.c_str());
     }
   }
-  // Ends the current line; on a pipe only the final state of each phase is printed.
+  // Ends the current line; on a pipe the final state of each phase is printed.
   void finish_line() {
     if (quiet_ || last_.empty()) return;
     std::fprintf(stderr, tty_ ? "\n" : "%s\n", last_.c_str());
@@ -37,32 +56,60 @@ class ProgressBar {
   }
 
  private:
-  static std::string render(const Progress& p, uint64_t files) {
-    std::string bar;
-    char buf[160];
+  using Clock = std::chrono::steady_clock;
+
+  // Bytes per second over the window; 0 until there is a second of it.
+  double rate() const {
+    if (samples_.size() < 2) return 0;
+    const double s = std::chrono::duration<double>(samples_.back().first - samples_.front().first).count();
+    if (s < 1) return 0;
+    return static_cast<double>(samples_.back().second - std::min(samples_.back().second, samples_.front().second)) / s;
+  }
+
+  static std::string duration(double s) {
+    char buf[32];
+    if (s < 90) std::snprintf(buf, sizeof buf, "%.0f s", s);
+    else if (s < 5400) std::snprintf(buf, sizeof buf, "%.0f min", s / 60);
+    else std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+    return buf;
+  }
+
+  std::string render(const Progress& p) const {
+    char buf[240];
+    const double r = rate();
+    char speed[48] = "";
+    if (r > 0) std::snprintf(speed, sizeof speed, ", %.1f KiB/s", r / 1024);
     if (p.phase == "upload") {
-      std::snprintf(buf, sizeof buf, "  upload  %llu evidence file%s sent, %s", static_cast<unsigned long long>(files), files == 1 ? "" : "s",
-                    kib(p.bytes_sent).c_str());
+      const uint64_t total = std::max<uint64_t>(p.upload_bytes_total, 1);
+      const uint64_t done = std::min(p.upload_bytes_done, total);
+      std::string left;
+      if (r > 0 && done < total) left = ", " + duration(static_cast<double>(total - done) / r) + " left";
+      std::snprintf(buf, sizeof buf, "  upload  [%s] %llu/%llu evidence file%s, %s of %s%s%s", fill(done, total).c_str(),
+                    static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
+                    p.files_total == 1 ? "" : "s", kib(p.upload_bytes_done).c_str(), kib(p.upload_bytes_total).c_str(), speed, left.c_str());
       return buf;
     }
     if (p.phase == "pull") {
-      std::snprintf(buf, sizeof buf, "  pull    %llu row%s received, %s", static_cast<unsigned long long>(p.rows_pulled), p.rows_pulled == 1 ? "" : "s",
-                    kib(p.bytes_received).c_str());
+      std::snprintf(buf, sizeof buf, "  pull    %llu row%s received, %s%s", static_cast<unsigned long long>(p.rows_pulled), p.rows_pulled == 1 ? "" : "s",
+                    kib(p.bytes_received).c_str(), speed);
       return buf;
     }
     const uint64_t total = std::max<uint64_t>(p.changesets_total, 1);
-    const uint64_t done = std::min(p.changesets_done, total);
-    const int width = 24;
-    const int filled = static_cast<int>(done * width / total);
-    bar.assign(static_cast<size_t>(filled), '#');
-    bar.append(static_cast<size_t>(width - filled), '.');
-    std::snprintf(buf, sizeof buf, "  %-7s [%s] %llu/%llu change sets, %s sent", p.phase.c_str(), bar.c_str(),
-                  static_cast<unsigned long long>(p.changesets_done), static_cast<unsigned long long>(p.changesets_total), kib(p.bytes_sent).c_str());
+    std::snprintf(buf, sizeof buf, "  %-7s [%s] %llu/%llu change sets, %s sent%s", p.phase.c_str(), fill(std::min(p.changesets_done, total), total).c_str(),
+                  static_cast<unsigned long long>(p.changesets_done), static_cast<unsigned long long>(p.changesets_total), kib(p.bytes_sent).c_str(), speed);
     return buf;
+  }
+  static std::string fill(uint64_t done, uint64_t total) {
+    const int width = 24;
+    const int filled = static_cast<int>(done * width / std::max<uint64_t>(total, 1));
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.append(static_cast<size_t>(width - filled), '.');
+    return bar;
   }
   bool quiet_, tty_;
   std::string phase_, last_;
-  uint64_t files_ = 0;
+  std::deque<std::pair<Clock::time_point, uint64_t>> samples_;
+  Clock::time_point printed_{};
 };
 
 }  // namespace

@@ -60,7 +60,7 @@ std::string unit_title(const Unit& u) {
   return prefix + u.name;
 }
 
-RowSource store_rows(Store& store) {
+RowSource store_rows(RowReader& store) {
   return [&store](std::string_view table, const std::function<void(SourceRow&&)>& visit) -> Status {
     const TableDef* def = store.schema().table(std::string(table));
     if (!def) return Status(Errc::unknown_table, "the province report needs table " + std::string(table));

@@ -150,7 +150,7 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
   return rep;
 }
 
-Result<ProvinceReport> build_province_report(Store& replica, std::string_view period,
+Result<ProvinceReport> build_province_report(RowReader& replica, std::string_view period,
                                              int64_t now_ms, ReceiptTimes* receipts) {
   auto in = read_inputs(store_rows(replica), receipts);
   if (!in.ok()) return in.status();

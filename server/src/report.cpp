@@ -1,5 +1,5 @@
-// The province report over the server's storage: the library reads the replica of one read
-// snapshot (an engine Store); the times of receipt come from the server's log through the same
+// The province report over the server's storage: the library reads the rows of one read
+// snapshot (ReadSnapshot::rows(), a RowReader); the times of receipt come from the server's log through the same
 // snapshot (ReadSnapshot::received_times). No SQL here: storage/ is the only door to the data.
 // This file does not know the Service (report_routes.cpp does).
 #include "report.hpp"
@@ -28,7 +28,7 @@ Status LogReceiptTimes::stamp(std::vector<reporting::ReportRow>& reports) {
 Result<ProvinceReport> build_province_report(ReadSnapshot& snapshot, std::string_view period,
                                              int64_t now_ms) {
   LogReceiptTimes receipts(snapshot);
-  auto rep = reporting::build_province_report(snapshot.replica(), period, now_ms, &receipts);
+  auto rep = reporting::build_province_report(snapshot.rows(), period, now_ms, &receipts);
   if (!rep.ok()) return rep.status();
   return ProvinceReport{std::move(rep).value()};
 }

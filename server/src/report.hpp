@@ -10,7 +10,6 @@
 
 #include "storage/storage.hpp"
 #include "tram/engine/status.hpp"
-#include "tram/engine/store.hpp"
 #include "tram/report/province.hpp"
 #include "tram/report/render.hpp"
 
@@ -45,7 +44,7 @@ class LogReceiptTimes final : public reporting::ReceiptTimes {
   ReadSnapshot& snapshot_;
 };
 
-// Builds the report from one read snapshot: its replica, and receipt times from the log as of
+// Builds the report from one read snapshot: its rows, and receipt times from the log as of
 // the same snapshot. An unknown period is not_found.
 Result<ProvinceReport> build_province_report(ReadSnapshot& snapshot, std::string_view period,
                                              int64_t now_ms);

@@ -133,6 +133,7 @@ class Relay {
     ++epoch_;
   }
   uint64_t cuts() const { return cuts_; }
+  uint64_t bytes_up() const { return up_bytes_; }  // forwarded from devices to the server
 
  private:
   void accept_loop() {
@@ -187,6 +188,7 @@ class Relay {
           ++cuts_;
         }
         budget -= send_n;
+        if (k == 0) up_bytes_ += send_n;
         if (send_n && ::send(k == 0 ? server : client, buf, send_n, MSG_NOSIGNAL) < 0) closed = true;
       }
       if (closed) break;
@@ -200,6 +202,7 @@ class Relay {
   std::atomic<uint16_t> upstream_{0};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> cuts_{0};
+  std::atomic<uint64_t> up_bytes_{0};
   std::atomic<uint64_t> epoch_{0};
   std::mutex mu_;
   size_t cut_max_ = 0;

@@ -7,6 +7,7 @@
 #include "test_support.hpp"
 #include "tram/engine/device_chain.hpp"
 #include "tram/engine/schema_loader.hpp"
+#include "tram/engine/store.hpp"
 
 namespace tram {
 namespace {

@@ -9,6 +9,7 @@
 #include "test_support.hpp"
 #include "tram/engine/gzip.hpp"
 #include "tram/engine/json.hpp"
+#include "tram/engine/store.hpp"
 #include "tram/engine/wire_writer.hpp"
 
 namespace tram {

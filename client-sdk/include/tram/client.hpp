@@ -33,15 +33,26 @@
 namespace tram::client {
 
 struct SyncOptions {
-  // Change sets per push and rows per pull page adapt between these bounds: they double
-  // after a fast request and halve after a slow or failed one (a 2G link gets small ones).
+  // Change sets per push adapt between these bounds to the measured throughput, so that one
+  // push takes about target_request_ms (at most doubling, at least halving, each time; halved
+  // after a failure). Rows per pull page double after a fast page and halve after a slow one.
   size_t push_batch_min = 5, push_batch_max = 200;
   size_t pull_page_min = 50, pull_page_max = 1000;
   int64_t slow_request_ms = 4000;
-  // Retries of one sync() before it gives up: exponential backoff with full jitter.
+  int64_t target_request_ms = 8000;
+  // Retries of one sync() before it gives up: exponential backoff with full jitter. With
+  // max_time_ms > 0 they count only attempts in a row that moved nothing (no change set,
+  // chunk byte or row more on the server or here): a sync that keeps progressing across cuts
+  // goes on until done, cancelled, or max_time_ms after it began.
   int max_attempts = 8;
   int64_t backoff_initial_ms = 250, backoff_max_ms = 30'000;
-  size_t attachment_chunk_bytes = 256 * 1024;
+  int64_t max_time_ms = 0;
+  // Attachment chunks are sized to the link: the first of a sync is attachment_chunk_start
+  // bytes (or what the previous sync learnt), then each is the measured throughput times
+  // target_request_ms (at most doubling, at least halving, each time), halved after a cut;
+  // never above attachment_chunk_bytes, never below 4 KiB.
+  size_t attachment_chunk_bytes = 1024 * 1024;
+  size_t attachment_chunk_start = 16 * 1024;
   // Fetch and parse the next pull pages on a second connection and thread while the current one
   // is stored (default transport only).
   bool read_ahead = true;
@@ -168,6 +179,12 @@ struct Progress {
   uint64_t changesets_done = 0, changesets_total = 0;
   uint64_t rows_pulled = 0;
   uint64_t files_done = 0, files_total = 0;  // evidence files uploaded in this sync
+  // Evidence bytes (phase "upload"): of this sync's files, those that left the device (the
+  // server holds them, but for a chunk in flight), and all of them.
+  uint64_t upload_bytes_done = 0, upload_bytes_total = 0;
+  int attempt = 1;     // > 1: the sync went on after a cut or failure
+  std::string retry;   // phase "wait": the failure the sync is about to retry after
+  int64_t retry_in_ms = 0;
 };
 
 struct SyncReport {

@@ -44,7 +44,9 @@ typedef enum tram_status {
 /* Called after local writes and pulled pages: the table and the changed row ids as a JSON
  * array. */
 typedef void (*tram_change_fn)(void* user_data, const char* table, const char* ids_json);
-/* Called during tram_sync with a JSON progress object {"phase","bytes_sent",...}. */
+/* Called during tram_sync with a JSON progress object {"phase","bytes_sent",...,
+ * "upload_bytes_done","upload_bytes_total","attempt","retry","retry_in_ms"} (phase "wait": the
+ * sync goes on after a cut or failure, `retry` says which). */
 typedef void (*tram_progress_fn)(void* user_data, const char* progress_json);
 
 /* The SDK's version, e.g. "0.1.0". Static storage: do not free. */

@@ -67,10 +67,10 @@ Result<Attachments::Access> Attachments::access(const Hash& hash, const UserReco
   if (uses->empty()) return out;
   const std::vector<std::string> held_by = holders(hash);
   const Principal who = user.principal();
-  Store& replica = (*snap)->replica();
+  RowReader& rows = (*snap)->rows();
   for (const AttachmentUse& u : *uses) {
-    const TableDef* t = replica.schema().table(u.table);
-    auto row = replica.get_row(u.table, u.row);
+    const TableDef* t = rows.schema().table(u.table);
+    auto row = rows.get_row(u.table, u.row);
     if (!row.ok()) return row.status();
     if (!t || !*row || !may_read(who, *t, **row)) continue;
     const std::string unit = unit_of(*t, **row);

@@ -17,7 +17,7 @@ struct Context {
   const DeviceKey& server_key;
   ClockSource& clock;
   RandomSource& random;
-  // Storage's writer side (begin…commit, administrative writes, replica()): one at a time.
+  // Storage's writer side (begin…commit, administrative writes, rows()): one at a time.
   // Reads never take it (Storage's readers have connections of their own).
   std::mutex& writer;
   Metrics& metrics;

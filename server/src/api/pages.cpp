@@ -16,7 +16,7 @@ Status add_row(wire::PageWriter& page, ReadSnapshot& snap, bool any_conflicts, u
     page.add(version, table, id, image);
     return {};
   }
-  auto conflicts = snap.replica().conflicts_of(table, id);
+  auto conflicts = snap.rows().conflicts_of(table, id);
   if (!conflicts.ok()) return conflicts.status();
   page.add(version, table, id, image, *conflicts);
   return {};
@@ -51,15 +51,15 @@ Response Pages::pull(const Request& req, const UserRecord& user) {
   ReadSnapshot& s = **snap;
   auto changed = s.changed_rows(after, limit);
   if (!changed.ok()) return error(503, "storage", changed.status().message());
-  const Schema& schema = s.replica().schema();
-  const bool any_conflicts = s.replica().has_conflicts().value_or(true);
+  const Schema& schema = s.rows().schema();
+  const bool any_conflicts = s.rows().has_conflicts().value_or(true);
   wire::PageWriter page;
   uint64_t next = after;
   for (const RowVersion& rv : *changed) {
     next = rv.version;
     const TableDef* t = schema.table(rv.table);
     if (!t) continue;
-    auto image = s.replica().row_image(rv.table, rv.row);
+    auto image = s.rows().row_image(rv.table, rv.row);
     // Never skip past a row we failed to read: the cursor would move beyond it for good.
     if (!image.ok()) return error(503, "storage", image.status().message());
     if (!*image) continue;
@@ -89,7 +89,7 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
   auto snap = ctx_.storage.read_snapshot();
   if (!snap.ok()) return error(503, "storage", snap.status().message());
   ReadSnapshot& s = **snap;
-  const Schema& schema = s.replica().schema();
+  const Schema& schema = s.rows().schema();
   uint64_t since = 0;
   size_t table = 0;
   std::string after;
@@ -110,7 +110,7 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
     after = std::move(*id);
   }
   const Principal who = user.principal();
-  const bool any_conflicts = s.replica().has_conflicts().value_or(true);
+  const bool any_conflicts = s.rows().has_conflicts().value_or(true);
   wire::PageWriter page;
   // A page ends after `limit` rows sent or 8 x limit read: an official's rows are a small part
   // of each table, and a page must not read the whole province to fill itself.
@@ -119,7 +119,7 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
     const size_t want = std::min(limit - page.rows(), 8 * limit - read);
     if (want == 0) break;
     const TableDef& t = schema.tables[table];
-    auto n = s.replica().scan_images(t.name, after, want, [&](std::string_view id, RowImage&& image) -> Status {
+    auto n = s.rows().scan_images(t.name, after, want, [&](std::string_view id, RowImage&& image) -> Status {
       after.assign(id);
       if (!may_read(who, t, image)) return {};  // other units' rows never leave the server
       return add_row(page, s, any_conflicts, since, t.name, id, image);

@@ -230,7 +230,7 @@ std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
                    judge_clock(cs.hlc, now, ctx_.config.max_drift_ms), {}, {}};
         // The change set's author is the authenticated user, never a name the device picks.
         const bool author_ok = cs.author == user.id;
-        Status auth = author_ok ? authorize(who, cs, storage.replica())
+        Status auth = author_ok ? authorize(who, cs, storage.rows())
                                 : Status(Errc::author_mismatch, "author \"" + cs.author + "\" is not this device's user \"" +
                                                                     user.id + "\"");
         if (auth.code() == Errc::storage_error) return error(503, "storage", auth.message());
@@ -282,8 +282,8 @@ std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
 }
 
 void PushQueue::notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice) {
-  Store& replica = ctx_.storage.replica();
-  const Schema& schema = replica.schema();
+  RowReader& rows = ctx_.storage.rows();
+  const Schema& schema = rows.schema();
   for (const ChangeSet& cs : accepted) {
     for (const Op& op : cs.ops) {
       const TableDef* t = schema.table(op.table);
@@ -299,7 +299,7 @@ void PushQueue::notice_units(const std::vector<ChangeSet>& accepted, ChangeNotic
         found = true;
       }
       if (found) continue;
-      auto row = replica.get_row(op.table, op.row);
+      auto row = rows.get_row(op.table, op.row);
       if (!row.ok() || !*row) continue;
       for (size_t f = 0; f < t->fields.size(); ++f) {
         if (t->fields[f].id != *t->scope_field) continue;

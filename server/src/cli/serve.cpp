@@ -24,6 +24,7 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.has("max-connections-per-ip")) limits.max_connections_per_ip = std::stoul(o.get("max-connections-per-ip"));
   if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
   if (o.has("request-timeout-s")) limits.request_timeout_s = std::stoi(o.get("request-timeout-s"));
+  if (o.has("max-request-s")) limits.max_request_s = std::stoi(o.get("max-request-s"));
   if (o.has("idle-timeout-s")) limits.idle_timeout_s = std::stoi(o.get("idle-timeout-s"));
   if (o.has("ws-recheck-s")) limits.ws_recheck_s = std::stoi(o.get("ws-recheck-s"));
   if (o.has("shutdown-grace-s")) limits.shutdown_grace_s = std::stoi(o.get("shutdown-grace-s"));

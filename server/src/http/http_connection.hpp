@@ -71,6 +71,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     parser_->body_limit(shared_.limits.max_body_bytes);
     parser_->header_limit(shared_.limits.max_header_bytes);
     header_bytes_ = 0;
+    patient_ = false;
     phase_ = buffer_.size() == 0 ? Phase::idle : Phase::request;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(timeout_s));
     read_header();
@@ -95,7 +96,8 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     if (seen > limit) return on_read(http::error::header_limit);
     if (parser_->is_header_done()) {
       if (parser_->is_done()) return on_read({});
-      return http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpConnection::on_read, this->shared_from_this()));
+      begin_body();
+      return read_body();
     }
     const size_t room = limit + 1 - seen;  // one byte more than allowed tells "too large"
     stream_.async_read_some(buffer_.prepare(std::min<size_t>(room, 8192)),
@@ -111,9 +113,76 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
                             });
   }
 
+  // The body is read as it comes. A request with a live session token may be slow: the
+  // deadline moves on after every read that brought bytes (request_timeout_s without a byte cuts
+  // it), up to max_request_s in all. Without one, the body keeps the deadline the header had:
+  // strangers cannot hold a connection by dribbling (slowloris); the header limit and the
+  // per-address connection limit bound what they can hold meanwhile.
+  void begin_body() {
+    body_start_ = std::chrono::steady_clock::now();
+    patient_ = false;
+    const std::string_view auth = parser_->get()[http::field::authorization];
+    if (auth.starts_with("Bearer ") && auth.size() < 512) {
+      patient_ = shared_.service.principal_for_token(std::string(auth.substr(7))).has_value();
+    }
+  }
+
+  void read_body() {
+    if (patient_) beast::get_lowest_layer(stream_).expires_at(progress_deadline(body_start_));
+    http::async_read_some(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec || self->parser_->is_done()) return self->on_read(ec);
+      self->read_body();
+    });
+  }
+
+  // request_timeout_s from now, but not past max_request_s from `start`.
+  std::chrono::steady_clock::time_point progress_deadline(std::chrono::steady_clock::time_point start) const {
+    return std::min(std::chrono::steady_clock::now() + std::chrono::seconds(shared_.limits.request_timeout_s),
+                    start + std::chrono::seconds(shared_.limits.max_request_s));
+  }
+
+  // A chunk of an attachment upload (PUT /v1/attachments/{hash}?offset=N) cut before its end: the
+  // bytes that did arrive are handed on as a chunk of their own (never as the final one), so that
+  // the device resumes where they end (GET …/status) and a cut loses only the bytes in flight.
+  // The usual checks apply (session, scope, offset). Not for a gzip body: its prefix is no
+  // prefix of the file.
+  void keep_partial_upload() {
+    if (!parser_ || !parser_->is_header_done() || !patient_ || shared_.stopping) return;
+    auto& req = parser_->get();
+    if (req.method() != http::verb::put || !req.target().starts_with("/v1/attachments/") || req.body().empty()) return;
+    const std::string_view encoding = req[http::field::content_encoding];
+    if (!encoding.empty() && !beast::iequals(encoding, "identity")) return;
+    std::string target = without_query_param(req.target(), "final");
+    if (target.find("offset=") == std::string::npos) return;
+    Request r{"PUT", std::move(target), std::move(req.body()), std::string(req[http::field::authorization]), next_id(), ip_, false};
+    const auto start = std::chrono::steady_clock::now();
+    Response out = shared_.service.handle(r);
+    log_request(r, out, start, ",\"partial\":true,\"bytes\":" + std::to_string(r.body.size()));
+  }
+
+  std::string next_id() {
+    char id[20];
+    std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
+    return id;
+  }
+
+  // Always one line of valid JSON and ASCII, whatever bytes the client sent.
+  void log_request(const Request& r, const Response& out, std::chrono::steady_clock::time_point start, const std::string& extra = {}) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    char timing[64];
+    std::snprintf(timing, sizeof timing, ",\"status\":%d,\"ms\":%.2f", out.status, ms);
+    shared_.log("{\"level\":\"info\",\"request_id\":\"" + r.request_id + "\",\"peer\":" + json::quote(ip_) +
+                ",\"method\":" + json::quote(log_safe(r.method, 32)) + ",\"path\":" + json::quote(log_safe(r.target, 200)) +
+                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + extra + "}");
+  }
+
   void on_read(beast::error_code ec, std::size_t = 0) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted || ec == ssl::error::stream_truncated) {
+    if (ec == http::error::partial_message || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+        ec == ssl::error::stream_truncated) {
+      keep_partial_upload();  // cut mid-body: the client went away, or stopped sending
+      return close();
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) {
       return close();
     }
     if (ec == http::error::body_limit) {
@@ -144,19 +213,12 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
       req.body() = std::move(*body);
     }
     const bool gzip_ok = accepts_gzip(req[http::field::accept_encoding]);
-    char id[20];
-    std::snprintf(id, sizeof id, "%08llx", static_cast<unsigned long long>(shared_.next_request++));
+    const std::string id = next_id();
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
               std::string(req[http::field::authorization]), id, ip_, gzip_ok};
     const auto start = std::chrono::steady_clock::now();
     Response out = shared_.service.handle(r);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    char timing[64];
-    std::snprintf(timing, sizeof timing, ",\"status\":%d,\"ms\":%.2f", out.status, ms);
-    // Always one line of valid JSON and ASCII, whatever bytes the client sent.
-    shared_.log("{\"level\":\"info\",\"request_id\":\"" + std::string(id) + "\",\"peer\":" + json::quote(ip_) +
-                ",\"method\":" + json::quote(log_safe(r.method, 32)) + ",\"path\":" + json::quote(log_safe(r.target, 200)) +
-                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + "}");
+    log_request(r, out, start);
     const bool keep = req.keep_alive();
     auto res = make_response(req.version(), keep, out, id);
     if (!out.content_encoding.empty()) {
@@ -197,10 +259,26 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
       keep_alive = false;
       res.keep_alive(false);  // tells the client this is the last answer here
     }
-    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(shared_.limits.request_timeout_s));
-    http::async_write(stream_, *sp, [self = this->shared_from_this(), sp, keep_alive, linger](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive) return self->close(linger && !ec);
+    auto out = std::make_shared<Outgoing>(std::move(res));
+    write(std::move(out), std::chrono::steady_clock::now(), keep_alive, linger);
+  }
+
+  // An answer and its serializer, alive until written.
+  struct Outgoing {
+    explicit Outgoing(http::response<http::string_body>&& r) : res(std::move(r)), sr(res) {}
+    http::response<http::string_body> res;
+    http::response_serializer<http::string_body> sr;
+  };
+
+  // Writes as the client takes it: cut after request_timeout_s without a byte written (a client
+  // that stopped reading), or max_request_s in all; a slow download that keeps moving is fine.
+  void write(std::shared_ptr<Outgoing> out, std::chrono::steady_clock::time_point start, bool keep_alive, bool linger) {
+    beast::get_lowest_layer(stream_).expires_at(progress_deadline(start));
+    auto& sr = out->sr;
+    http::async_write_some(stream_, sr, [self = this->shared_from_this(), out = std::move(out), start, keep_alive, linger](beast::error_code ec, std::size_t) mutable {
+      if (ec) return self->close(false);
+      if (!out->sr.is_done()) return self->write(std::move(out), start, keep_alive, linger);
+      if (!keep_alive) return self->close(linger);
       self->read(self->shared_.limits.idle_timeout_s);
     });
   }
@@ -241,6 +319,8 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   size_t header_bytes_ = 0;  // header bytes the parser has taken for the current request
+  std::chrono::steady_clock::time_point body_start_;
+  bool patient_ = false;  // the body's sender has a live session: progress-based deadline
 };
 
 }  // namespace tram::server::transport

@@ -16,7 +16,12 @@ namespace tram::server {
 struct HttpLimits {
   uint64_t max_body_bytes = 8 << 20;     // 413 beyond
   uint32_t max_header_bytes = 16 << 10;  // 431 beyond
-  int request_timeout_s = 30;            // the whole request must arrive within this
+  // A new connection's first request header must arrive within request_timeout_s. After it, a
+  // body (of a request with a live session token) and every answer may take as long as they
+  // keep moving: cut after request_timeout_s without a byte read (written), and at the latest
+  // after max_request_s in all. An unauthenticated body keeps the header's deadline.
+  int request_timeout_s = 30;
+  int max_request_s = 3600;              // the absolute cap on one request's body, and one answer
   int idle_timeout_s = 120;              // keep-alive connections idle longer are closed
   size_t max_connections = 2000;         // 503 beyond; WebSocket subscriptions count
   size_t max_connections_per_ip = 64;    // 429 beyond; likewise

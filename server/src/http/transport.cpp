@@ -68,6 +68,23 @@ std::string query_token(std::string_view target) {
   return {};
 }
 
+std::string without_query_param(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::string(target);
+  std::string out(target.substr(0, q));
+  char sep = '?';
+  for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
+    const size_t amp = rest.find('&');
+    const std::string_view kv = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (kv.empty() || kv == name || (kv.starts_with(name) && kv.size() > name.size() && kv[name.size()] == '=')) continue;
+    out.push_back(sep);
+    out.append(kv);
+    sep = '&';
+  }
+  return out;
+}
+
 http::response<http::string_body> make_response(unsigned version, bool keep_alive, const Response& r,
                                                 const std::string& request_id) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};

@@ -174,6 +174,8 @@ std::string log_safe(std::string_view s, size_t max);
 // The value of the query parameter "token" (exactly that name), for WebSocket clients that
 // cannot set headers.
 std::string query_token(std::string_view target);
+// `target` without the query parameter `name` (every occurrence).
+std::string without_query_param(std::string_view target, std::string_view name);
 http::response<http::string_body> make_response(unsigned version, bool keep_alive, const Response& r,
                                                 const std::string& request_id);
 Response limit_error(int status, std::string_view code, std::string_view message);

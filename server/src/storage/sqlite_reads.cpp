@@ -98,6 +98,10 @@ Result<std::unique_ptr<Store>> SqliteStorage::borrow_reader() {
   ++open_readers_;
   lock.unlock();
   auto r = Store::open(path_, *schema_);
+  // A reader's own page cache is kept small (8 MiB, not the writer's 32): the readers read the
+  // same pages, which the kernel's page cache holds once; four full caches raised the server's
+  // peak memory by a third in the loadgen (74 → 99 MiB) for no measured speed.
+  if (r.ok()) (void)(*r)->db().exec("PRAGMA cache_size=-8192");
   if (!r.ok()) {
     lock.lock();
     --open_readers_;
@@ -139,7 +143,7 @@ class SqliteStorage::Reader {
 class SqliteStorage::Snapshot final : public ReadSnapshot {
  public:
   Snapshot(Reader reader, sql::Transaction tx) : reader_(std::move(reader)), tx_(std::move(tx)) {}
-  Store& replica() override { return reader_.store(); }
+  RowReader& rows() override { return reader_.store(); }
   Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) override {
     auto st = reader_.db().prepare("SELECT version, tbl, row_id FROM _srv_rowver WHERE version > ? ORDER BY version LIMIT ?");
     if (!st.ok()) return st.status();

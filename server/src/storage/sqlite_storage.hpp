@@ -4,7 +4,9 @@
 // one of a few read connections of their own (WAL: readers and the writer never block each
 // other). Opening, the _srv_* tables and the administrative writes are in sqlite_storage.cpp,
 // the writer's batch and the log in sqlite_log.cpp, upkeep (checkpoints, checks, backups) in
-// sqlite_maintenance.cpp, the readers in sqlite_reads.cpp.
+// sqlite_maintenance.cpp, the readers in sqlite_reads.cpp. The replica is the engine's Store on
+// the same connections: record() merges with Store::apply, and rows() (the writer's) and each
+// snapshot's rows() are Stores read as RowReaders.
 #pragma once
 
 #include <condition_variable>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "storage.hpp"
+#include "tram/engine/store.hpp"
 
 namespace tram::server {
 
@@ -47,7 +50,7 @@ class SqliteStorage final : public Storage {
   Result<std::optional<LogEntry>> log_entry(const PublicKey& device, uint64_t seq) override;
   Result<LogHead> head() override;
   Status keep_fork(const PublicKey& device, const SignedChangeSet& cs) override;
-  Store& replica() override { return *store_; }
+  RowReader& rows() override { return *store_; }
   Status begin() override;
   Result<LogEntry> record(const Decision& d, int64_t now_ms) override;
   Status commit() override;

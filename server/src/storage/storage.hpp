@@ -1,14 +1,33 @@
 // The server's storage, behind one interface so that a PostgreSQL backend can follow the
 // SQLite one: users, enrolment codes, devices and their chains, the accepted log (itself a hash
 // chain), row versions for pulls, attachment uses, and the merged replica. It is the only door
-// to the data: nothing outside server/src/storage/ runs SQL or opens a transaction.
+// to the data: nothing outside server/src/storage/ runs SQL, opens a transaction or sees how
+// the replica is kept (no engine Store: the rest of the server reads rows through the engine's
+// RowReader, tram/engine/row_reader.hpp).
 //
 // Two kinds of callers:
 // - the writer (one at a time: the Service serializes them under its writer lock): begin()…
-//   record()…commit(), the administrative writes, and replica() for authorization inside a batch;
+//   record()…commit(), the administrative writes, and rows() for authorization inside a batch;
 // - readers, on any thread at once, never waiting for the writer: user(), device(), devices(),
 //   and read_snapshot() for everything a pull, a snapshot page, an attachment check or the
 //   province report reads. They see what is committed.
+//
+// A second backend implements three interfaces, all in its own files under storage/: Storage,
+// ReadSnapshot and RowReader (one for the writer's view, one per snapshot), honouring
+// row_reader.hpp's contract. What it must provide beyond SQL of its own:
+// - the merge. record() merges an accepted change set by the engine's rules (docs/merge.md),
+//   and two backends given the same log must hold the same rows, merge metadata and conflict
+//   records (what pulls send, byte for byte). The SQLite backend reuses the rules by keeping
+//   the replica in an engine Store on its own database (Store::apply inside the batch's
+//   transaction). That code runs on SQLite: another backend reimplements the per-field merge
+//   over its tables, or first moves it out of store.cpp into a pure function over RowImage
+//   (not done yet), and checks itself against the engine (convergence_test's logs; equal rows
+//   and conflicts as Store reads them);
+// - atomicity: a batch's log entries, merged rows, row versions and chain heads commit
+//   together and durably before commit() returns (receipts are sent after it);
+// - snapshots that see one committed state without waiting for the writer, and a writer's
+//   rows() that sees the batch's own earlier records;
+// - the log hash chain exactly as LogEntry says, and row versions that only grow.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +40,9 @@
 
 #include "tram/engine/authorize.hpp"
 #include "tram/engine/chain.hpp"
-#include "tram/engine/store.hpp"
+#include "tram/engine/changeset.hpp"
+#include "tram/engine/hlc.hpp"
+#include "tram/engine/row_reader.hpp"
 
 namespace tram::server {
 
@@ -97,9 +118,9 @@ struct AttachmentUse {
 class ReadSnapshot {
  public:
   virtual ~ReadSnapshot() = default;
-  // The replica as of this snapshot, for the engine's reads (row_image, scan_images, get_row,
-  // conflicts_of, has_conflicts). Not for writes.
-  virtual Store& replica() = 0;
+  // The replica's rows as of this snapshot (row_image, scan_images, get_row, conflicts_of,
+  // has_conflicts), for pages, attachment checks and the report. Valid while the snapshot is.
+  virtual RowReader& rows() = 0;
   // Rows changed after `after` (row versions), at most `limit`, in version order.
   virtual Result<std::vector<RowVersion>> changed_rows(uint64_t after, size_t limit) = 0;
   // The highest row version (what a snapshot taken now is as of).
@@ -139,10 +160,11 @@ class Storage {
   // A change set that forked a device's chain, kept aside as evidence.
   virtual Status keep_fork(const PublicKey& device, const SignedChangeSet& cs) = 0;
 
-  // The replica as the writer sees it inside its batch, for authorization (which reads the rows a
-  // change set touches) and the writer's own reads. Only under the writer lock; readers use
-  // read_snapshot().
-  virtual Store& replica() = 0;
+  // The replica's rows as the writer sees them inside its batch (earlier records of the batch
+  // included), for authorization (which reads the rows a change set touches) and the writer's
+  // own reads (which units a push touched). Only under the writer lock; readers use
+  // read_snapshot(). Writes go through record() only.
+  virtual RowReader& rows() = 0;
   // Starts the writer's transaction for one batch.
   virtual Status begin() = 0;
   // Applies one decision inside the batch (accepted ones are merged), appends it to the log

@@ -295,10 +295,16 @@ test('the reviewer returns a report with a comment; the official fixes and resub
   const COMMENT = 'Đề nghị bổ sung danh sách hộ được cấp nước có xác nhận của trưởng bản.';
   assert.match(await syncNow(thu), /Đã đồng bộ xong/);
   await go(thu, `#/review?period=${PERIOD}`);
-  // The server holds the three reports, sent for review.
-  const rep = JSON.parse(await srv.cli('report', '--data', srv.data, '--period', PERIOD, '--json'));
-  assert.deepEqual(rep.lines.filter((l) => l.report).map((l) => [l.report, l.review_state]).sort(),
-    [ids.tuan, ids.lan, ids.minh].map((id) => [id, 'submitted']).sort());
+  // The server holds the three reports, sent for review. On a loaded machine an automatic sync
+  // (the browser came back online) can still be finishing: wait for it, bounded, then compare.
+  const sent = () => [ids.tuan, ids.lan, ids.minh].map((id) => [id, 'submitted']).sort();
+  const onServer = async () => {
+    const rep = JSON.parse(await srv.cli('report', '--data', srv.data, '--period', PERIOD, '--json'));
+    return rep.lines.filter((l) => l.report).map((l) => [l.report, l.review_state]).sort();
+  };
+  await waitFor(async () => JSON.stringify(await onServer()) === JSON.stringify(sent()), { timeout: 30_000, interval: 1000, what: 'the three reports on the server' })
+    .catch(() => {});
+  assert.deepEqual(await onServer(), sent());
   await waitFor(() => thu.$$eval('a.item', (l) => l.length === 3), { what: 'three reports in the queue' });
   const queue = await thu.$$eval('a.item', (l) => l.map((e) => e.textContent).join('\n'));
   assert.match(queue, /Xã Mường La/);

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "tram/engine/changeset.hpp"
+#include "tram/engine/row_reader.hpp"
 #include "tram/engine/schema.hpp"
-#include "tram/engine/store.hpp"
+#include "tram/engine/stored_row.hpp"
 
 namespace tram {
 
@@ -24,10 +25,11 @@ struct Principal {
 
 // ok, or the first refusal: forbidden_role, forbidden_scope, workflow_violation,
 // invalid_value (naming table, row, field and rule), type_mismatch, unknown_table,
-// unknown_field_id. Reads current rows from `current` (the store the change set would be
-// applied to). Ops are checked against the rows before the change set, not after its earlier
-// ops: a change set should touch a row once, as DeviceChain users do.
-Status authorize(const Principal& who, const ChangeSet& cs, Store& current);
+// unknown_field_id. Reads current rows from `current` (the replica the change set would be
+// applied to: an engine Store, or the server's storage inside its write transaction). Ops are
+// checked against the rows before the change set, not after its earlier ops: a change set should
+// touch a row once, as DeviceChain users do.
+Status authorize(const Principal& who, const ChangeSet& cs, RowReader& current);
 
 // Whether a principal may read a row: rows of a scoped table only when the row's unit is in
 // scope; province-wide reference rows always. The server filters every pull, page and

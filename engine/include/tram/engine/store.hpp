@@ -13,8 +13,10 @@
 
 #include "tram/engine/changeset.hpp"
 #include "tram/engine/hlc.hpp"
+#include "tram/engine/row_reader.hpp"
 #include "tram/engine/schema.hpp"
 #include "tram/engine/sqlite.hpp"
+#include "tram/engine/stored_row.hpp"
 
 namespace tram {
 
@@ -31,49 +33,15 @@ struct ApplyOutcome {
   uint32_t conflicts = 0;        // conflict records written
 };
 
-// One field of a row as stored: its value and the write that produced it.
-struct StoredField {
-  Value value;
-  std::optional<WriterId> writer;  // nullopt: never written
-};
-
-struct RowState {
-  bool deleted = false;
-  std::optional<WriterId> liveness_writer;
-  std::vector<StoredField> fields;  // in the order of TableDef::fields
-};
-
-// One field exactly as stored, merge metadata included.
-struct CellImage {
-  Value value;
-  int64_t rank = 0;            // the writer's clock as merged (docs/merge.md)
-  std::optional<Hash> writer;  // id of the change set that wrote it; nullopt: never written
-};
-
-// A row exactly as stored: cells[0] is liveness (integer 1 = deleted, 0 = alive), then one cell
-// per field in TableDef::fields order. What a server sends in a pull and a device's replica
-// stores, so that both sides merge later edits the same way.
-struct RowImage {
-  std::vector<CellImage> cells;
-};
-
-// A concurrent write that lost, kept for a reviewer.
-struct ConflictRecord {
-  std::string table;
-  std::string row;
-  uint32_t field = 0;
-  Hash winner{};      // change set whose value is current
-  Hash loser{};       // change set whose value lost
-  Value loser_value;  // for field 0: integer 1 = deleted, 0 = alive
-};
-
-// Not thread-safe; one per thread. Owns its Database.
-class Store {
+// Not thread-safe; one per thread. Owns its Database. Its reads are RowReader's (row_reader.hpp:
+// what authorization, the server's pages and the report read through); final, so that calls
+// through a Store& stay direct.
+class Store final : public RowReader {
  public:
   // Opens or creates the database at `path` (":memory:" for tests) and creates the tables of
   // `schema` and Tram's own bookkeeping tables (prefixed "_tram_").
   static Result<std::unique_ptr<Store>> open(const std::string& path, const Schema& schema);
-  ~Store();
+  ~Store() override;
 
   // Applies the items in order, in one transaction (a savepoint if one is open already).
   // Validates every write against the schema first: nothing is applied when one is invalid.
@@ -81,19 +49,20 @@ class Store {
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
 
   // A row as stored (including tombstones); nullopt when never seen.
-  Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row);
+  Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row) override;
   Result<std::vector<ConflictRecord>> conflicts();
 
   // The row with its merge metadata; nullopt when never seen.
-  Result<std::optional<RowImage>> row_image(std::string_view table, std::string_view row);
+  Result<std::optional<RowImage>> row_image(std::string_view table, std::string_view row) override;
   // Overwrites a row with an image taken from another replica (a device storing what it
   // pulled). The image must have one cell per field plus liveness.
   Status put_row_image(std::string_view table, std::string_view row, const RowImage& image);
   // Reads up to `limit` rows of `table` whose id sorts after `after_id`, in id order (a
   // snapshot for a fresh device: its store then appends instead of inserting at random
   // places). `visit` sees each; an error from it stops the scan. Returns how many were read.
-  Result<size_t> scan_images(std::string_view table, std::string_view after_id, size_t limit,
-                             const std::function<Status(std::string_view id, RowImage&& image)>& visit);
+  Result<size_t> scan_images(
+      std::string_view table, std::string_view after_id, size_t limit,
+      const std::function<Status(std::string_view id, RowImage&& image)>& visit) override;
   // The id of the change set applied from `device` at `seq`, if any.
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
 
@@ -103,15 +72,16 @@ class Store {
   Status erase_row(std::string_view table, std::string_view row);
   Status forget_applied(const PublicKey& device, uint64_t seq);
   // The conflict records of one row (what a pull sends along with the row's image).
-  Result<std::vector<ConflictRecord>> conflicts_of(std::string_view table, std::string_view row);
+  Result<std::vector<ConflictRecord>> conflicts_of(std::string_view table,
+                                                   std::string_view row) override;
   // Whether any conflict was ever recorded (one cheap query, to skip per-row look-ups).
-  Result<bool> has_conflicts();
+  Result<bool> has_conflicts() override;
 
   // BLAKE2b-256 over every row of every table (values and merge metadata, in id order) and
   // every conflict record: equal hashes mean identical replicas.
   Result<Hash> state_hash();
 
-  const Schema& schema() const;
+  const Schema& schema() const override;
   sql::Database& db();
 
  private:

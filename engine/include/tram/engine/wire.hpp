@@ -14,7 +14,7 @@
 #include "tram/engine/crypto.hpp"
 #include "tram/engine/schema.hpp"
 #include "tram/engine/status.hpp"
-#include "tram/engine/store.hpp"
+#include "tram/engine/stored_row.hpp"
 
 namespace tram::wire {
 

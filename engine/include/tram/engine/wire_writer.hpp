@@ -15,7 +15,7 @@
 #include "tram/engine/changeset.hpp"
 #include "tram/engine/crypto.hpp"
 #include "tram/engine/json.hpp"
-#include "tram/engine/store.hpp"
+#include "tram/engine/stored_row.hpp"
 #include "tram/engine/wire.hpp"
 
 namespace tram::wire {

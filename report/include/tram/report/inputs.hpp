@@ -1,8 +1,9 @@
 // What the province report and the "what is due" views read: the programme's reference rows
 // (periods, units, task groups, tasks, indicators and who reports on them) and the progress
-// reports, as plain records. Read from any replica of the schema sonla-2026: the server's
-// Store (store_rows, through Store::scan_images, no SQL) or a device's, through the client SDK
-// (the field app's own RowSource over Client::query). Nothing here knows the server's tables.
+// reports, as plain records. Read from any replica of the schema sonla-2026: any RowReader
+// (store_rows, through RowReader::scan_images, no SQL: the server's storage snapshot, or an
+// engine Store) or a device's, through the client SDK (the field app's own RowSource over
+// Client::query). Nothing here knows the server's tables.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +15,8 @@
 #include <vector>
 
 #include "tram/engine/crypto.hpp"
+#include "tram/engine/row_reader.hpp"
 #include "tram/engine/status.hpp"
-#include "tram/engine/store.hpp"
 #include "tram/engine/value.hpp"
 
 namespace tram::reporting {
@@ -77,8 +78,9 @@ struct SourceRow {
 using RowSource =
     std::function<Status(std::string_view table, const std::function<void(SourceRow&&)>& visit)>;
 
-// Rows of a Store (the server's replica, or any engine replica), by Store::scan_images.
-RowSource store_rows(Store& store);
+// Rows of a RowReader (the server's storage snapshot, or any engine replica), by
+// RowReader::scan_images. `rows` must outlive the RowSource.
+RowSource store_rows(RowReader& rows);
 
 // Tells when the server received the reports it knows about (sets ReportRow::received_ms).
 // The server answers from its log; a device from the receipts it holds for its own reports.

@@ -57,8 +57,9 @@ struct ProvinceReport {
 // An unknown period is not_found.
 Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string_view period,
                                              int64_t now_ms);
-// The same, read from an engine replica (the caller holds it still: a transaction or a lock).
-Result<ProvinceReport> build_province_report(Store& replica, std::string_view period,
+// The same, read from a replica's rows (the caller holds them still: a snapshot, a transaction
+// or a lock).
+Result<ProvinceReport> build_province_report(RowReader& replica, std::string_view period,
                                              int64_t now_ms, ReceiptTimes* receipts = nullptr);
 
 // One thing a unit owes for a period, with the report that answers it (the most advanced one
