@@ -15,6 +15,8 @@
 // a GET /healthz, which reads no storage: its latency is the control (what the busy server's CPU
 // and threads cost any request), so what a pull adds beyond it is time spent in, or waiting for,
 // storage. Bounded by N and by the probe's pushes.
+// Longer than ~400 lines: one program (options, request building, the load loop, the probe and the
+// report) that is easier to read top to bottom than split across files of a benchmark.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -1,5 +1,7 @@
 // The client SDK against the real server process on loopback: offline work, sync, conflicts,
 // rejections, scope, a server killed mid-push, a link that cuts at random bytes, bundles.
+// Longer than ~400 lines: the cases share one fixture (a real server and relay) and read as one
+// story of a device; split by concern they would repeat it.
 #include "client/client_support.hpp"
 
 namespace tram::testing {

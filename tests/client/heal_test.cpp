@@ -3,6 +3,8 @@
 // head going backwards or a seq_gap below their receipts, send their change sets again and pull
 // from the start. Also the field app's enrolment: nothing left behind on failure, private files,
 // TLS trust (--ca-file, --pin) kept for later commands. The real tram-server on loopback.
+// Longer than ~400 lines: each healing case needs a backup, a restore and a second sync of the same
+// fixture; they are kept together so the recovery rules read in one place.
 #include <sys/stat.h>
 
 #include <set>

@@ -2,6 +2,7 @@
 // seeds a fresh server, enrols devices with codes from the admin CLI and drives the field app
 // through its --json output: enrolment, offline reports, submit, sync, rejections with the
 // server's reason, signed receipts, the review cycle, bundles, conflicts, Vietnamese text.
+// Longer than ~400 lines: the field app end to end, one fixture of homes and a server for all cases.
 #include <simdjson.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,5 +1,7 @@
 // The real tram-server process on loopback: enrolment, sessions, push and pull round trips,
 // every rejection code, scope isolation, replays, forks, revocation and limits.
+// Longer than ~400 lines: one server process fixture and its helpers serve every case here; the
+// cases are grouped by route (enrolment, push, pull, attachments, limits) in file order.
 #include <gtest/gtest.h>
 
 #include <poll.h>

@@ -1,6 +1,8 @@
 // The HTTP transport of the real tram-server process on loopback: a clean stop on SIGTERM and
 // SIGINT (idle connections, subscriptions, a push in flight), header limits that count every
 // byte, subscriptions that end with their session and count as connections, Retry-After.
+// Longer than ~400 lines: raw-socket helpers shared by every transport case (stops, limits,
+// subscriptions) live at the top; each case is short.
 #include <gtest/gtest.h>
 #include <poll.h>
 

@@ -6,6 +6,7 @@
 //
 //   cd web && node --test test/e2e/device.test.mjs    (TRAM_E2E_LOGS=1: the pages' consoles and the
 //   server's log; TRAM_KEEP_TEMP=1: keep the data directory, the profiles and the bundled page)
+// Longer than ~400 lines: one server and browser for twelve cases of the device library, in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';

@@ -17,6 +17,7 @@
 // the benchmark's: bench/budgets.mjs).
 //
 //   cd web && node --test test/e2e/scenario.test.mjs   (TRAM_E2E_LOGS=1: the consoles and server log)
+// Longer than ~400 lines: one scenario in steps that build on each other (enrol, record, sync, review).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
