@@ -2,9 +2,9 @@
 // the screen, tap, press "Đồng bộ ngay", take screenshots. Shared by ui.test.mjs, the CI
 // scenario (scenario.test.mjs) and the budgets benchmark (bench/budgets.mjs). Every wait is
 // bounded (harness.waitFor).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor, REPO } from './harness.mjs';
+import { waitFor, REPO, tempDir } from './harness.mjs';
 
 export const PHONE = { width: 360, height: 740, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 export const SHOTS = process.env.TRAM_SCREENSHOTS || join(REPO, 'var/screenshots');
@@ -76,5 +76,21 @@ export async function swControls(page) {
   } catch {
     await page.reload({ waitUntil: 'load' });
     await waitFor(controlled, { timeout: 15_000, what: 'the service worker to control the page (after a reload)' });
+  }
+}
+
+// A photo "from the camera" on the open report form: a screenshot of this phone will do (each
+// phone's screen differs, so its hash does); the page resizes it to JPEG before keeping it.
+export async function attachPhoto(page) {
+  const dir = tempDir('tram-photo-');
+  try {
+    const photo = join(dir, 'anh.png');
+    await page.screenshot({ path: photo });
+    const [camera] = await page.$$('input[type=file][capture]');
+    await camera.uploadFile(photo);
+    await page.waitForSelector('figure.photo img[src^="blob:"]');
+    await waitText(page, '.photos-field .hint', 'Đã lưu ảnh');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

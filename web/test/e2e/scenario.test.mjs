@@ -24,9 +24,9 @@ import { createPublicKey, verify } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startServer, buildApp, appWithDeviceApi, deviceCall, fieldDevice, launchBrowser, setOffline, reload, waitFor, tempDir,
+  startServer, buildApp, appWithDeviceApi, deviceCall, fieldDevice, launchBrowser, setOffline, reload, waitFor,
 } from './harness.mjs';
-import { phone, shot, shotOf, waitText, clickText, go, syncNow, swControls } from './phone.mjs';
+import { phone, shot, shotOf, waitText, clickText, go, syncNow, swControls, attachPhoto } from './phone.mjs';
 
 const MINH = { id: 'minh', role: 'official', units: ['03808'], name: 'Lò Văn Minh' };
 const LAN = { id: 'lan', role: 'official', units: ['03646'], name: 'Cầm Thị Lan' };
@@ -76,15 +76,7 @@ async function fillReport(page, code, { value, narrative, difficulties }) {
   await page.click('input[name=progress][value=on_track]');
   await page.type('#f-narrative', narrative);
   await page.type('#f-difficulties', difficulties);
-  // A photo "from the camera": this phone's screen will do (each phone's differs, so its hash).
-  const dir = tempDir('tram-photo-');
-  const photo = join(dir, 'anh.png');
-  await page.screenshot({ path: photo });
-  const [camera] = await page.$$('input[type=file][capture]');
-  await camera.uploadFile(photo);
-  await page.waitForSelector('figure.photo img[src^="blob:"]');
-  await waitText(page, '.photos-field .hint', 'Đã lưu ảnh');
-  rmSync(dir, { recursive: true, force: true });
+  await attachPhoto(page);
 }
 
 before(async () => {

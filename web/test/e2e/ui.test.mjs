@@ -10,11 +10,11 @@
 //   cd web && node --test test/e2e/ui.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { startServer, buildApp, launchBrowser, setOffline, reload, waitFor, tempDir, WEB_DIR } from './harness.mjs';
-import { PHONE, SHOTS, phone, shot, shotOf, waitText, clickText, go, syncNow } from './phone.mjs';
+import { startServer, buildApp, launchBrowser, setOffline, reload, waitFor, WEB_DIR } from './harness.mjs';
+import { PHONE, SHOTS, phone, shot, shotOf, waitText, clickText, go, syncNow, attachPhoto } from './phone.mjs';
 
 const MINH = { id: 'minh', role: 'official', units: ['03808'], name: 'Lò Văn Minh' };
 const THU = { id: 'thu', role: 'reviewer', allUnits: true, name: 'Nguyễn Thị Thu' };
@@ -87,15 +87,7 @@ test('the report form checks the value against the range, keeps a photo, and sub
   await page.type('#f-value', '78,5');
   await page.type('#f-narrative', 'Đã lắp đặt đường ống cấp nước cho bản Nà Lốc, 120 hộ được dùng nước sạch.');
   await page.type('#f-difficulties', 'Địa hình dốc, thiếu kinh phí bảo trì.');
-  // A photo "from the camera": any image file will do; the page resizes it to JPEG before keeping it.
-  const dir = tempDir('tram-photo-');
-  const photo = join(dir, 'anh.png');
-  await page.screenshot({ path: photo });
-  const [camera] = await page.$$('input[type=file][capture]');
-  await camera.uploadFile(photo);
-  await page.waitForSelector('figure.photo img[src^="blob:"]');
-  await waitText(page, '.photos-field .hint', 'Đã lưu ảnh');
-  rmSync(dir, { recursive: true, force: true });
+  await attachPhoto(page);
   await shot(page, '05-report-form', { full: true });
 
   await setOffline(page, true);
