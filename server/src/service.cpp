@@ -183,6 +183,8 @@ std::optional<Principal> Service::principal_for_token(const std::string& token) 
   return sessions_->principal_for_token(token);
 }
 
+std::string Service::device_for_token(const std::string& token) { return sessions_->device_for_token(token); }
+
 void Service::set_web_app(std::unique_ptr<api::WebApp> app) { web_ = std::move(app); }
 
 void Service::set_notifier(std::function<void(const ChangeNotice&)> notifier) { pushes_->set_notifier(std::move(notifier)); }
@@ -191,5 +193,8 @@ std::string Service::metrics_text() { return metrics_->text(log_behind_); }
 void Service::count_refused(const std::string& route, int status) { metrics_->observe(route, status, 0); }
 void Service::connection_opened() { metrics_->connection_opened(); }
 void Service::connection_closed() { metrics_->connection_closed(); }
+void Service::count_shed(const std::string& reason) { metrics_->count_shed(reason); }
+void Service::count_accept_error(const std::string& error) { metrics_->count_accept_error(error); }
+void Service::set_connection_limit(size_t max_connections) { metrics_->set_connection_limit(max_connections); }
 
 }  // namespace tram::server

@@ -114,6 +114,9 @@ class Service {
 
   // The principal behind a live session token (for the WebSocket upgrade), or nullopt.
   std::optional<Principal> principal_for_token(const std::string& token);
+  // The device (32 raw key bytes) behind a live session token, or empty; in memory only (the
+  // transport asks on every request header, to count connections per device).
+  std::string device_for_token(const std::string& token);
   // Called (outside every lock) after each push that merged something.
   void set_notifier(std::function<void(const ChangeNotice&)> notifier);
 
@@ -130,6 +133,11 @@ class Service {
   void count_refused(const std::string& route, int status);
   void connection_opened();
   void connection_closed();
+  // The transport shed a connection to make room (reason: full, address, device, descriptors),
+  // or accept() failed (error: EMFILE, ENFILE, other).
+  void count_shed(const std::string& reason);
+  void count_accept_error(const std::string& error);
+  void set_connection_limit(size_t max_connections);
 
  private:
   Response route(const Request& req, std::string& route_name);

@@ -154,6 +154,7 @@ class ServerProcess {
     start();
   }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& data() const { return data_; }
   void signal(int sig) const {
     if (pid_ > 0) ::kill(pid_, sig);
@@ -185,6 +186,15 @@ inline std::string push_body(const std::vector<SignedChangeSet>& batch) {
     body += (i ? "," : "") + std::string("{\"cs\":\"") + to_base64(batch[i].bytes) + "\",\"sig\":\"" + to_hex(batch[i].sig) + "\"}";
   }
   return body + "]}";
+}
+
+// A draft progress report of `unit` (schema sonla-2026 v2 field ids) as one put.
+inline Op draft_report(std::string row, const char* unit) {
+  auto text = [](const char* s) { return Value{Text{s}}; };
+  std::vector<FieldWrite> f = {{1, text(unit)},           {2, text("CT-BACSI-TRAMYTE")},          {4, text("2026-H1")},
+                               {5, Value{42.0}},          {6, text("on_track")},                  {7, text("Trạm y tế có 2 bác sĩ")},
+                               {11, text("Lò Văn Minh")}, {12, Value{*Date::parse("2026-06-03")}}, {13, text("draft")}};
+  return Op{"progress_report", std::move(row), OpKind::put, std::move(f), {}};
 }
 
 // A device as the tests play it: an enrolled key, a session token, its chain.

@@ -221,13 +221,7 @@ class Ws {
   int status_ = 0;
 };
 
-Value text(const char* s) { return Value{Text{s}}; }
-std::vector<FieldWrite> report(const char* unit) {
-  return {{1, text(unit)},           {2, text("CT-BACSI-TRAMYTE")},          {4, text("2026-H1")},
-          {5, Value{42.0}},          {6, text("on_track")},                  {7, text("Trạm y tế có 2 bác sĩ")},
-          {11, text("Lò Văn Minh")}, {12, Value{*Date::parse("2026-06-03")}}, {13, text("draft")}};
-}
-Op put(std::string row) { return Op{"progress_report", std::move(row), OpKind::put, report("03808"), {}}; }
+Op put(std::string row) { return draft_report(std::move(row), "03808"); }
 
 class Transport : public ::testing::Test {
  protected:
@@ -444,30 +438,34 @@ TEST_F(Transport, ASecondSignalStopsAtOnce) {
   EXPECT_TRUE(stuck.closed_within(2000));
 }
 
-// Subscriptions are connections: they count against the per-address and total limits. Every
-// 429 and 503 carries Retry-After.
+// Subscriptions are connections: they count against their device's limit and the total, and are
+// never shed to make room (an idle stranger is). Every 429 and 503 carries Retry-After.
 TEST_F(Transport, SubscriptionsCountAsConnectionsAndRefusalsCarryRetryAfter) {
   {
-    auto server = start({"--max-connections-per-ip", "3"});
+    auto server = start({"--max-connections-per-device", "2"});
     auto minh = device(server->port(), "minh", 1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the enrolment's connections are released
     Ws a(server->port(), minh->token()), b(server->port(), minh->token());
     ASSERT_EQ(a.status(), 101);
     ASSERT_EQ(b.status(), 101);
-    auto idle = idle_connection(server->port());
-    const HttpResponse r = http(server->port(), "GET", "/healthz");
+    const HttpResponse r = http(server->port(), "GET", "/v1/pull?after=0", "", {"Authorization: Bearer " + minh->token()});
     EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_NE(r.body.find("too_many_connections"), std::string::npos) << r.body;
     ASSERT_TRUE(r.headers.count("retry-after")) << r.body;
     EXPECT_GT(std::stoi(r.headers.at("retry-after")), 0);
+    EXPECT_EQ(http(server->port(), "GET", "/healthz").status, 200);  // others are served
   }
   {
     auto server = start({"--max-connections", "2"});
     auto minh = device(server->port(), "minh", 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the enrolment's connections are released
     Ws a(server->port(), minh->token());
     ASSERT_EQ(a.status(), 101);
     auto idle = idle_connection(server->port());
-    const HttpResponse r = http(server->port(), "GET", "/healthz");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(http(server->port(), "GET", "/healthz").status, 200);  // the idle stranger gave way
+    Ws b(server->port(), minh->token());
+    ASSERT_EQ(b.status(), 101);
+    const HttpResponse r = http(server->port(), "GET", "/healthz");  // two subscriptions: full
     EXPECT_EQ(r.status, 503) << r.body;
     ASSERT_TRUE(r.headers.count("retry-after")) << r.body;
     EXPECT_GT(std::stoi(r.headers.at("retry-after")), 0);

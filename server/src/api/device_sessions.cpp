@@ -192,6 +192,13 @@ std::optional<Principal> DeviceSessions::principal_for_token(const std::string& 
   return who->user.principal();
 }
 
+std::string DeviceSessions::device_for_token(const std::string& token) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(token);
+  if (it == sessions_.end() || it->second.expires_ms < ctx_.clock.now_ms()) return {};
+  return std::string(reinterpret_cast<const char*>(it->second.device.data()), it->second.device.size());
+}
+
 int64_t DeviceSessions::last_seen_ms(const PublicKey& device) {
   std::lock_guard lock(mu_);
   auto it = last_seen_.find(device);

@@ -27,6 +27,9 @@ class DeviceSessions {
   // quarantined devices are refused); nullopt with `err` set to the response to send.
   std::optional<Caller> authenticate(const Request& req, Response& err);
   std::optional<Principal> principal_for_token(const std::string& token);
+  // The device (32 raw key bytes) behind a live session token, or empty. Memory only: no
+  // storage read, no last-seen update.
+  std::string device_for_token(const std::string& token);
   // When the device last made an authenticated request since start-up (0: not yet). Kept in
   // memory: writing it on every request would make every pull wait for the writer.
   int64_t last_seen_ms(const PublicKey& device);

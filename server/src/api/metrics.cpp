@@ -9,6 +9,16 @@ namespace {
 const double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 }
 
+void Metrics::count_shed(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ++shed_[reason];
+}
+
+void Metrics::count_accept_error(const std::string& error) {
+  std::lock_guard lock(mu_);
+  ++accept_errors_[error];
+}
+
 void Metrics::observe(const std::string& route, int status, double seconds) {
   std::lock_guard lock(mu_);
   ++requests_[{route, status}];
@@ -55,6 +65,15 @@ std::string Metrics::text(const std::optional<LogBehind>& log_behind) {
   out += "tram_writer_queue_depth " + std::to_string(writer_waiting_.load()) + "\n";
   out += "# HELP tram_connections Open connections.\n# TYPE tram_connections gauge\n";
   out += "tram_connections " + std::to_string(connections_.load()) + "\n";
+  out += "# HELP tram_connections_limit The limit on open connections in force (--max-connections, lowered to fit the open-files limit).\n"
+         "# TYPE tram_connections_limit gauge\n";
+  out += "tram_connections_limit " + std::to_string(connection_limit_.load()) + "\n";
+  out += "# HELP tram_connections_shed_total Connections closed to make room for a newcomer (reason: full, address, device, descriptors).\n"
+         "# TYPE tram_connections_shed_total counter\n";
+  for (const auto& [why, n] : shed_) out += "tram_connections_shed_total{reason=\"" + why + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP tram_accept_errors_total accept() failures (EMFILE: out of descriptors; the server backs off and sheds).\n"
+         "# TYPE tram_accept_errors_total counter\n";
+  for (const auto& [what, n] : accept_errors_) out += "tram_accept_errors_total{error=\"" + what + "\"} " + std::to_string(n) + "\n";
   out += "# HELP tram_log_behind 1 when the log is behind the last head this server signed (restore, lost WAL).\n"
          "# TYPE tram_log_behind gauge\n";
   out += "tram_log_behind " + std::string(log_behind ? "1" : "0") + "\n";

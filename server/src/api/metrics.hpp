@@ -23,6 +23,9 @@ class Metrics {
   void count_rate_limited(const std::string& limit);
   void connection_opened() { ++connections_; }
   void connection_closed() { --connections_; }
+  void count_shed(const std::string& reason);
+  void count_accept_error(const std::string& error);
+  void set_connection_limit(size_t n) { connection_limit_ = static_cast<int64_t>(n); }
   // Requests waiting for the single writer (a gauge).
   std::atomic<int64_t>& writer_waiting() { return writer_waiting_; }
 
@@ -33,6 +36,8 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> changesets_;
   std::map<std::string, uint64_t> rate_limited_;
+  std::map<std::string, uint64_t> shed_, accept_errors_;
+  std::atomic<int64_t> connection_limit_{0};
   std::map<std::string, std::array<uint64_t, 12>> latency_buckets_;
   std::map<std::string, double> latency_sum_;
   std::atomic<int64_t> connections_{0};

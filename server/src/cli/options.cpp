@@ -14,7 +14,8 @@ const char* const kUsage = R"(tram-server — the Tram sync server
 Usage:
   tram-server serve --data DIR [--listen HOST:PORT] [--schemas DIR] [--threads N]
                     [--tls-cert FILE.pem --tls-key FILE.pem]
-                    [--max-connections N] [--max-connections-per-ip N] [--max-body-bytes N]
+                    [--max-connections N] [--max-connections-per-ip N] [--max-connections-per-device N]
+                    [--max-body-bytes N]
                     [--request-timeout-s 30] [--max-request-s 3600] [--idle-timeout-s 120]
                     [--ws-recheck-s 5] [--shutdown-grace-s 10] [--web DIR]
                     (--web: the web app's built files, served at /; default web/dist if it exists)

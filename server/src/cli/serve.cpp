@@ -22,6 +22,7 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   HttpLimits limits;
   if (o.has("max-connections")) limits.max_connections = std::stoul(o.get("max-connections"));
   if (o.has("max-connections-per-ip")) limits.max_connections_per_ip = std::stoul(o.get("max-connections-per-ip"));
+  if (o.has("max-connections-per-device")) limits.max_connections_per_device = std::stoul(o.get("max-connections-per-device"));
   if (o.has("max-body-bytes")) limits.max_body_bytes = std::stoull(o.get("max-body-bytes"));
   if (o.has("request-timeout-s")) limits.request_timeout_s = std::stoi(o.get("request-timeout-s"));
   if (o.has("max-request-s")) limits.max_request_s = std::stoi(o.get("max-request-s"));

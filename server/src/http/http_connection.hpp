@@ -13,9 +13,9 @@ namespace tram::server::transport {
 template <class Stream>
 class HttpConnection final : public Conn, public std::enable_shared_from_this<HttpConnection<Stream>> {
  public:
-  HttpConnection(Stream&& stream, Shared& shared, std::string ip, int refusal)
-      : stream_(std::move(stream)), shared_(shared), ip_(std::move(ip)), refusal_(refusal) {
-    if (refusal_ == 0) slot_.emplace(shared_, ip_);
+  HttpConnection(Stream&& stream, Shared& shared, std::string ip, const ConnectionTable::Admission& admission)
+      : stream_(std::move(stream)), shared_(shared), ip_(std::move(ip)), refusal_(admission.refusal) {
+    if (refusal_ == 0) slot_.emplace(shared_, admission.id);
     // Bounds what Beast buffers unconsumed in the body phase: chunk-size lines and trailers are
     // only parsed once complete, and would otherwise grow the buffer without limit.
     buffer_.max_size(shared_.limits.max_header_bytes + 65536);
@@ -23,6 +23,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
   ~HttpConnection() override { shared_.forget(this); }
 
   void start() {
+    if (slot_ && !shared_.connections.attach(slot_->id(), this->weak_from_this())) return;  // shed already: closed here
     shared_.enrol(this, this->weak_from_this());  // read() sees `stopping` itself
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       // TLS first, even to refuse: the client can only read an answer inside the session.
@@ -45,6 +46,11 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       // A request not yet handled is dropped, never committed; an answer being written may finish.
       if (self->phase_ != Phase::responding && self->phase_ != Phase::upgraded) beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+  void shed() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->phase_ != Phase::upgraded) beast::get_lowest_layer(self->stream_).close();  // pending reads end: close()
     });
   }
 
@@ -72,6 +78,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     parser_->header_limit(shared_.limits.max_header_bytes);
     header_bytes_ = 0;
     patient_ = false;
+    standing_taken_ = false;
     phase_ = buffer_.size() == 0 ? Phase::idle : Phase::request;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(timeout_s));
     read_header();
@@ -95,6 +102,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     const size_t seen = header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size());
     if (seen > limit) return on_read(http::error::header_limit);
     if (parser_->is_header_done()) {
+      if (!standing_taken_ && !take_standing()) return;
       if (parser_->is_done()) return on_read({});
       begin_body();
       return read_body();
@@ -111,6 +119,37 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
                               if (ec) return self->on_read(ec);
                               self->read_header();
                             });
+  }
+
+  // The header is in: the request counts against its device from now (a live session), and a
+  // device's request is no longer sheddable (ConnectionTable). false when it was answered or
+  // closed here instead.
+  bool take_standing() {
+    standing_taken_ = true;
+    const auto& req = parser_->get();
+    const std::string_view auth = req[http::field::authorization];
+    std::string token;
+    if (auth.starts_with("Bearer ") && auth.size() < 512) {
+      token = std::string(auth.substr(7));
+    } else if (auth.empty() && req.target().starts_with("/v1/notify")) {
+      token = query_token(req.target());
+    }
+    const std::string device = token.empty() ? std::string() : shared_.service.device_for_token(token);
+    auto turn = shared_.connections.working(slot_->id(), device);
+    if (!turn.live) {
+      close();
+      return false;
+    }
+    if (turn.shed) {
+      turn.shed->shed();
+      shared_.count_shed("device");
+    }
+    if (turn.refusal != 0) {
+      shared_.service.count_refused("connection", turn.refusal);
+      send(make_response(11, false, limit_error(429, "too_many_connections", "too many connections from this device"), "refused"), false, true);
+      return false;
+    }
+    return true;
   }
 
   // The body is read as it comes. A request with a live session token may be slow: the
@@ -245,6 +284,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     if (!who) {
       return send(make_response(req.version(), false, limit_error(401, "unauthenticated", "a live session token is needed"), "ws"), false);
     }
+    if (!shared_.connections.subscribed(slot_->id())) return close();  // shed meanwhile
     phase_ = Phase::upgraded;  // stream_ and slot_ move out: nothing here to drain or cut
     auto ws = std::make_shared<WebSocketSession<Stream>>(std::move(stream_), shared_, std::move(*slot_), std::move(token), std::move(*who));
     slot_.reset();
@@ -279,6 +319,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
       if (ec) return self->close(false);
       if (!out->sr.is_done()) return self->write(std::move(out), start, keep_alive, linger);
       if (!keep_alive) return self->close(linger);
+      if (!self->shared_.connections.waiting(self->slot_->id())) return self->close();  // shed meanwhile
       self->read(self->shared_.limits.idle_timeout_s);
     });
   }
@@ -321,6 +362,7 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
   size_t header_bytes_ = 0;  // header bytes the parser has taken for the current request
   std::chrono::steady_clock::time_point body_start_;
   bool patient_ = false;  // the body's sender has a live session: progress-based deadline
+  bool standing_taken_ = false;  // take_standing() ran for the current request
 };
 
 }  // namespace tram::server::transport

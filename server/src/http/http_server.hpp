@@ -23,8 +23,13 @@ struct HttpLimits {
   int request_timeout_s = 30;
   int max_request_s = 3600;              // the absolute cap on one request's body, and one answer
   int idle_timeout_s = 120;              // keep-alive connections idle longer are closed
-  size_t max_connections = 2000;         // 503 beyond; WebSocket subscriptions count
-  size_t max_connections_per_ip = 64;    // 429 beyond; likewise
+  // Connections (WebSocket subscriptions count). Over a limit, the connection waiting longest
+  // (a stranger's, or one idle between requests) is shed to make room; 503 or 429 only when
+  // nothing can be (transport.hpp, ConnectionTable). max_connections is lowered at start to what
+  // the open-files limit allows.
+  size_t max_connections = 2000;
+  size_t max_connections_per_ip = 64;      // strangers (no live session shown yet) per address
+  size_t max_connections_per_device = 16;  // once a request carries a device's live session
   int ws_recheck_s = 5;                  // subscriptions re-check their session this often (and before each notice)
   int shutdown_grace_s = 10;             // stop(): in-flight requests get this long, then connections are cut
 };

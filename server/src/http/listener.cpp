@@ -1,5 +1,9 @@
 // The listener: binds, accepts (TLS or plain), admits connections under the limits, runs the
 // io_context on the serving threads, drains on stop() or a signal; and HttpServer::bind.
+#include <sys/resource.h>
+
+#include <cerrno>
+
 #include "http_connection.hpp"
 #include "http_server.hpp"
 #include "transport.hpp"
@@ -60,24 +64,41 @@ class Server final : public HttpServer {
   void accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;  // stopping
-      if (ec && ec != asio::error::connection_aborted) {
-        // Out of descriptors (EMFILE) and the like: retrying at once would spin.
-        accept_retry_.expires_after(std::chrono::milliseconds(100));
-        return accept_retry_.async_wait([this](beast::error_code e) {
-          if (!e && acceptor_.is_open()) accept();
-        });
-      }
+      if (ec && ec != asio::error::connection_aborted) return accept_failed(ec);
       if (!ec) {
         beast::error_code ignored;
         const std::string ip = socket.remote_endpoint(ignored).address().to_string();
-        const int refusal = shared_.connections.admit(ip);
+        const auto admission = shared_.connections.admit(ip);
+        for (size_t k = 0; k < admission.shed.size(); ++k) {
+          if (admission.shed[k]) admission.shed[k]->shed();
+          shared_.count_shed(admission.reasons[k]);
+        }
         if (tls_) {
-          std::make_shared<HttpConnection<tls_stream>>(tls_stream(std::move(socket), *tls_), shared_, ip, refusal)->start();
+          std::make_shared<HttpConnection<tls_stream>>(tls_stream(std::move(socket), *tls_), shared_, ip, admission)->start();
         } else {
-          std::make_shared<HttpConnection<plain_stream>>(plain_stream(std::move(socket)), shared_, ip, refusal)->start();
+          std::make_shared<HttpConnection<plain_stream>>(plain_stream(std::move(socket)), shared_, ip, admission)->start();
         }
       }
       accept();
+    });
+  }
+
+  // Out of descriptors (EMFILE, ENFILE) and the like: retrying at once would spin at 100% CPU.
+  // Shed the connection waiting longest, if any, and retry soon; else back off. Counted in
+  // /metrics and logged (at most every 10 s).
+  void accept_failed(const beast::error_code& ec) {
+    const bool system = ec.category() == boost::system::system_category();
+    const std::string what = system && ec.value() == EMFILE ? "EMFILE" : system && ec.value() == ENFILE ? "ENFILE" : "other";
+    shared_.service.count_accept_error(what);
+    shared_.warn_every(shared_.accept_log_, "accept failed (" + what + ": " + ec.message() + "); backing off");
+    auto victim = what == "other" ? nullptr : shared_.connections.shed_oldest();
+    if (victim) {
+      victim->shed();
+      shared_.count_shed("descriptors");
+    }
+    accept_retry_.expires_after(std::chrono::milliseconds(victim ? 10 : 100));
+    accept_retry_.async_wait([this](beast::error_code e) {
+      if (!e && acceptor_.is_open()) accept();
     });
   }
 
@@ -150,6 +171,26 @@ class Server final : public HttpServer {
 };
 
 
+// Each connection holds a descriptor. Debian's default soft limit is 1,024 open files, under the
+// default 2,000 connections: raise the soft limit to the hard one, and lower max_connections to
+// what then fits, keeping room for SQLite's files, attachments being written and the rest.
+void fit_descriptors(HttpLimits& limits, const std::function<void(const std::string&)>& log) {
+  constexpr rlim_t kReserve = 128;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  const size_t fit = rl.rlim_cur > kReserve + 16 ? static_cast<size_t>(rl.rlim_cur - kReserve) : 16;
+  if (limits.max_connections > fit) {
+    log("{\"level\":\"warn\",\"msg\":\"--max-connections lowered to fit the open-files limit (raise it: LimitNOFILE=, ulimit -n)\",\"open_files\":" +
+        std::to_string(rl.rlim_cur) + ",\"max_connections\":" + std::to_string(fit) + "}");
+    limits.max_connections = fit;
+  }
+}
+
 }  // namespace
 }  // namespace transport
 
@@ -169,6 +210,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::bind(Service& service, const std
     if (!ec) tls->use_private_key_file(tls_files.key, ssl::context::pem, ec);
     if (ec) return Status(Errc::invalid_argument, "TLS certificate or key: " + ec.message());
   }
+  fit_descriptors(limits, log);
+  service.set_connection_limit(limits.max_connections);
   auto server = std::make_unique<Server>(service, limits, std::move(log), std::move(tls));
   TRAM_RETURN_IF_ERROR(server->bind(host, port));
   return std::unique_ptr<HttpServer>(std::move(server));

@@ -106,3 +106,137 @@ Response limit_error(int status, std::string_view code, std::string_view message
 }
 
 }  // namespace tram::server::transport
+
+namespace tram::server::transport {
+
+void ConnectionTable::unlist(uint64_t id, Entry& e) {
+  if (!e.sheddable) return;
+  const std::pair key{e.since, id};
+  sheddable_.erase(key);
+  auto& q = e.device.empty() ? sheddable_by_ip_[e.ip] : sheddable_by_device_[e.device];
+  q.erase(key);
+  if (q.empty()) (e.device.empty() ? sheddable_by_ip_.erase(e.ip) : sheddable_by_device_.erase(e.device));
+}
+
+void ConnectionTable::list(uint64_t id, Entry& e) {
+  if (!e.sheddable) return;
+  const std::pair key{e.since, id};
+  sheddable_.insert(key);
+  (e.device.empty() ? sheddable_by_ip_[e.ip] : sheddable_by_device_[e.device]).insert(key);
+}
+
+std::optional<std::shared_ptr<Conn>> ConnectionTable::shed_first(const Queue& q) {
+  if (q.empty()) return std::nullopt;
+  const uint64_t id = q.begin()->second;  // copied: unlist() erases from q
+  Entry& e = entries_.at(id);
+  unlist(id, e);
+  e.shed = true;
+  --total_;
+  auto& count = e.device.empty() ? strangers_[e.ip] : devices_[e.device];
+  if (--count == 0) (e.device.empty() ? strangers_.erase(e.ip) : devices_.erase(e.device));
+  return e.conn.lock();  // null before attach(): attach() then closes it
+}
+
+ConnectionTable::Admission ConnectionTable::admit(const std::string& ip) {
+  std::lock_guard lock(mu_);
+  Admission a;
+  auto make_room = [&](const Queue* q, const char* reason, int refusal) {
+    auto victim = q ? shed_first(*q) : std::nullopt;
+    if (!victim) return a.refusal = refusal, false;
+    a.shed.push_back(std::move(*victim));
+    a.reasons.push_back(reason);
+    return true;
+  };
+  if (auto it = strangers_.find(ip); it != strangers_.end() && it->second >= max_per_ip_) {
+    auto q = sheddable_by_ip_.find(ip);
+    if (!make_room(q == sheddable_by_ip_.end() ? nullptr : &q->second, "address", 429)) return a;
+  }
+  if (total_ >= max_total_ && !make_room(&sheddable_, "full", 503)) return a;
+  a.id = next_id_++;
+  Entry& e = entries_[a.id];
+  e.ip = ip;
+  e.since = Clock::now();
+  list(a.id, e);
+  ++strangers_[ip];
+  ++total_;
+  return a;
+}
+
+bool ConnectionTable::attach(uint64_t id, std::weak_ptr<Conn> conn) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.shed) return false;
+  it->second.conn = std::move(conn);
+  return true;
+}
+
+ConnectionTable::Turn ConnectionTable::working(uint64_t id, const std::string& device) {
+  std::lock_guard lock(mu_);
+  Turn t;
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.shed) return t.live = false, t;
+  Entry& e = it->second;
+  unlist(id, e);
+  if (!device.empty() && e.device != device) {
+    // Counted against the device from now (a connection rarely changes devices; if it does,
+    // the newer session's device).
+    auto& from = e.device.empty() ? strangers_[e.ip] : devices_[e.device];
+    if (--from == 0) (e.device.empty() ? strangers_.erase(e.ip) : devices_.erase(e.device));
+    e.device = device;
+    if (++devices_[device] > max_per_device_) {
+      auto q = sheddable_by_device_.find(device);
+      auto victim = q == sheddable_by_device_.end() ? std::nullopt : shed_first(q->second);
+      if (victim) {
+        t.shed = std::move(*victim);
+      } else {
+        t.refusal = 429;  // the entry stays counted until release(): the answer closes it
+      }
+    }
+  }
+  // A stranger's request may still be shed (by its admission time); a device's may not.
+  e.sheddable = e.device.empty();
+  list(id, e);
+  return t;
+}
+
+bool ConnectionTable::waiting(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.shed) return false;
+  unlist(id, it->second);
+  it->second.sheddable = true;
+  it->second.since = Clock::now();
+  list(id, it->second);
+  return true;
+}
+
+bool ConnectionTable::subscribed(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.shed) return false;
+  unlist(id, it->second);
+  it->second.sheddable = false;
+  return true;
+}
+
+std::shared_ptr<Conn> ConnectionTable::shed_oldest() {
+  std::lock_guard lock(mu_);
+  auto victim = shed_first(sheddable_);
+  return victim ? *victim : nullptr;
+}
+
+void ConnectionTable::release(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  if (!e.shed) {
+    unlist(id, e);
+    --total_;
+    auto& count = e.device.empty() ? strangers_[e.ip] : devices_[e.device];
+    if (--count == 0) (e.device.empty() ? strangers_.erase(e.ip) : devices_.erase(e.device));
+  }
+  entries_.erase(it);
+}
+
+}  // namespace tram::server::transport

@@ -15,11 +15,13 @@
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -44,30 +46,76 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr int kRetryAfterS = 5;  // what the transport's 429 and 503 ask clients to wait
 
 
-// Connections per client address, and in all.
+class Conn;
+
+// Who holds the server's connections, under three limits: in all (max_connections), strangers
+// per address (max_connections_per_ip: connections that have not shown a live session yet) and
+// per device (max_connections_per_device: once a request carries a live session, the connection
+// counts against its device, not its address — carriers put whole communes behind one NAT
+// address).
+//
+// A newcomer over a limit is not refused while a connection can be shed to make room: a
+// stranger, or a connection waiting between requests, the one waiting longest first. A device's
+// request being read, handled or answered, and a subscription, are never shed. So connections
+// that sit idle or dribble their headers cannot lock honest devices out: each newcomer pushes out
+// the oldest of them, and a device that sends its request at once is served. Refusals (503, 429)
+// remain only when everything held is a device's work in progress.
 class ConnectionTable {
  public:
-  explicit ConnectionTable(const HttpLimits& limits) : limits_(limits) {}
-  // 0 when admitted, else the HTTP status to refuse with.
-  int admit(const std::string& ip) {
-    std::lock_guard lock(mu_);
-    if (total_ >= limits_.max_connections) return 503;
-    if (per_ip_[ip] >= limits_.max_connections_per_ip) return 429;
-    ++per_ip_[ip];
-    ++total_;
-    return 0;
-  }
-  void release(const std::string& ip) {
-    std::lock_guard lock(mu_);
-    if (--per_ip_[ip] == 0) per_ip_.erase(ip);
-    --total_;
-  }
+  using Clock = std::chrono::steady_clock;
+  struct Admission {
+    int refusal = 0;  // 0: admitted as `id`; else the status to refuse with (503, 429)
+    uint64_t id = 0;
+    std::vector<std::shared_ptr<Conn>> shed;  // to close (Conn::shed) outside the lock
+    std::vector<const char*> reasons;         // why each was shed: "full", "address"
+  };
+  struct Turn {
+    bool live = true;  // false: this connection was shed meanwhile; close it
+    int refusal = 0;   // 429: the device holds max_connections_per_device requests in progress
+    std::shared_ptr<Conn> shed;  // the device's oldest waiting connection, to close
+  };
+
+  explicit ConnectionTable(const HttpLimits& limits)
+      : max_total_(limits.max_connections), max_per_ip_(limits.max_connections_per_ip),
+        max_per_device_(limits.max_connections_per_device) {}
+
+  Admission admit(const std::string& ip);
+  // The connection object behind `id`; false when it was shed before it got here.
+  bool attach(uint64_t id, std::weak_ptr<Conn> conn);
+  // A request's header is in; `device`: its live session's device key (empty: none).
+  Turn working(uint64_t id, const std::string& device);
+  // Waiting for its next request (kept alive): may be shed from now. false when already shed.
+  bool waiting(uint64_t id);
+  // Became a subscription: never shed. false when already shed.
+  bool subscribed(uint64_t id);
+  // The connection waiting longest, marked shed (out of descriptors: make room), or null.
+  std::shared_ptr<Conn> shed_oldest();
+  void release(uint64_t id);
+  size_t max_total() const { return max_total_; }
 
  private:
-  const HttpLimits& limits_;
+  struct Entry {
+    std::string ip;
+    std::string device;  // empty: a stranger, counted against ip
+    bool sheddable = true;
+    bool shed = false;
+    Clock::time_point since;
+    std::weak_ptr<Conn> conn;
+  };
+  using Queue = std::set<std::pair<Clock::time_point, uint64_t>>;  // oldest first
+  void unlist(uint64_t id, Entry& e);
+  void list(uint64_t id, Entry& e);
+  // Marks the oldest of `q` shed and un-counts it; null when `q` is empty.
+  std::optional<std::shared_ptr<Conn>> shed_first(const Queue& q);
+
+  const size_t max_total_, max_per_ip_, max_per_device_;
   std::mutex mu_;
-  std::map<std::string, size_t> per_ip_;
-  size_t total_ = 0;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Entry> entries_;
+  size_t total_ = 0;  // entries not shed
+  std::map<std::string, size_t> strangers_, devices_;
+  Queue sheddable_;
+  std::map<std::string, Queue> sheddable_by_ip_, sheddable_by_device_;
 };
 
 // A live connection, as stop() sees it.
@@ -79,6 +127,8 @@ class Conn {
   virtual void drain() = 0;
   // The grace period is over: close now, unless an answer is being written.
   virtual void abort() = 0;
+  // Shed to make room for a newcomer (ConnectionTable): close now.
+  virtual void shed() = 0;
 };
 
 // A live notification subscriber (a WebSocket over plain TCP or TLS).
@@ -135,6 +185,27 @@ struct Shared {
     return out;
   }
 
+  // A connection was shed to make room (`reason`: full, address, device, descriptors): counted
+  // in /metrics; logged at most once every 10 s, with the count since the last line.
+  void count_shed(const char* reason) {
+    service.count_shed(reason);
+    warn_every(shed_log_, std::string("connections shed to make room (") + reason + " and others)");
+  }
+  // A warning logged at most once every 10 s per `gate`, with how many times it happened.
+  struct LogGate {
+    std::atomic<int64_t> last_ms{0};
+    std::atomic<uint64_t> count{0};
+  };
+  void warn_every(LogGate& gate, const std::string& msg) {
+    const uint64_t n = ++gate.count;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    int64_t last = gate.last_ms.load();
+    if (now - last < 10'000 || !gate.last_ms.compare_exchange_strong(last, now)) return;
+    log("{\"level\":\"warn\",\"msg\":" + json::quote(msg) + ",\"times\":" + std::to_string(n) + "}");
+    gate.count -= n;
+  }
+  LogGate shed_log_, accept_log_;
+
   Service& service;
   const HttpLimits limits;
   std::function<void(const std::string&)> log;
@@ -150,18 +221,19 @@ struct Shared {
 // on destruction. Moves from the HTTP session to the subscription it becomes.
 class Slot {
  public:
-  Slot(Shared& shared, std::string ip) : shared_(&shared), ip_(std::move(ip)) { shared.service.connection_opened(); }
-  Slot(Slot&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)), ip_(std::move(o.ip_)) {}
+  Slot(Shared& shared, uint64_t id) : shared_(&shared), id_(id) { shared.service.connection_opened(); }
+  Slot(Slot&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)), id_(o.id_) {}
   Slot& operator=(Slot&&) = delete;
   ~Slot() {
     if (!shared_) return;
-    shared_->connections.release(ip_);
+    shared_->connections.release(id_);
     shared_->service.connection_closed();
   }
+  uint64_t id() const { return id_; }
 
  private:
   Shared* shared_;
-  std::string ip_;
+  uint64_t id_;
 };
 
 // The same role and scope (a subscription whose session was re-scoped is closed).

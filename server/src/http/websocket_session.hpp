@@ -67,6 +67,7 @@ class WebSocketSession final : public Conn, public Subscriber, public std::enabl
       beast::get_lowest_layer(self->ws_).close();
     });
   }
+  void shed() override { abort(); }  // never chosen (subscriptions are not shed); for completeness
 
  private:
   void read() {
