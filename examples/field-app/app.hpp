@@ -21,6 +21,7 @@
 #include "cli.hpp"
 #include "tram/client.hpp"
 #include "tram/report/inputs.hpp"
+#include "tram/report/timeliness.hpp"
 
 namespace tram::field {
 
@@ -65,7 +66,9 @@ struct App {
     std::printf("%s\n", j.str().c_str());
     return 0;
   }
-  std::string today() { return date_of_ms(clock.now_ms()).to_string(); }
+  // Today in Vietnam (UTC+7, no daylight saving), the calendar every deadline and recorded date is
+  // counted in (report/include/tram/report/timeliness.hpp), whatever the phone's time zone.
+  std::string today() { return reporting::vietnam_date(clock.now_ms()); }
   // The name reports carry as author: the one the administrator registered (the server refuses
   // another), else the one given at init, else the user id.
   std::string person() { return !info.name.empty() ? info.name : !config.name.empty() ? config.name : info.user; }

@@ -67,6 +67,26 @@ std::string target_text(const DueItem& it) {
   return out;
 }
 
+// Where the report stands against the indicator's target (judged only at its deadline).
+std::string target_note(const DueItem& it) {
+  using reporting::TargetStatus;
+  switch (it.target) {
+    case TargetStatus::none:
+      return "";
+    case TargetStatus::not_due:
+      return "target not yet due";
+    case TargetStatus::met:
+      return "target met";
+    case TargetStatus::not_met:
+      return "target NOT met";
+    case TargetStatus::overdue:
+      return "target OVERDUE (deadline " + it.indicator->deadline + " passed)";
+    case TargetStatus::not_comparable:
+      return "value not comparable (in " + it.report->measure + ", the target in " + it.indicator->measure + ")";
+  }
+  return "";
+}
+
 std::string title_of(const DueItem& it) {
   return it.indicator ? it.indicator->title : it.task ? it.task->title : "";
 }
@@ -89,6 +109,9 @@ Result<std::vector<std::string>> units_in_view(App& app, const ReportInputs& in,
 Result<ReportInputs> load_inputs(App& app, bool receipt_times) {
   DeviceReceipts receipts(*app.client);
   auto in = reporting::read_inputs(client_rows(*app.client), receipt_times ? &receipts : nullptr);
+  // A device of some units receives only their indicator_unit rows: not seeing rows for an
+  // indicator does not make it every unit's (report/include/tram/report/province.hpp).
+  if (in.ok()) in->all_units = app.info.all_units;
   if (in.ok() && in->periods.empty()) return Status(Errc::not_found, "this device has no reporting periods yet: run `tram-field sync`");
   return in;
 }
@@ -134,7 +157,7 @@ int cmd_due(App& app) {
       for (const auto& it : by_unit[u]) {
         j.begin_object().kv("kind", it.kind).kv("code", it.code).kv("title", title_of(it)).kv("target", target_text(it)).kv("state", it.state);
         j.kv("late", it.standing.behind()).kv("timeliness", reporting::timeliness_name(it.standing.timeliness));
-        j.kv("counted_on", it.standing.counted_on).key("report");
+        j.kv("counted_on", it.standing.counted_on).kv("target_status", std::string(reporting::target_status_name(it.target))).key("report");
         if (it.report) j.str(it.report->id);
         else j.null();
         j.kv("pending", is_pending_item(it)).end_object();
@@ -169,6 +192,7 @@ int cmd_due(App& app) {
       if (it.standing.behind()) state += "  LATE";
       if (it.standing.capped) state += "  (counted from the server's receipt, " + it.standing.counted_on + ")";
       if (is_pending_item(it)) state += "  (not synced)";
+      if (const std::string t = target_note(it); !t.empty()) state += "  " + t;
       std::printf("  %s %s %s\n", cell(it.code, 24).c_str(), cell(target_text(it), 32).c_str(), state.c_str());
       std::printf("      %s\n", clip(title_of(it), 96).c_str());
       if (it.report) std::printf("      report %s\n", it.report->id.c_str());

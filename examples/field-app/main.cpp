@@ -54,7 +54,11 @@ const std::vector<Command>& commands() {
         "indicator and task the unit owes, its target, and its report's state. LATE marks a report\n"
         "submitted after the deadline, or nothing submitted (missing, a draft) once it has passed; a\n"
         "returned report keeps the timeliness of its submission (docs/operations.md §8, the same rule\n"
-        "as the province report). Province-wide users see one line per unit.\n",
+        "as the province report). The report's value is judged against the target only in the period\n"
+        "that holds the indicator's deadline: before it the target is not yet due, after it a missed\n"
+        "target stays listed as OVERDUE; a value in another unit than the target's is not compared.\n"
+        "Dates are Vietnam's (UTC+7), whatever the phone's time zone. Province-wide users see one\n"
+        "line per unit.\n",
         {"period", "unit"}, {}, {}, 0},
        cmd_due},
       {{"report", "report [--id ID] [--unit CODE] (--indicator CODE | --task CODE) [--period P] --progress P [--value X] ...",

@@ -57,9 +57,28 @@ std::string_view timeliness_vi(Timeliness t) {
   return "";
 }
 
+std::string_view target_vi(TargetStatus t) {
+  switch (t) {
+    case TargetStatus::none:
+      return "";
+    case TargetStatus::not_due:
+      return "Chưa đến hạn";
+    case TargetStatus::met:
+      return "Đạt";
+    case TargetStatus::not_met:
+      return "Chưa đạt";
+    case TargetStatus::overdue:
+      return "Quá hạn";
+    case TargetStatus::not_comparable:
+      return "Không so sánh được (khác đơn vị tính)";
+  }
+  return "";
+}
+
 std::string requirement(const ReportLine& l) {
   if (!l.target) return "";
-  const std::string m = l.measure.empty() ? "" : (l.measure == "%" ? "%" : " " + l.measure);
+  const std::string& tm = l.target_measure;
+  const std::string m = tm.empty() ? "" : (tm == "%" ? "%" : " " + tm);
   if (l.comparator == ">") return "> " + number(*l.target) + m;
   if (l.comparator == ">=") return "≥ " + number(*l.target) + m;
   if (l.comparator == "=") return "= " + number(*l.target) + m;

@@ -19,21 +19,53 @@ std::optional<bool> meets(const std::optional<double>& value, const std::optiona
   return std::nullopt;
 }
 
-bool active_in(const Indicator& i, const ReportPeriod& p) {
-  return (i.start.empty() || i.start <= p.ends) && (i.deadline.empty() || i.deadline >= p.starts);
-}
+bool started(const Indicator& i, const ReportPeriod& p) { return i.start.empty() || i.start <= p.ends; }
 
 bool task_expected(const Task& t, const ReportPeriod& p) {
   return !t.units.empty() && (t.deadline.empty() || t.deadline >= p.starts);
 }
 
-// The units an indicator is expected from; {""} means once for the whole province.
-std::vector<std::string> expected_units(const ReportInputs& in, const Indicator& i) {
-  if (!i.units.empty()) return i.units;
-  if (i.applies_to == "province") return {""};
-  std::vector<std::string> all;
-  for (const auto& [code, u] : in.units) all.push_back(code);
-  return all;
+// A unit of measure as written by people: ASCII case and spaces do not count ("Bác sĩ / trạm"
+// is "bác sĩ/trạm"), and "phần trăm" is "%".
+std::string folded_measure(std::string_view m) {
+  std::string out;
+  for (char c : m) {
+    if (c == ' ' || c == '\t') continue;
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  if (out == "phầntrăm" || out == "phantram") return "%";
+  return out;
+}
+
+// The units an indicator is expected from in period `p`; {""} means once for the whole province.
+std::vector<std::string> expected_units(const ReportInputs& in, const Indicator& i, const ReportPeriod& p) {
+  if (!started(i, p)) return {};
+  std::vector<std::string> units;
+  if (!i.units.empty()) {
+    units = i.units;
+  } else if (i.applies_to == "province") {
+    units = {""};
+  } else if (in.all_units) {
+    for (const auto& [code, u] : in.units) units.push_back(code);
+  }
+  // else: a scoped reader sees no indicator_unit row of its own units, so the indicator is not
+  // theirs (the rows of the units it does not see are not on this device).
+  if (deadline_phase(i, p) == DeadlinePhase::after) {
+    // Past the deadline, only a target not yet met stays on the report (overdue); one whose
+    // deadline no reporting period holds (it ended before the programme) was never judged here.
+    const bool judged_here = std::any_of(in.periods.begin(), in.periods.end(), [&](const ReportPeriod& q) {
+      return deadline_phase(i, q) == DeadlinePhase::at;
+    });
+    if (!judged_here) return {};
+    std::erase_if(units, [&](const std::string& u) { return target_met_by(in, i, p, u); });
+  }
+  return units;
+}
+
+std::optional<bool> meets_of(TargetStatus t, bool reported) {
+  if (t == TargetStatus::met) return true;
+  if (t == TargetStatus::not_met || (t == TargetStatus::overdue && reported)) return false;
+  return std::nullopt;
 }
 
 // The group, indicator and target columns of a line about `indicator` (or only `task`).
@@ -44,6 +76,8 @@ void describe(const ReportInputs& in, ReportLine& l, const std::string& indicato
     l.measure = ind->second.measure;
     l.target = ind->second.target;
     l.target_max = ind->second.target_max;
+    l.target_measure = ind->second.measure;
+    l.target_deadline = ind->second.deadline;
     l.comparator = ind->second.comparator;
     if (!ind->second.task.empty()) task = ind->second.task;
   }
@@ -72,6 +106,72 @@ int rank(std::string_view s) {
 
 }  // namespace
 
+std::string_view target_status_name(TargetStatus t) {
+  switch (t) {
+    case TargetStatus::none:
+      return "";
+    case TargetStatus::not_due:
+      return "not_due";
+    case TargetStatus::met:
+      return "met";
+    case TargetStatus::not_met:
+      return "not_met";
+    case TargetStatus::overdue:
+      return "overdue";
+    case TargetStatus::not_comparable:
+      return "not_comparable";
+  }
+  return "";
+}
+
+DeadlinePhase deadline_phase(const Indicator& i, const ReportPeriod& p) {
+  if (i.deadline.empty()) return DeadlinePhase::no_deadline;
+  if (p.ends < i.deadline) return DeadlinePhase::before;
+  if (p.starts > i.deadline) return DeadlinePhase::after;
+  return DeadlinePhase::at;
+}
+
+TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool reported,
+                          const std::optional<double>& value, std::string_view measure,
+                          std::string_view progress) {
+  const bool numeric = i.target.has_value() && i.comparator != "none" && !i.comparator.empty();
+  // A value in another unit than the target's is never compared, whatever the period.
+  if (reported && numeric && value && !measure.empty() && !i.measure.empty() &&
+      folded_measure(measure) != folded_measure(i.measure)) {
+    return TargetStatus::not_comparable;
+  }
+  const DeadlinePhase phase = deadline_phase(i, p);
+  if (phase == DeadlinePhase::before) return TargetStatus::not_due;
+  std::optional<bool> met;
+  if (reported) {
+    if (numeric) met = meets(value, i.target, i.comparator);
+    else if (progress == "done") met = true;
+    else if (phase != DeadlinePhase::no_deadline) met = false;  // a milestone not done by its deadline
+  }
+  if (phase == DeadlinePhase::after) return met.value_or(false) ? TargetStatus::met : TargetStatus::overdue;
+  if (!met) return TargetStatus::none;
+  return *met ? TargetStatus::met : TargetStatus::not_met;
+}
+
+bool target_met_by(const ReportInputs& in, const Indicator& i, const ReportPeriod& p,
+                   const std::string& unit) {
+  const ReportPeriod* latest = nullptr;
+  bool met = false;
+  for (const ReportRow& r : in.reports) {
+    if (r.indicator != i.code || (!unit.empty() && r.unit_code != unit) || !is_submitted(r.status)) continue;
+    const ReportPeriod* q = in.period(r.period);
+    if (!q || q->ends < i.deadline || q->ends > p.ends) continue;
+    const bool m = judge_target(i, *q, true, r.value, r.measure, r.progress) == TargetStatus::met;
+    if (!latest || q->ends > latest->ends) {
+      latest = q;
+      met = m;
+    } else if (q->ends == latest->ends) {
+      met = met || m;
+    }
+  }
+  return met;
+}
+
 Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string_view period,
                                              int64_t now_ms) {
   const ReportPeriod* found = in.period(period);
@@ -99,7 +199,10 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     l.review_state = r.status;
     l.review_comment = r.review_comment;
     if (!r.measure.empty()) l.measure = r.measure;
-    l.meets_target = meets(l.value, l.target, l.comparator);
+    if (auto ind = in.indicators.find(r.indicator); ind != in.indicators.end()) {
+      l.target_status = judge_target(ind->second, p, true, r.value, r.measure, r.progress);
+      l.meets_target = meets_of(l.target_status, true);
+    }
     // The report's own standing; "today" plays no part once a line has a report.
     l.timeliness = judge(r.status, r.recorded_on, r.received_ms, p.unit_due, "").timeliness;
     // A draft stands in for its expected line, as "Chưa nộp": no second, empty line for it.
@@ -115,11 +218,13 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     l.unit_code = unit;
     l.unit_name = unit_name_of(in, unit);
     l.timeliness = Timeliness::missing;
+    if (auto ind = in.indicators.find(indicator); ind != in.indicators.end()) {
+      l.target_status = judge_target(ind->second, p, false, std::nullopt, "", "");
+    }
     rep.lines.push_back(std::move(l));
   };
   for (const auto& [code, ind] : in.indicators) {
-    if (!active_in(ind, p)) continue;
-    for (const std::string& u : expected_units(in, ind)) add_missing(code, "", u);
+    for (const std::string& u : expected_units(in, ind, p)) add_missing(code, "", u);
   }
   for (const auto& [code, task] : in.tasks) {
     if (!task_expected(task, p)) continue;
@@ -146,6 +251,14 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     if (l.review_state == "submitted") ++s.submitted;
     if (l.review_state == "accepted") ++s.accepted;
     if (l.review_state == "returned") ++s.returned;
+    switch (l.target_status) {
+      case TargetStatus::met: ++s.target_met; break;
+      case TargetStatus::not_met: ++s.target_not_met; break;
+      case TargetStatus::overdue: ++s.target_overdue; break;
+      case TargetStatus::not_due: ++s.target_not_due; break;
+      case TargetStatus::not_comparable: ++s.not_comparable; break;
+      case TargetStatus::none: break;
+    }
   }
   return rep;
 }
@@ -179,11 +292,14 @@ std::vector<DueItem> due_for_unit(const ReportInputs& in, const ReportPeriod& p,
     item.state = item.report ? item.report->status : "missing";
     item.standing = item.report ? judge(item.report->status, item.report->recorded_on, item.report->received_ms, p.unit_due, today)
                                 : judge("", "", std::nullopt, p.unit_due, today);
+    if (item.indicator) {
+      item.target = item.report ? judge_target(*item.indicator, p, true, item.report->value, item.report->measure, item.report->progress)
+                                : judge_target(*item.indicator, p, false, std::nullopt, "", "");
+    }
     items.push_back(std::move(item));
   };
   for (const auto& [code, ind] : in.indicators) {
-    if (!active_in(ind, p)) continue;
-    const auto units = expected_units(in, ind);
+    const auto units = expected_units(in, ind, p);
     if (std::find(units.begin(), units.end(), unit) != units.end()) add("indicator", code);
   }
   for (const auto& [code, task] : in.tasks) {

@@ -35,7 +35,10 @@ std::string report_json(const ProvinceReport& r) {
   w.key("summary").begin_object().key("lines").number(uint64_t{s.lines}).key("on_time").number(uint64_t{s.on_time});
   w.key("late").number(uint64_t{s.late}).key("missing").number(uint64_t{s.missing});
   w.key("review").begin_object().key("draft").number(uint64_t{s.draft}).key("submitted").number(uint64_t{s.submitted});
-  w.key("accepted").number(uint64_t{s.accepted}).key("returned").number(uint64_t{s.returned}).end_object().end_object();
+  w.key("accepted").number(uint64_t{s.accepted}).key("returned").number(uint64_t{s.returned}).end_object();
+  w.key("targets").begin_object().key("met").number(uint64_t{s.target_met}).key("not_met").number(uint64_t{s.target_not_met});
+  w.key("overdue").number(uint64_t{s.target_overdue}).key("not_due").number(uint64_t{s.target_not_due});
+  w.key("not_comparable").number(uint64_t{s.not_comparable}).end_object().end_object();
   w.key("lines").begin_array();
   for (const ReportLine& l : r.lines) {
     w.begin_object().key("timeliness").string(timeliness_name(l.timeliness));
@@ -53,6 +56,9 @@ std::string report_json(const ProvinceReport& r) {
     w.key("meets_target");
     if (l.meets_target) w.boolean(*l.meets_target);
     else w.null();
+    text(w, "target_status", std::string(target_status_name(l.target_status)));
+    text(w, "target_measure", l.target_measure);
+    text(w, "target_deadline", l.target_deadline);
     text(w, "progress", l.progress);
     text(w, "recorded_on", l.recorded_on);
     text(w, "received_at", l.received_ms ? format_time(*l.received_ms, "%Y-%m-%dT%H:%M:%SZ", false) : "");

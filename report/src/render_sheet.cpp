@@ -64,7 +64,7 @@ std::vector<Cell> cells(const ReportLine& l) {
           text(l.measure),
           num(l.target),
           text(requirement(l)),
-          l.meets_target ? Cell{std::string(*l.meets_target ? "Đạt" : "Chưa đạt")} : Cell{},
+          text(std::string(target_vi(l.target_status))),
           text(std::string(progress_vi(l.progress))),
           Cell{std::string(timeliness_vi(l.timeliness))},
           l.recorded_on.empty() ? Cell{} : Cell{DateCell{l.recorded_on}},
@@ -223,6 +223,11 @@ Status write_report_xlsx(const ProvinceReport& r, const std::string& path) {
   put_count("Chờ duyệt", r.summary.submitted);
   put_count("Đã duyệt", r.summary.accepted);
   put_count("Trả lại", r.summary.returned);
+  put_count("Mục tiêu: đạt", r.summary.target_met);
+  put_count("Mục tiêu: chưa đạt", r.summary.target_not_met);
+  put_count("Mục tiêu: quá hạn", r.summary.target_overdue);
+  put_count("Mục tiêu: chưa đến hạn", r.summary.target_not_due);
+  put_count("Số liệu khác đơn vị tính (không so sánh)", r.summary.not_comparable);
   worksheet_set_column(sum, 0, 0, 36, nullptr);
   worksheet_set_column(sum, 1, 1, 18, nullptr);
 

@@ -20,7 +20,8 @@ std::string report_text(const ProvinceReport& r) {
     bool right;
   };
   const Col cols[] = {{"Nhóm", 4, false},   {"Chỉ tiêu", 26, false}, {"Đơn vị", 22, false},
-                      {"Giá trị", 8, true}, {"Yêu cầu", 16, false},  {"Tiến độ", 15, false},
+                      {"Giá trị", 8, true}, {"Yêu cầu", 16, false},  {"Mục tiêu", 12, false},
+                      {"Tiến độ", 15, false},
                       {"Nộp", 8, false},    {"Ghi nhận", 10, false}, {"Duyệt", 9, false}};
   auto line = [&](const std::vector<std::string>& v) {
     std::string s;
@@ -42,8 +43,11 @@ std::string report_text(const ProvinceReport& r) {
   for (const ReportLine& l : r.lines) {
     if (l.report_id.empty()) continue;
     ++shown;
+    // A value in another unit than the target's is shown with its unit, and not judged.
+    const bool other_unit = l.target_status == TargetStatus::not_comparable;
     out += line({l.group, l.indicator, l.unit_code + " " + l.unit_name,
-                 l.value ? number(*l.value) : "", requirement(l),
+                 l.value ? number(*l.value) + (other_unit ? " " + l.measure : "") : "", requirement(l),
+                 other_unit ? "Khác ĐVT" : std::string(target_vi(l.target_status)),
                  std::string(progress_vi(l.progress)), std::string(timeliness_vi(l.timeliness)),
                  vi_date(l.recorded_on), std::string(review_vi(l.review_state))});
   }
@@ -68,12 +72,29 @@ std::string report_text(const ProvinceReport& r) {
     for (size_t k = 0; k < units.size() && k < 10; ++k) out += (k ? ", " : "") + units[k];
     out += units.size() > 10 ? ", … (+" + std::to_string(units.size() - 10) + ")\n" : "\n";
   }
+  // Targets whose deadline has passed unmet, one line per indicator.
+  std::vector<std::pair<std::string, std::vector<std::string>>> overdue;
+  for (const ReportLine& l : r.lines) {
+    if (l.target_status != TargetStatus::overdue) continue;
+    const std::string key = l.group + " " + l.indicator + " (hạn " + vi_date(l.target_deadline) + ")";
+    if (overdue.empty() || overdue.back().first != key) overdue.push_back({key, {}});
+    overdue.back().second.push_back(l.unit_code.empty() ? "toàn tỉnh" : l.unit_code);
+  }
+  if (!overdue.empty()) out += "\nQuá hạn, chưa đạt mục tiêu:\n";
+  for (const auto& [key, units] : overdue) {
+    out += "  " + key + ": ";
+    for (size_t k = 0; k < units.size() && k < 10; ++k) out += (k ? ", " : "") + units[k];
+    out += units.size() > 10 ? ", … (+" + std::to_string(units.size() - 10) + ")\n" : "\n";
+  }
   const ReportSummary& s = r.summary;
   out += "\nTổng cộng " + std::to_string(s.lines) + " dòng: đúng hạn " + std::to_string(s.on_time) +
          ", trễ " + std::to_string(s.late) + ", chưa nộp " + std::to_string(s.missing) +
          " (trong đó " + std::to_string(s.draft) + " bản nháp).\nTrạng thái duyệt: chờ duyệt " +
          std::to_string(s.submitted) + ", đã duyệt " + std::to_string(s.accepted) + ", trả lại " +
-         std::to_string(s.returned) + ", nháp " + std::to_string(s.draft) + ".\n";
+         std::to_string(s.returned) + ", nháp " + std::to_string(s.draft) + ".\n" +
+         "Mục tiêu (xét tại kỳ có hạn của chỉ tiêu): đạt " + std::to_string(s.target_met) + ", chưa đạt " +
+         std::to_string(s.target_not_met) + ", quá hạn " + std::to_string(s.target_overdue) + ", chưa đến hạn " +
+         std::to_string(s.target_not_due) + ", khác đơn vị tính " + std::to_string(s.not_comparable) + ".\n";
   return out;
 }
 

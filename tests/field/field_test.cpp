@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -389,6 +392,62 @@ TEST_F(FieldTest, ConcurrentEditsOfOneReportLeaveAConflictRecord) {
   EXPECT_GE(conflicts, 1u);
   // Both replicas converge on the same winner.
   EXPECT_EQ(json("minh", {"show", id}).str({"report", "fields", "narrative"}), json("tuan", {"show", id}).str({"report", "fields", "narrative"}));
+}
+
+// Issue 14. A commune's phone receives only its own units' indicator_unit rows: `due` lists what
+// Mường La owes, not the wards' indicators (whose rows it never sees), and before an
+// indicator's deadline its target is "not yet due".
+TEST_F(FieldTest, DueOnACommunesPhoneListsOnlyItsOwnIndicators) {
+  enrol("minh", "official", "03808");
+  const Doc due = json("minh", {"due", "--period", "2026-H1"});
+  std::set<std::string> codes;
+  std::map<std::string, std::string> target;
+  for (auto u : due.array("units")) {
+    EXPECT_EQ(std::string_view(u["code"].get_string().value()), "03808");
+    for (auto it : u["items"].get_array()) {
+      const std::string code(it["code"].get_string().value());
+      codes.insert(code);
+      target[code] = std::string(it["target_status"].get_string().value());
+    }
+  }
+  for (const char* mine : {"CT-CAPNUOC-XA", "CT-BACSI-TRAMYTE", "CT-KHONGMATUY-XAPHUONG"}) {
+    EXPECT_TRUE(codes.count(mine)) << mine << " in " << due.text();
+    EXPECT_EQ(target[mine], "not_due") << mine;  // deadlines 2027, 2028, 2030
+  }
+  for (const char* theirs : {"CT-CAPNUOC-PHUONG", "CT-NUOCTHAI-PHUONG", "CT-NMXLNT-MAISON", "CT-NMXLNT-YENCHAU", "CT-NMXLNT-PHUYEN"}) {
+    EXPECT_FALSE(codes.count(theirs)) << theirs << " is not Mường La's: " << due.text();
+  }
+}
+
+// Issue 14. What is due and late is counted in Vietnam's calendar (UTC+7), not UTC: at 18:30 UTC on
+// 5 June it is already 6 June in Sơn La, past the 2026-H1 deadline; at 16:30 UTC it is not yet.
+TEST_F(FieldTest, DueCountsTheDayInVietnam) {
+  enrol("lan", "official", "03646");
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto at = [&](int64_t utc_s) { return "TRAM_FIELD_CLOCK_OFFSET_S=" + std::to_string(utc_s - now_s); };
+  constexpr int64_t k1830Utc = 1780617600 + 18 * 3600 + 1800;  // 2026-06-05T18:30:00Z = 06-06 01:30 in Vietnam
+  constexpr int64_t k1630Utc = 1780617600 + 16 * 3600 + 1800;  // 2026-06-05T16:30:00Z = 06-05 23:30 in Vietnam
+  const Doc after = json("lan", {"due", "--period", "2026-H1"}, at(k1830Utc));
+  EXPECT_EQ(after.str({"today"}), "2026-06-06") << after.text();
+  EXPECT_EQ(after.num({"period", "overdue"}), 1) << after.text();
+  size_t missing = 0, late = 0;
+  for (auto u : after.array("units")) {
+    for (auto it : u["items"].get_array()) {
+      if (std::string_view(it["state"].get_string().value()) != "missing") continue;
+      ++missing;
+      late += it["late"].get_bool().value();
+    }
+  }
+  EXPECT_GT(missing, 0u);
+  EXPECT_EQ(late, missing);
+  const Doc before = json("lan", {"due", "--period", "2026-H1"}, at(k1630Utc));
+  EXPECT_EQ(before.str({"today"}), "2026-06-05") << before.text();
+  EXPECT_EQ(before.num({"period", "overdue"}), 0) << before.text();
+  // A report recorded then carries Vietnam's date too.
+  const Doc made = json("lan", {"report", "--indicator", "CT-CAPNUOC-PHUONG", "--period", "2026-H1", "--value", "97", "--progress", "on_track"},
+                        at(k1830Utc));
+  const Doc shown = json("lan", {"show", made.str({"id"})});
+  EXPECT_NE(shown.text().find("2026-06-06"), std::string::npos) << shown.text();
 }
 
 // One rule for "on time / late" in the field app and the province report (docs/operations.md §8):

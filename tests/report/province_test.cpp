@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tram/report/render.hpp"
 
 namespace tram::reporting {
@@ -75,7 +77,10 @@ TEST(ProvinceReport, ExpectedLinesMissingOnesAndTheRule) {
     if (l.report_id == "r1") {
       EXPECT_EQ(l.timeliness, Timeliness::on_time);
       EXPECT_EQ(l.unit_name, "Xã Mường La");
-      EXPECT_EQ(l.meets_target, std::optional<bool>(false));
+      // 80 against "> 90 % by 2030" in 2026-H1: progress, not yet judged (was "Chưa đạt").
+      EXPECT_EQ(l.target_status, TargetStatus::not_due);
+      EXPECT_EQ(l.meets_target, std::nullopt);
+      EXPECT_EQ(l.target_deadline, "2030-12-31");
       EXPECT_EQ(l.group, "NV08");
     }
     if (l.report_id == "r2") {
@@ -147,6 +152,244 @@ TEST(ProvinceReport, ReceiptTimesCapAPhoneAhead) {
   auto a = due_for_unit(*in, *in->period("2026-H1"), "A", "2026-06-20");
   EXPECT_TRUE(a[0].standing.capped);
   EXPECT_EQ(a[0].standing.counted_on, "2026-06-05");
+}
+
+// Half years and years from 2026 to 2029, a ward water target (> 96 % by 2028-12-31, units A
+// and B), a plant (= 1 nhà máy by 2030-12-31, unit A) and a province-wide milestone due by the
+// end of 2028.
+Rows programme_over_years() {
+  Rows r;
+  for (int y = 2026; y <= 2029; ++y) {
+    const std::string ys = std::to_string(y);
+    auto date = [&](const char* md) { return d((ys + md).c_str()); };
+    r.add("reporting_period", ys + "-H1", {{"kind", t("H1")}, {"year", Value{int64_t{y}}}, {"starts", date("-01-01")},
+                                           {"ends", date("-06-30")}, {"unit_due", date("-06-05")}, {"finance_due", date("-06-10")}});
+    r.add("reporting_period", ys, {{"kind", t("year")}, {"year", Value{int64_t{y}}}, {"starts", date("-01-01")},
+                                   {"ends", date("-12-31")}, {"unit_due", date("-12-05")}, {"finance_due", date("-12-10")}});
+  }
+  r.add("unit", "A", {{"name", t("Tô Hiệu")}, {"type", t("phường")}});
+  r.add("unit", "B", {{"name", t("Chiềng An")}, {"type", t("phường")}});
+  r.add("task_group", "NV08", {{"number", Value{int64_t{8}}}, {"title", t("Môi trường")}});
+  r.add("task", "NV08.04", {{"task_group", t("NV08")}, {"title", t("Cấp nước, nước thải")}});
+  r.add("indicator", "WATER", {{"task", t("NV08.04")}, {"title", t("Cấp nước phường")}, {"kind", t("percent")}, {"comparator", t(">")},
+                               {"target", Value{96.0}}, {"measure", t("%")}, {"start", d("2026-01-01")}, {"deadline", d("2028-12-31")},
+                               {"applies_to", t("listed")}});
+  r.add("indicator", "PLANT", {{"task", t("NV08.04")}, {"title", t("Nhà máy xử lý nước thải")}, {"kind", t("count")}, {"comparator", t("=")},
+                               {"target", Value{1.0}}, {"measure", t("nhà máy")}, {"start", d("2026-01-01")}, {"deadline", d("2030-12-31")},
+                               {"applies_to", t("listed")}});
+  r.add("indicator", "ROUTE", {{"task", t("NV08.04")}, {"title", t("Tuyến đường")}, {"kind", t("milestone")}, {"comparator", t("none")},
+                               {"deadline", d("2028-12-31")}, {"applies_to", t("province")}});
+  r.add("indicator_unit", "WATER:A", {{"indicator", t("WATER")}, {"unit_code", t("A")}});
+  r.add("indicator_unit", "WATER:B", {{"indicator", t("WATER")}, {"unit_code", t("B")}});
+  r.add("indicator_unit", "PLANT:A", {{"indicator", t("PLANT")}, {"unit_code", t("A")}});
+  return r;
+}
+
+void report_in(Rows& r, const std::string& id, const char* unit, const char* indicator, const char* period, std::optional<double> value,
+               const char* measure = "", const char* progress = "on_track", const char* status = "submitted") {
+  Fields f = {{"unit_code", t(unit)}, {"indicator", t(indicator)}, {"period", t(period)}, {"status", t(status)},
+              {"recorded_on", d("2026-01-02")}, {"progress", t(progress)}};
+  if (value) f["value"] = Value{*value};
+  if (*measure) f["measure"] = t(measure);
+  r.add("progress_report", id, std::move(f));
+}
+
+const ReportLine* line_of(const ProvinceReport& rep, const std::string& indicator, const std::string& unit) {
+  for (const ReportLine& l : rep.lines) {
+    if (l.indicator == indicator && l.unit_code == unit) return &l;
+  }
+  return nullptr;
+}
+
+TEST(TargetAtTheDeadline, BeforeItTheValueIsProgressNotAVerdict) {
+  Rows rows = programme_over_years();
+  report_in(rows, "a26", "A", "WATER", "2026-H1", 80);  // on schedule for 2028, far from 96 %
+  report_in(rows, "p26", "A", "PLANT", "2026-H1", 0);   // the plant is due by 2030
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok()) << in.status().to_string();
+  auto rep = build_province_report(*in, "2026-H1", 0);
+  ASSERT_TRUE(rep.ok());
+  for (const char* ind : {"WATER", "PLANT"}) {
+    const ReportLine* l = line_of(*rep, ind, "A");
+    ASSERT_NE(l, nullptr) << ind;
+    EXPECT_EQ(l->target_status, TargetStatus::not_due) << ind;
+    EXPECT_EQ(l->meets_target, std::nullopt) << ind;  // not "Chưa đạt"
+  }
+  EXPECT_EQ(line_of(*rep, "WATER", "A")->progress, "on_track");  // the reported progress is shown
+  // Lines without a report before the deadline are not yet due either.
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->target_status, TargetStatus::not_due);
+  // The plant in every period up to 2030-H1 (here: to 2029) is never "Chưa đạt".
+  for (const char* period : {"2026", "2027-H1", "2027", "2028-H1", "2028", "2029-H1", "2029"}) {
+    report_in(rows, std::string("p") + period, "A", "PLANT", period, 0);
+  }
+  in = read_inputs(rows.source());
+  for (const ReportPeriod& p : in->periods) {
+    auto r = build_province_report(*in, p.code, 0);
+    const ReportLine* l = line_of(*r, "PLANT", "A");
+    ASSERT_NE(l, nullptr) << p.code;
+    EXPECT_EQ(l->target_status, TargetStatus::not_due) << p.code;
+  }
+  // The renderers say so, in Vietnamese and in the JSON.
+  const std::string csv = report_csv(*rep);
+  EXPECT_NE(csv.find(",Chưa đến hạn,Đúng tiến độ,"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("Chưa đạt"), std::string::npos) << csv;
+  const std::string json = report_json(*rep);
+  EXPECT_NE(json.find("\"meets_target\":null,\"target_status\":\"not_due\",\"target_measure\":\"%\",\"target_deadline\":\"2028-12-31\""),
+            std::string::npos) << json;
+  EXPECT_NE(json.find("\"targets\":{\"met\":0,\"not_met\":0,\"overdue\":0,"), std::string::npos) << json;
+  const std::string text = report_text(*rep);
+  EXPECT_NE(text.find("Chưa đến hạn"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Chưa đạt "), std::string::npos) << text;
+}
+
+TEST(TargetAtTheDeadline, JudgedInThePeriodThatHoldsTheDeadline) {
+  Rows rows = programme_over_years();
+  report_in(rows, "a28", "A", "WATER", "2028", 97);
+  report_in(rows, "b28", "B", "WATER", "2028", 90);
+  report_in(rows, "b28h1", "B", "WATER", "2028-H1", 90);  // 2028-H1 ends before the deadline
+  report_in(rows, "route28", "B", "ROUTE", "2028", std::nullopt, "", "at_risk");
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok());
+  auto h1 = build_province_report(*in, "2028-H1", 0);
+  EXPECT_EQ(line_of(*h1, "WATER", "B")->target_status, TargetStatus::not_due);
+  auto rep = build_province_report(*in, "2028", 0);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(line_of(*rep, "WATER", "A")->target_status, TargetStatus::met);
+  EXPECT_EQ(line_of(*rep, "WATER", "A")->meets_target, std::optional<bool>(true));
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->target_status, TargetStatus::not_met);
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->meets_target, std::optional<bool>(false));
+  // A milestone is met when done; at risk at its deadline is not met.
+  EXPECT_EQ(line_of(*rep, "ROUTE", "B")->target_status, TargetStatus::not_met);
+  EXPECT_EQ(rep->summary.target_met, 1u);
+  EXPECT_EQ(rep->summary.target_not_met, 2u);
+  const std::string csv = report_csv(*rep);
+  EXPECT_NE(csv.find(",Đạt,"), std::string::npos);
+  EXPECT_NE(csv.find(",Chưa đạt,"), std::string::npos);
+}
+
+TEST(TargetAtTheDeadline, AfterItAMissedTargetStaysOnTheReportAsOverdue) {
+  Rows rows = programme_over_years();
+  report_in(rows, "a28", "A", "WATER", "2028", 97);  // met at the deadline
+  report_in(rows, "b28", "B", "WATER", "2028", 90);  // missed
+  report_in(rows, "route28", "B", "ROUTE", "2028", std::nullopt, "", "at_risk");
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok());
+  auto rep = build_province_report(*in, "2029-H1", 0);
+  ASSERT_TRUE(rep.ok());
+  // The met target leaves the report; the missed one stays, overdue (it used to drop out).
+  EXPECT_EQ(line_of(*rep, "WATER", "A"), nullptr);
+  const ReportLine* b = line_of(*rep, "WATER", "B");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->target_status, TargetStatus::overdue);
+  EXPECT_EQ(b->timeliness, Timeliness::missing);
+  const ReportLine* route = line_of(*rep, "ROUTE", "");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->unit_name, "Toàn tỉnh");
+  EXPECT_EQ(route->target_status, TargetStatus::overdue);
+  EXPECT_EQ(rep->summary.target_overdue, 2u);
+  EXPECT_NE(report_csv(*rep).find(",Quá hạn,"), std::string::npos);
+  EXPECT_NE(report_json(*rep).find("\"target_status\":\"overdue\""), std::string::npos);
+  const std::string text = report_text(*rep);
+  EXPECT_NE(text.find("Quá hạn, chưa đạt mục tiêu:\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("NV08 WATER (hạn 31/12/2028): B"), std::string::npos) << text;
+  // The due view agrees: B still owes it, A does not.
+  const ReportPeriod* p = in->period("2029-H1");
+  auto due_b = due_for_unit(*in, *p, "B", "2029-01-10");
+  ASSERT_EQ(due_b.size(), 1u);
+  EXPECT_EQ(due_b[0].code, "WATER");
+  EXPECT_EQ(due_b[0].target, TargetStatus::overdue);
+  for (const DueItem& it : due_for_unit(*in, *p, "A", "2029-01-10")) EXPECT_NE(it.code, "WATER");
+  // Reported late and reaching the target: met (and then it leaves the following periods).
+  report_in(rows, "b29", "B", "WATER", "2029-H1", 97);
+  report_in(rows, "route29", "A", "ROUTE", "2029-H1", std::nullopt, "", "done");
+  in = read_inputs(rows.source());
+  rep = build_province_report(*in, "2029-H1", 0);
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->target_status, TargetStatus::met);
+  EXPECT_EQ(line_of(*rep, "ROUTE", "A")->target_status, TargetStatus::met);
+  auto next = build_province_report(*in, "2029", 0);
+  ASSERT_EQ(next->lines.size(), 1u) << report_text(*next);
+  EXPECT_EQ(next->lines[0].indicator, "PLANT");  // due by 2030: not yet
+  EXPECT_EQ(next->lines[0].target_status, TargetStatus::not_due);
+  // An overdue line with a value that still misses the target: not met.
+  Rows again = programme_over_years();
+  report_in(again, "b28", "B", "WATER", "2028", 90);
+  report_in(again, "b29", "B", "WATER", "2029", 93);
+  in = read_inputs(again.source());
+  rep = build_province_report(*in, "2029", 0);
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->target_status, TargetStatus::overdue);
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->meets_target, std::optional<bool>(false));
+}
+
+TEST(TargetAtTheDeadline, AValueInAnotherUnitIsNotJudged) {
+  Rows rows = programme_over_years();
+  report_in(rows, "a28", "A", "WATER", "2028", 126, "hộ");  // households, not the % the target counts
+  report_in(rows, "b28", "B", "WATER", "2028", 97, " % ");  // the same unit, written loosely
+  report_in(rows, "p26", "A", "PLANT", "2026-H1", 1, "Nhà máy");
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok());
+  auto rep = build_province_report(*in, "2028", 0);
+  const ReportLine* a = line_of(*rep, "WATER", "A");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->target_status, TargetStatus::not_comparable);
+  EXPECT_EQ(a->meets_target, std::nullopt);  // was "Đạt": 126 > 96
+  EXPECT_EQ(a->measure, "hộ");
+  EXPECT_EQ(a->target_measure, "%");
+  EXPECT_EQ(line_of(*rep, "WATER", "B")->target_status, TargetStatus::met);
+  EXPECT_EQ(rep->summary.not_comparable, 1u);
+  const std::string csv = report_csv(*rep);
+  EXPECT_NE(csv.find(",126,hộ,96,> 96%,Không so sánh được (khác đơn vị tính),"), std::string::npos) << csv;
+  EXPECT_NE(report_json(*rep).find("\"target_status\":\"not_comparable\""), std::string::npos);
+  EXPECT_NE(report_text(*rep).find("126 hộ  > 96%"), std::string::npos) << report_text(*rep);
+  EXPECT_NE(report_text(*rep).find("Khác ĐVT"), std::string::npos);
+  // Case and spacing of the unit do not make a value incomparable.
+  auto h1 = build_province_report(*in, "2026-H1", 0);
+  EXPECT_EQ(line_of(*h1, "PLANT", "A")->target_status, TargetStatus::not_due);
+  // In the due view too.
+  auto due = due_for_unit(*in, *in->period("2028"), "A", "2028-12-01");
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].code, "PLANT");
+  EXPECT_EQ(due[0].target, TargetStatus::not_due);
+  EXPECT_EQ(due[1].code, "WATER");
+  EXPECT_EQ(due[1].target, TargetStatus::not_comparable);
+}
+
+// A device sees the indicator_unit rows of its own units only: an indicator whose rows are all
+// another unit's looks, on that device, like one without rows.
+TEST(ScopedReader, DoesNotExpectWhatItCannotSeeRowsFor) {
+  Rows all = programme();
+  all.add("indicator", "WARD", {{"task", t("NV08.01")}, {"title", t("Chỉ tiêu của phường")}, {"applies_to", t("listed")},
+                                {"comparator", t(">")}, {"target", Value{50.0}}, {"measure", t("%")}, {"deadline", d("2030-12-31")}});
+  all.add("indicator_unit", "WARD:B", {{"indicator", t("WARD")}, {"unit_code", t("B")}});
+  // The server's view: WARD from B only; an indicator with no rows at all from every unit.
+  all.add("indicator", "EVERY", {{"task", t("NV08.01")}, {"title", t("Mọi đơn vị")}, {"deadline", d("2030-12-31")}});
+  auto server = read_inputs(all.source());
+  ASSERT_TRUE(server.ok());
+  const ReportPeriod& p = *server->period("2026-H1");
+  auto codes = [](const std::vector<DueItem>& items) {
+    std::set<std::string> out;
+    for (const auto& it : items) out.insert(it.code);
+    return out;
+  };
+  EXPECT_EQ(codes(due_for_unit(*server, p, "A", "2026-06-01")), (std::set<std::string>{"WATER", "EVERY", "NV08.02"}));
+  EXPECT_EQ(codes(due_for_unit(*server, p, "B", "2026-06-01")), (std::set<std::string>{"WATER", "WARD", "EVERY", "NV08.02"}));
+  auto rep = build_province_report(*server, "2026-H1", 0);
+  EXPECT_EQ(rep->lines.size(), 8u);  // WATER ×2, ROAD, WARD from B, EVERY ×2, the task ×2
+
+  // Commune A's phone: the same rows without B's indicator_unit rows.
+  Rows phone;
+  for (const char* table : {"reporting_period", "unit", "task_group", "task", "indicator", "indicator_unit", "progress_report"}) {
+    ASSERT_TRUE(all.source()(table, [&](SourceRow&& r) {
+                     if (std::string(table) == "indicator_unit" && std::get<Text>(r.fields["unit_code"]).s != "A") return;
+                     phone.add(table, r.id, r.fields);
+                   }).ok());
+  }
+  auto scoped = read_inputs(phone.source());
+  ASSERT_TRUE(scoped.ok());
+  scoped->all_units = false;
+  EXPECT_EQ(codes(due_for_unit(*scoped, *scoped->period("2026-H1"), "A", "2026-06-01")), (std::set<std::string>{"WATER", "NV08.02"}));
+  // Unscoped, the same rows would wrongly make A owe the ward's indicator (the bug).
+  scoped->all_units = true;
+  EXPECT_TRUE(codes(due_for_unit(*scoped, *scoped->period("2026-H1"), "A", "2026-06-01")).count("WARD"));
 }
 
 }  // namespace

@@ -250,7 +250,8 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_EQ(ml[col("Giá trị")], "78.5");
   EXPECT_EQ(ml[col("Mục tiêu")], "90");
   EXPECT_EQ(ml[col("Yêu cầu")], "> 90%");
-  EXPECT_EQ(ml[col("Đạt mục tiêu")], "Chưa đạt");
+  // 78.5 against "> 90 % by 2028": progress in 2026-H1, judged only at the deadline (issue 14).
+  EXPECT_EQ(ml[col("Đạt mục tiêu")], "Chưa đến hạn");
   EXPECT_EQ(ml[col("Tiến độ")], "Đúng tiến độ");
   EXPECT_EQ(ml[col("Đúng hạn / Trễ / Chưa nộp")], "Đúng hạn");  // recorded on the due date itself
   EXPECT_EQ(ml[col("Ngày ghi nhận")], "2026-06-05");
@@ -264,7 +265,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   const auto& th = by_report["r-to-hieu"];
   EXPECT_EQ(th[col("Đơn vị")], "Phường Tô Hiệu");
   EXPECT_EQ(th[col("Giá trị")], "97");
-  EXPECT_EQ(th[col("Đạt mục tiêu")], "Đạt");
+  EXPECT_EQ(th[col("Đạt mục tiêu")], "Chưa đến hạn");  // "> 96 % by 2028"
   EXPECT_EQ(th[col("Đúng hạn / Trễ / Chưa nộp")], "Trễ");  // a day after 05/06
   EXPECT_EQ(th[col("Trạng thái duyệt")], "Trả lại");
   EXPECT_EQ(th[col("Ý kiến thẩm định")], "Đề nghị bổ sung danh sách hộ được cấp nước.");
@@ -328,7 +329,10 @@ TEST_F(ReportTest, AdminEndpointServesJsonCsvAndXlsx) {
     EXPECT_EQ(std::string_view(l["timeliness"].get_string().value()), "late");
     EXPECT_EQ(l["value"].get_double().value(), 97.0);
     EXPECT_EQ(l["target"].get_double().value(), 96.0);
-    EXPECT_TRUE(l["meets_target"].get_bool().value());
+    EXPECT_TRUE(l["meets_target"].is_null());  // not judged before the indicator's deadline
+    EXPECT_EQ(std::string_view(l["target_status"].get_string().value()), "not_due");
+    EXPECT_EQ(std::string_view(l["target_deadline"].get_string().value()), "2028-12-31");
+    EXPECT_EQ(std::string_view(l["target_measure"].get_string().value()), "%");
     EXPECT_EQ(std::string_view(l["review_state"].get_string().value()), "returned");
     EXPECT_EQ(std::string_view(l["unit_name"].get_string().value()), "Phường Tô Hiệu");
     EXPECT_EQ(std::string_view(l["received_at"].get_string().value()).size(), 20u);  // ...Z

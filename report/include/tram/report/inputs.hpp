@@ -63,6 +63,10 @@ struct ReportInputs {
   std::map<std::string, Task> tasks;
   std::map<std::string, Indicator> indicators;
   std::vector<ReportRow> reports;
+  // Whether these rows are all the province's (the server, a reviewer's device) or one scope's
+  // (an official's device, which receives only its own units' indicator_unit rows): a scoped
+  // reader cannot tell "no rows" from "rows of units it does not see" (province.hpp).
+  bool all_units = true;
 
   const ReportPeriod* period(std::string_view code) const;
 };

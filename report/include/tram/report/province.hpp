@@ -4,12 +4,22 @@
 // review state. And the same "what is expected" rule seen from one unit (due_for_unit), for
 // the field app. Pure functions of ReportInputs (inputs.hpp).
 //
-// Expected: every indicator active in the period (start empty or <= period end, deadline empty
-// or >= period start) from each unit named by its indicator_unit rows; an indicator without
-// such rows is expected from every unit, except applies_to "province", expected once for the
-// whole province (any unit's report satisfies it). A task whose `units` names units is expected
-// from each of them (a report on the task alone satisfies it) while its deadline has not passed
-// before the period starts.
+// Expected: every indicator that has started (start empty or <= period end) and whose deadline
+// is empty or not before the period's start, from each unit named by its indicator_unit rows; an
+// indicator without such rows is expected from every unit when the rows are all the province's
+// (ReportInputs::all_units), from none on a scoped reader (a device sees only its own units'
+// rows), and applies_to "province" is expected once for the whole province (any unit's report
+// satisfies it). After its deadline an indicator stays expected from each unit whose target was
+// not met (target_met_by), as overdue, provided a reporting period holds the deadline (one that
+// ended before the programme's first period is not expected). A task whose `units` names units is expected from each of
+// them (a report on the task alone satisfies it) while its deadline has not passed before the
+// period starts.
+//
+// Against the target (judge_target): a value is judged met / not met only in the period that
+// holds the indicator's deadline (starts <= deadline <= ends); before it the target is not yet
+// due (the value is progress), after it an unmet target is overdue. A value in another unit of
+// measure than the target's is not judged (not_comparable). A milestone (no numeric target) is
+// met when its report's progress is "done".
 #pragma once
 
 #include <cstdint>
@@ -23,6 +33,33 @@
 
 namespace tram::reporting {
 
+// Where a line stands against its indicator's target.
+enum class TargetStatus {
+  none,            // nothing to judge: no indicator or target, no value at the deadline, no report
+  not_due,         // before the indicator's deadline: the value is progress, not judged
+  met,             // at (or after) the deadline, the target is reached
+  not_met,         // at the deadline, the target is not reached
+  overdue,         // after the deadline, the target is still not reached (or not reported)
+  not_comparable,  // the value is in another unit of measure than the target
+};
+// "" (none), "not_due", "met", "not_met", "overdue", "not_comparable".
+std::string_view target_status_name(TargetStatus t);
+
+// Where period `p` stands against an indicator's deadline.
+enum class DeadlinePhase { no_deadline, before, at, after };
+DeadlinePhase deadline_phase(const Indicator& i, const ReportPeriod& p);
+
+// The status of a report's value (or of no report: value, measure and progress empty) on
+// indicator `i` in period `p`. `measure` is the report's own unit of measure ("" = the target's).
+TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool reported,
+                          const std::optional<double>& value, std::string_view measure,
+                          std::string_view progress);
+
+// Whether `unit` ("" = any unit: a province-wide line) has met the target of `indicator` by
+// period `p`: its latest submitted report from the deadline's period up to `p` (inclusive) met it.
+bool target_met_by(const ReportInputs& in, const Indicator& i, const ReportPeriod& p,
+                   const std::string& unit);
+
 // One line: a report, or an expected report that is missing (report_id empty).
 struct ReportLine {
   int64_t group_number = 0;  // for ordering; 0 when unknown
@@ -32,8 +69,13 @@ struct ReportLine {
   std::optional<double> value;
   std::string measure;
   std::optional<double> target, target_max;
+  std::string target_measure;        // the indicator's unit of measure
+  std::string target_deadline;       // the indicator's deadline, YYYY-MM-DD ("" = none)
   std::string comparator;            // the indicator's: >, >=, =, range, none
-  std::optional<bool> meets_target;  // nullopt: no value or no numeric target
+  TargetStatus target_status = TargetStatus::none;
+  // true: met; false: not met, or overdue with a report; nullopt otherwise (no value, not due,
+  // not comparable, nothing to judge).
+  std::optional<bool> meets_target;
   std::string progress;              // not_started, on_track, at_risk, done; "" when missing
   Timeliness timeliness = Timeliness::missing;
   std::string recorded_on;             // YYYY-MM-DD
@@ -45,6 +87,8 @@ struct ReportLine {
 struct ReportSummary {
   size_t lines = 0, on_time = 0, late = 0, missing = 0;
   size_t draft = 0, submitted = 0, accepted = 0, returned = 0;
+  // Lines by target_status.
+  size_t target_met = 0, target_not_met = 0, target_overdue = 0, target_not_due = 0, not_comparable = 0;
 };
 
 struct ProvinceReport {
@@ -71,6 +115,7 @@ struct DueItem {
   const ReportRow* report = nullptr;     // null: nothing reported
   std::string state;                     // missing, draft, submitted, returned, accepted
   Standing standing;
+  TargetStatus target = TargetStatus::none;  // the report's value (or none) against the target
 };
 
 // What `unit` owes for `period`: what is expected of it, then anything else it reported.
