@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
-  libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev
+  libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev libcli11-dev
   chromium fonts-noto-core jq sqlite3
 )
 # The web app is built and tested with Node.js 20 and npm (web/): Debian 12's own nodejs is 18,

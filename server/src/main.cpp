@@ -11,11 +11,8 @@ using namespace tram;
 using namespace tram::server;
 
 int main(int argc, char** argv) {
-  const cli::Options o = cli::parse(argc, argv);
-  if (o.has("help") || o.positional.empty()) {
-    std::fputs(cli::kUsage, stdout);
-    return o.has("help") ? 0 : 1;
-  }
+  cli::Options o;
+  if (auto exit_code = cli::parse(argc, argv, o)) return *exit_code;
   SystemClock clock;
   SystemRandom random;
   crypto_init();

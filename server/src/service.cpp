@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "api/admin.hpp"
@@ -14,6 +15,7 @@
 #include "api/web_app.hpp"
 #include "tram/engine/text.hpp"
 #include "report.hpp"
+#include "tram/report/inputs.hpp"
 
 namespace tram::server {
 using api::error;
@@ -118,8 +120,55 @@ Response Service::route(const Request& req, std::string& route_name) {
   return sessions_->me(*who, key_statement_count_);
 }
 
+// nullopt when the schema has no table "unit" (a test schema): nothing to check against.
+Result<std::optional<std::vector<Service::UnitInfo>>> Service::reference_units() {
+  auto snap = storage_->read_snapshot();
+  if (!snap.ok()) return snap.status();
+  if (!(*snap)->rows().schema().table("unit")) return std::optional<std::vector<UnitInfo>>();
+  std::vector<UnitInfo> out;
+  const auto rows = reporting::store_rows((*snap)->rows());
+  auto text = [](const reporting::SourceRow& r, const char* f) {
+    auto it = r.fields.find(f);
+    return it != r.fields.end() && std::holds_alternative<Text>(it->second) ? std::get<Text>(it->second).s : std::string();
+  };
+  TRAM_RETURN_IF_ERROR(rows("unit", [&](reporting::SourceRow&& r) { out.push_back({r.id, text(r, "name"), text(r, "type")}); }));
+  return std::optional(std::move(out));
+}
+
+Result<std::vector<Service::UnitInfo>> Service::units() {
+  auto u = reference_units();
+  if (!u.ok()) return u.status();
+  return u->value_or(std::vector<UnitInfo>{});
+}
+
 Status Service::create_user(const UserRecord& user) {
   if (user.id.empty()) return {Errc::invalid_value, "user id must not be empty"};
+  if (!user.all_units && user.units.empty() && user.role == Role::official) {
+    return {Errc::invalid_value, "an official needs the units they report for (--units CODE,CODE; admin units lists them)"};
+  }
+  // Every unit must exist in the reference data: a typo ("3808" for 03808) would make a user whose
+  // reports name no real commune, while the real one shows as missing.
+  if (!user.all_units) {
+    auto reference = reference_units();
+    if (!reference.ok()) return reference.status();
+    const bool has_units_table = reference->has_value();
+    const auto known = reference->value_or(std::vector<UnitInfo>{});
+    for (const std::string& code : has_units_table ? user.units : std::vector<std::string>{}) {
+      if (std::any_of(known.begin(), known.end(), [&](const UnitInfo& u) { return u.code == code; })) continue;
+      std::string hint;
+      if (known.empty()) {
+        hint = " (the reference data is not loaded: run tram-server seed first)";
+      } else {
+        for (const UnitInfo& u : known) {
+          const bool padded = code.size() < u.code.size() && u.code.ends_with(code) &&
+                              u.code.find_first_not_of('0') == u.code.size() - code.size();
+          if (padded) hint = " (did you mean " + u.code + ", " + u.type + " " + u.name + "?)";
+        }
+        if (hint.empty()) hint = " (tram-server admin units lists the codes)";
+      }
+      return {Errc::invalid_value, "unknown unit code " + code + hint};
+    }
+  }
   // The name is what the user's reports must carry as author: exactly as the schema stores text.
   const bool padded = !user.name.empty() && (user.name.front() == ' ' || user.name.back() == ' ');
   if (!is_nfc(user.name) || user.name.size() > 300 || padded) {

@@ -98,6 +98,12 @@ class Service {
   Result<std::string> issue_enrolment_code(const std::string& user, int64_t ttl_ms);
   Result<std::vector<DeviceRecord>> devices();
   Result<std::vector<UserRecord>> users();
+  // The communes and wards of the reference data (table "unit"), by code; empty when the schema
+  // has no such table.
+  struct UnitInfo {
+    std::string code, name, type;
+  };
+  Result<std::vector<UnitInfo>> units();
   // When the device last made an authenticated request (since this server started), or 0.
   int64_t last_seen_ms(const PublicKey& device);
   Status set_device_state(const PublicKey& device, DeviceState state);
@@ -140,6 +146,7 @@ class Service {
   void set_connection_limit(size_t max_connections);
 
  private:
+  Result<std::optional<std::vector<UnitInfo>>> reference_units();
   Response route(const Request& req, std::string& route_name);
 
   ServiceConfig config_;

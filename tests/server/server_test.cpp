@@ -374,6 +374,10 @@ TEST_F(ServerTest, LimitsGetTheRightStatusAndTheServerKeepsServing) {
   auto metrics = http(server_->port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("tram_requests_total{route=\"body\",status=\"413\"}"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("tram_requests_total{route=\"headers\",status=\"431\"}"), std::string::npos) << metrics.body;
+  // Which build is running, as `tram-server --version` says it.
+  const std::string version = run_cli({"--version"}).second;
+  EXPECT_NE(metrics.body.find("tram_build_info{version=\"" + version.substr(12, version.find('\n') - 12) + "\"} 1"), std::string::npos)
+      << metrics.body;
 }
 
 TEST_F(ServerTest, GzipBodiesBothWays) {

@@ -178,6 +178,22 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
     }
     return 0;
   }
+  if (cmd == "users") {
+    auto list = svc.users();
+    if (!list.ok()) return die(list.status().to_string());
+    for (const auto& u : *list) {
+      std::string scope = u.all_units ? "province" : "";
+      for (const auto& code : u.units) scope += (scope.empty() ? "" : ",") + code;
+      std::printf("%-20s %-10s %-24s %s\n", u.id.c_str(), std::string(role_name(u.role)).c_str(), scope.c_str(), u.name.c_str());
+    }
+    return 0;
+  }
+  if (cmd == "units") {
+    auto list = svc.units();
+    if (!list.ok()) return die(list.status().to_string());
+    for (const auto& u : *list) std::printf("%s  %s %s\n", u.code.c_str(), u.type.c_str(), u.name.c_str());
+    return 0;
+  }
   if (cmd == "revoke" || cmd == "release") {
     auto key = from_hex<32>(o.get("device"));
     if (!key) return die(cmd + " --device <64 hex>");

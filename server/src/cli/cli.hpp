@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@
 
 namespace tram::server::cli {
 
-// The --help text.
+// The overview at the end of --help.
 extern const char* const kUsage;
 
 struct Options {
@@ -31,8 +32,10 @@ struct Options {
   }
 };
 
-// The command line; the environment, then a config file, fill what it did not give.
-Options parse(int argc, char** argv);
+// The command line; the environment, then a config file, fill what it did not give. nullopt:
+// run the command in `o`; else exit with that code (0 after --help or --version, 2 for a usage
+// error, explained on stderr with a hint).
+std::optional<int> parse(int argc, char** argv, Options& o);
 
 // Exit code when the data directory's state is damaged or missing: the server refuses to
 // serve rather than sign receipts over it (docs/operations.md §3).

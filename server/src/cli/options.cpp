@@ -1,17 +1,21 @@
-// The options of every command: the command line, then the environment (TRAM_DATA, TRAM_LISTEN,
-// TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY, TRAM_WEB), then a config file (--config FILE,
-// lines "key = value"); what comes first wins. And the --help text.
+// The options of every command, parsed with CLI11: the command line, then the environment
+// (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY, TRAM_WEB), then a
+// config file (--config FILE, lines "key = value"); what comes first wins. Unknown commands and
+// options (a typo such as `serve --port` or `report --cvs`) are errors with exit code 2 and a hint,
+// never silently ignored. CLI11 is included here only: it is a large header.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
+#include <set>
 
 #include "cli/cli.hpp"
 
 namespace tram::server::cli {
 
-const char* const kUsage = R"(tram-server — the Tram sync server
-
-Usage:
+const char* const kUsage = R"(Commands:
   tram-server serve --data DIR [--listen HOST:PORT] [--schemas DIR] [--threads N]
                     [--tls-cert FILE.pem --tls-key FILE.pem]
                     [--max-connections N] [--max-connections-per-ip N] [--max-connections-per-device N]
@@ -25,6 +29,8 @@ Usage:
                                 (--name: the name the user's reports must carry as author)
   tram-server admin enrol-code  --data DIR --user USER [--ttl-hours 72]
   tram-server admin devices     --data DIR
+  tram-server admin users       --data DIR
+  tram-server admin units       --data DIR               (the communes and wards: code, name, type)
   tram-server admin revoke      --data DIR --device HEX
   tram-server admin release     --data DIR --device HEX
   tram-server admin backup      --data DIR --to FILE
@@ -42,43 +48,271 @@ Usage:
 
 Options may also come from a file (--config FILE, lines "key = value", e.g. "listen = 0.0.0.0:8443")
 or the environment (TRAM_DATA, TRAM_LISTEN, TRAM_SCHEMAS, TRAM_THREADS, TRAM_TLS_CERT, TRAM_TLS_KEY, TRAM_WEB);
-the command line wins.
+the command line wins. Unknown options, in a config file too, are errors (exit 2).
+tram-server COMMAND --help shows a command's options; tram-server --version the version.
 --threads N: connection threads (default 4). --listen 127.0.0.1:0 picks a free port and prints it. Without --tls-cert/--tls-key the server speaks
 plain HTTP: for loopback and development only.
 )";
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) == 0) {
-      const std::string key = a.substr(2);
-      const bool flag = key == "all-units" || key == "help" || key == "json" || i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0;
-      o.kv[key] = flag ? "1" : argv[++i];
-    } else {
-      o.positional.push_back(a);
+namespace {
+
+// One command's options: name (without "--") → what it takes.
+enum class Kind { text, number, flag };
+struct Spec {
+  const char* name;
+  Kind kind;
+  const char* help;
+};
+
+// Every command opening a data directory takes these.
+const std::vector<Spec> kCommon = {
+    {"data", Kind::text, "the data directory (tram.db, server.key, admin.token)"},
+    {"schemas", Kind::text, "the schemas directory (default: the installed schemas/)"},
+    {"config", Kind::text, "a file of \"key = value\" lines giving options"},
+};
+
+struct Command {
+  const char* path;  // "serve", "admin create-user"
+  const char* help;
+  std::vector<Spec> options;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"serve", "serve HTTP until SIGTERM or SIGINT",
+       {{"listen", Kind::text, "HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one)"},
+        {"threads", Kind::number, "connection threads (default 4)"},
+        {"tls-cert", Kind::text, "certificate chain (PEM); without it, plain HTTP for loopback only"},
+        {"tls-key", Kind::text, "private key (PEM)"},
+        {"web", Kind::text, "the web app's built files, served at / (default web/dist if it exists)"},
+        {"max-connections", Kind::number, "open connections in all (default 2000)"},
+        {"max-connections-per-ip", Kind::number, "connections without a session per address (default 64)"},
+        {"max-connections-per-device", Kind::number, "connections per device with a session (default 16)"},
+        {"max-body-bytes", Kind::number, "request body limit (default 8 MiB)"},
+        {"request-timeout-s", Kind::number, "first request's headers; a body or answer without a byte moving (default 30)"},
+        {"max-request-s", Kind::number, "cap on one body or answer (default 3600)"},
+        {"idle-timeout-s", Kind::number, "kept-alive connection idle (default 120)"},
+        {"ws-recheck-s", Kind::number, "subscriptions re-check their session this often (default 5)"},
+        {"shutdown-grace-s", Kind::number, "requests in flight get this long after SIGTERM (default 10)"}}},
+      {"seed", "create the data directory and load the province's reference data", {}},
+      {"report", "the Department of Finance's report for a reporting period",
+       {{"period", Kind::text, "the reporting period, e.g. 2026-H1"},
+        {"csv", Kind::text, "write UTF-8 CSV (with a BOM) to FILE"},
+        {"xlsx", Kind::text, "write an Excel workbook to FILE"},
+        {"json", Kind::flag, "JSON on stdout instead of a table"}}},
+      {"admin create-user", "register a user",
+       {{"id", Kind::text, "the user's id"},
+        {"role", Kind::text, "official, department, reviewer or admin"},
+        {"units", Kind::text, "unit codes, comma-separated (admin units lists them)"},
+        {"all-units", Kind::flag, "province-wide scope"},
+        {"name", Kind::text, "the name the user's reports must carry as author"}}},
+      {"admin enrol-code", "a one-time enrolment code for a user's device",
+       {{"user", Kind::text, "the user's id"}, {"ttl-hours", Kind::number, "how long the code lives (default 72)"}}},
+      {"admin devices", "the enrolled devices", {}},
+      {"admin users", "the users, their roles and units", {}},
+      {"admin units", "the communes and wards with their codes", {}},
+      {"admin revoke", "revoke a device", {{"device", Kind::text, "the device key (64 hex)"}}},
+      {"admin release", "release a quarantined device", {{"device", Kind::text, "the device key (64 hex)"}}},
+      {"admin backup", "an online backup of the database", {{"to", Kind::text, "the backup file"}}},
+      {"admin restore", "put a backup in place (server stopped)", {{"from", Kind::text, "the backup file"}}},
+      {"admin ack-log", "clear the \"log behind\" warning after a restore", {}},
+      {"admin rotate-key", "a new server key, devices follow (server stopped)", {{"address", Kind::text, "the server's address (URL)"}}},
+      {"admin move", "devices learn the server's new address", {{"address", Kind::text, "the new address (URL)"}}},
+      {"admin import-bundle", "push a device's outbox carried by hand",
+       {{"in", Kind::text, "the bundle"}, {"out", Kind::text, "where to write the receipts (default BUNDLE.receipts)"}}},
+      {"admin token", "print the administrator's API token", {}},
+  };
+  return all;
+}
+
+const std::map<std::string, std::string> kEnvironment = {
+    {"data", "TRAM_DATA"},         {"listen", "TRAM_LISTEN"},     {"schemas", "TRAM_SCHEMAS"}, {"threads", "TRAM_THREADS"},
+    {"tls-cert", "TRAM_TLS_CERT"}, {"tls-key", "TRAM_TLS_KEY"}, {"web", "TRAM_WEB"}};
+
+// Common mistakes, and what was meant.
+const std::map<std::string, std::string> kMeant = {{"port", "listen HOST:PORT"}, {"host", "listen HOST:PORT"},
+                                                   {"db", "data DIR"},          {"dir", "data DIR"},
+                                                   {"cvs", "csv FILE"},         {"unit", "units CODE,CODE"}};
+
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
     }
   }
-  // Environment, then a config file, fill what the command line did not give.
-  for (auto [env, key] : {std::pair{"TRAM_DATA", "data"}, {"TRAM_LISTEN", "listen"}, {"TRAM_SCHEMAS", "schemas"}, {"TRAM_THREADS", "threads"}, {"TRAM_TLS_CERT", "tls-cert"}, {"TRAM_TLS_KEY", "tls-key"}, {"TRAM_WEB", "web"}}) {
-    if (!o.has(key) && std::getenv(env)) o.kv[key] = std::getenv(env);
+  return row[b.size()];
+}
+
+// "did you mean --listen?" for an option `name` the command does not know, or empty.
+std::string hint(const std::string& name, const std::set<std::string>& known) {
+  if (auto it = kMeant.find(name); it != kMeant.end() && known.count(it->second.substr(0, it->second.find(' ')))) {
+    return "did you mean --" + it->second + "?";
   }
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : known) {
+    const size_t d = distance(name, k);
+    if (d < best_d || (k.rfind(name, 0) == 0 && name.size() >= 3)) best = k, best_d = std::min(d, best_d);
+  }
+  return best.empty() ? "" : "did you mean --" + best + "?";
+}
+
+const CLI::Validator kWholeNumber(
+    [](std::string& v) {
+      return !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos ? std::string()
+                                                                                                 : "a whole number (0, 1, 2, …) is needed, not " + v;
+    },
+    "N");
+
+int usage_error(const std::string& command, const std::string& message, const std::string& extra = {}) {
+  std::fprintf(stderr, "tram-server: %s\n", message.c_str());
+  if (!extra.empty()) std::fprintf(stderr, "tram-server: %s\n", extra.c_str());
+  std::fprintf(stderr, "Run 'tram-server %s--help' for the options.\n", command.empty() ? "" : (command + " ").c_str());
+  return 2;
+}
+
+}  // namespace
+
+std::optional<int> parse(int argc, char** argv, Options& o) {
+  CLI::App app{"tram-server — the Tram sync server", "tram-server"};
+  app.set_version_flag("--version", std::string("tram-server ") + TRAM_VERSION);
+  app.require_subcommand(1);
+  app.footer(kUsage);
+  std::map<std::string, std::string> values;
+  struct Leaf {
+    const Command* command;
+    CLI::App* app;
+    std::map<std::string, CLI::Option*> options;
+  };
+  std::vector<Leaf> leaves;
+  std::map<std::string, CLI::App*> groups;
+  for (const Command& c : commands()) {
+    const std::string path = c.path;
+    CLI::App* parent = &app;
+    std::string name = path;
+    if (const size_t sp = path.find(' '); sp != std::string::npos) {
+      const std::string group = path.substr(0, sp);
+      if (!groups.count(group)) {
+        groups[group] = app.add_subcommand(group, "administration of a data directory (server stopped or running)");
+        groups[group]->require_subcommand(1);
+      }
+      parent = groups[group];
+      name = path.substr(sp + 1);
+    }
+    Leaf leaf{&c, parent->add_subcommand(name, c.help), {}};
+    std::vector<Spec> specs = kCommon;
+    specs.insert(specs.end(), c.options.begin(), c.options.end());
+    for (const Spec& s : specs) {
+      CLI::Option* opt = s.kind == Kind::flag ? leaf.app->add_flag("--" + std::string(s.name), s.help)
+                                              : leaf.app->add_option("--" + std::string(s.name), values[s.name], s.help);
+      if (s.kind == Kind::number) opt->check(kWholeNumber);
+      if (auto env = kEnvironment.find(s.name); env != kEnvironment.end()) opt->envname(env->second);
+      leaf.options[s.name] = opt;
+    }
+    leaves.push_back(std::move(leaf));
+  }
+
+  // An unknown command is named as such (CLI11 would say only that one is required).
+  {
+    std::vector<std::string> words;
+    for (int i = 1; i < argc && argv[i][0] != '-'; ++i) words.emplace_back(argv[i]);
+    CLI::App* at = &app;
+    std::string said;
+    for (const std::string& w : words) {
+      const auto subs = at->get_subcommands([](CLI::App*) { return true; });
+      if (subs.empty()) break;
+      auto it = std::find_if(subs.begin(), subs.end(), [&](CLI::App* c) { return c->get_name() == w; });
+      if (it == subs.end()) {
+        std::string names;
+        for (CLI::App* c : subs) names += (names.empty() ? "" : ", ") + c->get_name();
+        return usage_error(said, "unknown command " + (said.empty() ? "" : said + " ") + w + " (commands: " + names + ")");
+      }
+      said += (said.empty() ? "" : " ") + w;
+      at = *it;
+    }
+  }
+  const Leaf* chosen = nullptr;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // The command named so far, and a hint for each option it does not know.
+    std::string command;
+    std::set<std::string> known;
+    for (const Leaf& l : leaves) {
+      if (l.app->parsed()) {
+        command = l.command->path;
+        for (const auto& [n, _] : l.options) known.insert(n);
+      }
+    }
+    std::string hints;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--", 0) != 0 || a == "--help" || a == "--version") continue;
+      a = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+      if (!known.empty() && !known.count(a)) {
+        const std::string h = hint(a, known);
+        hints += (hints.empty() ? "" : "; ") + ("--" + a + ": " + (h.empty() ? "not an option of this command" : h));
+      }
+    }
+    return usage_error(command, e.what(), hints);
+  }
+  for (const Leaf& l : leaves) {
+    if (l.app->parsed()) chosen = &l;
+  }
+  if (!chosen) return usage_error("", "no command given");
+  const std::string path = chosen->command->path;
+  o.positional.clear();
+  for (size_t start = 0;;) {
+    const size_t sp = path.find(' ', start);
+    o.positional.push_back(path.substr(start, sp == std::string::npos ? std::string::npos : sp - start));
+    if (sp == std::string::npos) break;
+    start = sp + 1;
+  }
+  for (const auto& [name, opt] : chosen->options) {
+    if (opt->count() > 0) o.kv[name] = opt->get_items_expected_min() == 0 ? "1" : values[name];
+  }
+  // A config file fills what the command line and the environment did not give; its keys are
+  // this command's options.
   if (o.has("config")) {
     std::ifstream in(o.get("config"));
+    if (!in) return usage_error(path, "cannot read the config file " + o.get("config"));
     std::string line;
+    int number = 0;
     while (std::getline(in, line)) {
-      const size_t eq = line.find('=');
-      if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+      ++number;
       auto trim = [](std::string s) {
         s.erase(0, s.find_first_not_of(" \t"));
         s.erase(s.find_last_not_of(" \t\r") + 1);
         return s;
       };
+      line = trim(line);
+      if (line.empty() || line[0] == '#') continue;
+      const size_t eq = line.find('=');
       const std::string k = trim(line.substr(0, eq));
+      if (eq == std::string::npos || !chosen->options.count(k) || k == "config") {
+        std::set<std::string> known;
+        for (const auto& [n, _] : chosen->options) known.insert(n);
+        return usage_error(path, o.get("config") + " line " + std::to_string(number) + ": " +
+                                     (eq == std::string::npos ? "not \"key = value\"" : "unknown option " + k),
+                           eq == std::string::npos ? "" : hint(k, known));
+      }
       if (!o.has(k)) o.kv[k] = trim(line.substr(eq + 1));
     }
   }
-  return o;
+  if (o.get("data").empty()) return usage_error(path, "--data DIR is required (or TRAM_DATA, or data = DIR in --config)");
+  return std::nullopt;
 }
 
 int die(const std::string& msg) {
