@@ -13,6 +13,7 @@ import { write } from './write.js';
 import { overlayRow, overlayTable, plain } from './view.js';
 import { attach, attachmentUrl, uploadable, CHUNK_START } from './attachments.js';
 import { runSync } from './sync.js';
+import { exportBundle, importReceipts } from './bundle.js';
 import { withLock } from './locks.js';
 import { Auto } from './auto.js';
 
@@ -39,6 +40,8 @@ export class Device {
     this.session = null;
     this.record = null;
     this.needsPassphrase = false;
+    this.oldServerKeys = []; // server keys this device followed away from (key statements, protocol §4)
+    this.movedTo = null;     // { address, at_ms }: the server announced a new address (a statement)
     // Adaptive sizes, kept for the page's life: push batch, pull page, attachment chunk.
     this.tuning = { batch: 8, page: 200, chunk: CHUNK_START };
     this.listeners = new Map();
@@ -57,6 +60,8 @@ export class Device {
     this.needsPassphrase = keyNeedsPassphrase(identity.record);
     this.principal = identity.principal;
     this.record = identity.record;
+    this.oldServerKeys = identity.oldServerKeys || [];
+    this.movedTo = identity.movedTo || null;
     if (keyNeedsPassphrase(identity.record)) { this.state = 'locked'; return; }
     this.#ready(await openDeviceKey(identity.record));
   }
@@ -92,9 +97,14 @@ export class Device {
   }
 
   // /v1/me: role and scope as the server holds them now; the schema if it is not here yet.
-  async refreshIdentity() {
+  // A rotated server key is followed through its signed statements (identity.js refresh).
+  async refreshIdentity(signal, report) {
     this.#needReady();
-    const { me, principal, changed } = await refresh(this.store, this.session, this.principal);
+    const { me, principal, changed, rotated, movedTo } = await refresh(this.store, this.session, this.principal, { baseUrl: this.baseUrl, signal });
+    if (rotated) this.oldServerKeys = (await this.store.getMeta('identity')).oldServerKeys || [];
+    if (report && rotated) report.serverKeyRotated = true;
+    if (report && movedTo && movedTo.address !== this.movedTo?.address) report.serverMovedTo = movedTo.address; // once, when it is new
+    this.movedTo = movedTo;
     if (changed) { this.principal = principal; this._emit('state', { state: this.state, principal }); }
     if (!this.schema) await this.refreshSchema();
     return me;
@@ -197,7 +207,23 @@ export class Device {
       rejected: entries.filter((e) => e.state === 'rejected' && !e.dismissed).length,
       uploads: files.filter((a) => a.state === 'waiting' || a.state === 'uploading').length,
       lastSyncAt: lastSync ? lastSync.at : null, lastError: lastSync ? lastSync.error : null, clockAhead: !!clockAhead,
+      oldServerKeys: this.oldServerKeys, movedTo: this.movedTo,
     };
+  }
+
+  // ---- store and forward (protocol §16) --------------------------------------------------------
+
+  // The outbox as a bundle file's text, signed by this device: { text, count, seqs }.
+  async exportBundle() {
+    this.#needReady();
+    return exportBundle(this);
+  }
+
+  // The receipt bundle an administrator's import wrote: verified and settled like a push's answer
+  // (under the sync lock: never at the same time as a push recording the same change sets).
+  async importReceipts(text) {
+    this.#needReady();
+    return withLock(`tram:${this.name}:sync`, () => importReceipts(this, text));
   }
 
   // ---- attachments -----------------------------------------------------------------------------

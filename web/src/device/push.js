@@ -16,7 +16,7 @@ export const SLOW_MS = 8_000;          // a push slower than this halves the bat
 const BATCH_MIN = 1, BATCH_MAX = 500;  // 500: the server's limit per push (§1.1)
 const BUDGET_BYTES = 2 << 20;          // keep one push well under the 8 MiB body limit (base64 adds a third)
 
-const isPending = (e) => e.state === 'waiting' || e.state === 'sent';
+export const isPending = (e) => e.state === 'waiting' || e.state === 'sent';
 
 export async function push(sc) {
   await healIfNeeded(sc);
@@ -107,10 +107,25 @@ async function send(sc, batch) {
 
 const badKey = (en) => err('bad_signature', en, 'Chữ ký của máy chủ không hợp lệ: không tin dữ liệu này');
 
+// A receipt signed by the pinned key, or by a key this device followed away from (protocol §4):
+// a receipts file made before a rotation and imported after it (bundle.js). The server signs the
+// answers of a live push with its current key, duplicates included.
+async function verifyTrusted(sc, receipt, expected) {
+  try {
+    return await verifyReceipt(receipt, sc.serverKey, expected);
+  } catch (e) {
+    if (e.code !== 'bad_signature') throw e;
+    for (const k of sc.oldServerKeys || []) {
+      try { return await verifyReceipt(receipt, k, expected); } catch {}
+    }
+    throw e;
+  }
+}
+
 // Verifies every receipt (WebCrypto, outside any transaction), then records them, their entries'
 // new states and the head in one transaction. Returns { refusal } for the first item refused
 // without a receipt.
-async function record(sc, batch, answer) {
+export async function record(sc, batch, answer) {
   const verified = [];
   let refusal = null;
   for (const item of answer.results) {
@@ -122,7 +137,7 @@ async function record(sc, batch, answer) {
     }
     let body;
     try {
-      body = await verifyReceipt(item.receipt, sc.serverKey, { id: entry.id, device: sc.device, seq: entry.seq });
+      body = await verifyTrusted(sc, item.receipt, { id: entry.id, device: sc.device, seq: entry.seq });
     } catch (e) {
       throw badKey(`the receipt for change set #${entry.seq} does not verify: ${e.message}`); // proves nothing: stop
     }
@@ -212,7 +227,7 @@ async function recordResent(sc, batch, answer) {
       throw refusalError({ ...item, seq: entry.seq });
     }
     let body;
-    try { body = await verifyReceipt(item.receipt, sc.serverKey, { id: entry.id, device: sc.device, seq: entry.seq }); } catch (e) {
+    try { body = await verifyTrusted(sc, item.receipt, { id: entry.id, device: sc.device, seq: entry.seq }); } catch (e) {
       throw badKey(`the receipt for change set #${entry.seq}, sent again, does not verify: ${e.message}`);
     }
     verified.push({ entry, item, body });

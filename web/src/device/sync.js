@@ -41,9 +41,9 @@ export async function runSync(dev, { onProgress, signal } = {}) {
 const errorInfo = (e) => ({ code: e.code, message: e.message });
 
 async function round(dev, report, onProgress, signal) {
-  const me = await dev.refreshIdentity(signal); // first: it may fetch the schema and change the scope
+  const me = await dev.refreshIdentity(signal, report); // first: it may fetch the schema, change the scope, follow a new server key
   const sc = {
-    store: dev.store, session: dev.session, schema: dev.schema, serverKey: dev.principal.server_key,
+    store: dev.store, session: dev.session, schema: dev.schema, serverKey: dev.principal.server_key, oldServerKeys: dev.oldServerKeys,
     device: dev.principal.device, tuning: dev.tuning, report, signal,
     progress: (p) => { const e = { bytes: report.bytesSent + report.bytesReceived, ...p }; onProgress && onProgress(e); dev._emit('sync', e); },
     changed: (tables) => dev._changed(tables),

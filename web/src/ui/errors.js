@@ -18,10 +18,11 @@ export function problemText(e) {
   const code = codeOf(e);
   const known = code && tMaybe('err.' + code);
   if (known) return known;
-  if (!navigator.onLine) return t('err.network');
   const m = e.message;
-  // DeviceError carries { vi, en }: already in plain words, in both languages.
+  // DeviceError carries { vi, en }: already in plain words, in both languages (and true offline
+  // too: a refused file is not a network problem).
   if (m && typeof m === 'object') return m[lang()] || m.vi || m.en;
+  if (!navigator.onLine) return t('err.network');
   const msg = m || e.error?.message || String(e);
   return code ? `${t('err.generic')} (${code}: ${msg})` : `${t('err.generic')} (${msg})`;
 }

@@ -221,7 +221,46 @@ test('the reviewer accepts the corrected report', async () => {
   await waitText(page, 'a.item', 'Xã Mường La');
 });
 
-test('the administrator makes a user and an enrolment code, and sees the devices', async () => {
+test('the reviewer and the official exchange comments (ý kiến) on the report, written offline and synced', async () => {
+  await go(reviewer, `#/review-item?id=${shared.report}`);
+  await reviewer.waitForSelector('form.talk-form #talk');
+  await setOffline(reviewer, true);
+  await reviewer.type('#talk', 'Đề nghị lưu ảnh đồng hồ nước vào hồ sơ.');
+  await reviewer.click('form.talk-form button[type=submit]');
+  await waitText(reviewer, '.history-card li.talk', 'Đề nghị lưu ảnh đồng hồ nước vào hồ sơ.');
+  await waitText(reviewer, '.history-card li.talk', 'Chờ gửi');
+  assert.match(await reviewer.$eval('.history-card li.talk', (e) => e.textContent), /Nguyễn Thị Thu/);
+  assert.equal(await reviewer.$eval('#talk', (e) => e.value), '');
+  // An empty comment is not written. (A tap in the page, not at coordinates: the button may sit
+  // under the bottom navigation bar until the page scrolls.)
+  await reviewer.$eval('form.talk-form button[type=submit]', (b) => b.click());
+  await waitText(reviewer, 'form.talk-form .error', 'Hãy viết nội dung ý kiến');
+  await setOffline(reviewer, false);
+  assert.match(await syncNow(reviewer), /Đã đồng bộ xong/);
+
+  const page = official;
+  await syncNow(page);
+  await go(page, `#/report?id=${shared.report}`);
+  await waitText(page, '.history-card li.talk', 'Đề nghị lưu ảnh đồng hồ nước vào hồ sơ.');
+  assert.match(await page.$eval('.history-card', (e) => e.textContent), /Nguyễn Thị Thu/);
+  await page.type('#talk', 'Đã lưu ảnh, gửi kèm bản giấy.');
+  await page.$eval('form.talk-form button[type=submit]', (b) => b.click());
+  await waitText(page, '.history-card li.talk', 'Đã lưu ảnh, gửi kèm bản giấy.');
+  await shot(page, '13b-report-comments', { full: true });
+  assert.match(await syncNow(page), /Đã đồng bộ xong/);
+
+  await syncNow(reviewer);
+  await go(reviewer, '#/review');
+  await go(reviewer, `#/review-item?id=${shared.report}`);
+  await waitText(reviewer, '.history-card', 'Đã lưu ảnh, gửi kèm bản giấy.');
+  const talk = await reviewer.$$eval('.history-card li.talk', (l) => l.map((e) => e.textContent));
+  assert.equal(talk.length, 2);
+  assert.match(talk[0], /Nguyễn Thị Thu.*Đề nghị lưu ảnh/);
+  assert.match(talk[1], /Lò Văn Minh.*Đã lưu ảnh, gửi kèm bản giấy/);
+  assert.ok(talk.every((x) => !x.includes('Chờ gửi')), 'both sent');
+});
+
+test('the administrator makes a user, lists the users with their units and devices, makes an enrolment code, and sees the devices', async () => {
   X = await launchBrowser();
   const page = await phone(X, `${srv.url}/#/admin`);
   await page.waitForSelector('#token');
@@ -235,8 +274,50 @@ test('the administrator makes a user and an enrolment code, and sees the devices
   await page.click('form button[type=submit]');
   await waitText(page, 'p.note.ok', 'Đã lưu người dùng lan');
   await shot(page, '20-admin-user');
-  await clickText(page, 'a.button', 'Tạo mã kích hoạt');
+  // The list below the form: every user with their units and devices, the new one included.
+  const card = (id) => page.$eval(`li.card.user[data-user="${id}"]`, (e) => e.textContent);
+  await waitText(page, 'li.card.user[data-user="lan"]', 'Cầm Thị Lan');
+  assert.match(await card('lan'), /03646/);
+  assert.match(await card('lan'), /Chưa đăng ký thiết bị nào/);
+  assert.match(await card('minh'), /Lò Văn Minh/);
+  assert.match(await card('minh'), /Cán bộ xã, phường/);
+  assert.match(await card('minh'), /03808/);
+  assert.match(await card('minh'), /1 thiết bị, 1 đang dùng/);
+  assert.match(await card('minh'), /Đang dùng/);
+  assert.match(await card('thu'), /Toàn tỉnh/);
+  assert.match(await card('thu'), /Cán bộ thẩm định/);
+  // Every user the server holds (the seed's own user too), one card each.
+  const token = await srv.adminToken();
+  const held = (await (await fetch(`${srv.url}/v1/admin/users`, { headers: { Authorization: `Bearer ${token}` } })).json()).users;
+  assert.ok(held.length >= 4);
+  assert.equal(await page.$eval('section.user-list .summary', (e) => e.textContent), `${held.length} người dùng`);
+  assert.deepEqual((await page.$$eval('li.card.user', (l) => l.map((e) => e.dataset.user))).sort(), held.map((u) => u.id).sort());
+  await page.type('#ufilter', 'cam thi');
+  await waitText(page, 'section.user-list .summary', '1 người dùng');
+  assert.deepEqual(await page.$$eval('li.card.user', (l) => l.map((e) => e.dataset.user)), ['lan']);
+  await page.click('#ufilter', { clickCount: 3 });
+  await page.keyboard.press('Backspace');
+  await waitText(page, 'section.user-list .summary', `${held.length} người dùng`);
+  await shotOf(page, 'section.user-list', '20-admin-users-list');
+  // "Sửa" fills the form with the user as the server has it.
+  await page.click('li.card.user[data-user="minh"] button.edit');
+  assert.equal(await page.$eval('#uid', (e) => e.value), 'minh');
+  assert.equal(await page.$eval('#uname', (e) => e.value), 'Lò Văn Minh');
+  assert.equal(await page.$eval('#uunits', (e) => e.value), '03808');
+  // English, as chosen on the "Tôi" screen (the admin token survives the reload: same tab).
+  await page.evaluate(() => localStorage.setItem('tram.lang', 'en'));
+  await reload(page);
+  await waitText(page, 'section.user-list h2', 'Users');
+  assert.match(await card('lan'), /No device enrolled yet/);
+  assert.match(await card('minh'), /Devices: 1, active: 1/);
+  assert.match(await card('thu'), /Whole province/);
+  await page.evaluate(() => localStorage.setItem('tram.lang', 'vi'));
+  await reload(page);
+  await waitText(page, 'section.user-list h2', 'Danh sách người dùng');
+  // A user without a device: the list offers the enrolment code.
+  await clickText(page, 'li.card.user[data-user="lan"] a', 'Tạo mã kích hoạt');
   await page.waitForSelector('#cuser');
+  assert.equal(await page.$eval('#cuser', (e) => e.value), 'lan');
   await page.click('form button[type=submit]');
   await page.waitForSelector('.enrol-code');
   const code = await page.$eval('.enrol-code', (e) => e.textContent);

@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { dueForUnit, judge, currentPeriod, targetText, meetsTarget, uuid7, isoUtcSeconds } from '../../src/ui/data.js';
 import { fmtDate, parseNumber, todayVN, fmtTimeVN, periodLabel } from '../../src/ui/format.js';
 import { normaliseCode } from '../../src/ui/screens/enrol.js';
+import { usersWithDevices, fold } from '../../src/ui/screens/admin-user-list.js';
+import { mayComment, commentOp } from '../../src/ui/screens/history.js';
+import { Schema, checkOps } from '../../src/core/schema.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ROWS = join(REPO, 'schemas/sonla-2026/seed/rows');
@@ -124,4 +127,46 @@ test('row ids are UUIDv7 and recorded_at fits the schema\'s pattern', () => {
   assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), Date.parse('2026-06-03T01:02:03Z'));
   assert.match(isoUtcSeconds(Date.parse('2026-06-03T01:02:03.456Z')), /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/);
+});
+
+test('the administrator\'s user list: each user with their devices, searched without tones, names in Vietnamese order', () => {
+  // As GET /v1/admin/users and GET /v1/admin/devices answer (protocol.md §6.1, §6.3).
+  const users = [
+    { id: 'an', role: 'official', units: ['03646'], all_units: false, name: 'Đinh Văn An' },
+    { id: 'minh', role: 'official', units: ['03808'], all_units: false, name: 'Lò Văn Minh' },
+    { id: 'thu', role: 'reviewer', units: [], all_units: true, name: 'Nguyễn Thị Thu' },
+    { id: 'zz', role: 'official', units: [], all_units: false, name: '' },
+  ];
+  const d = (device, user, state, enrolled_ms) => ({ device: device.repeat(64), user, state, seq: 0, enrolled_ms, last_seen_ms: 0 });
+  const devices = [d('a', 'minh', 'revoked', 1), d('b', 'minh', 'active', 2), d('c', 'thu', 'active', 3), d('e', 'ghost', 'active', 4)];
+  const all = usersWithDevices(users, devices);
+  // "Đinh" sorts after "D…" and before "L…" in Vietnamese; a user without a name sorts by id.
+  assert.deepEqual(all.map((u) => u.id), ['an', 'ghost', 'minh', 'thu', 'zz']);
+  const minh = all.find((u) => u.id === 'minh');
+  assert.deepEqual(minh.devices.map((x) => x.state), ['active', 'revoked'], 'newest enrolment first');
+  assert.deepEqual(minh.units, ['03808']);
+  assert.equal(all.find((u) => u.id === 'an').devices.length, 0);
+  assert.equal(all.find((u) => u.id === 'ghost').role, null, 'a device of an unknown user is still shown');
+  assert.deepEqual(usersWithDevices(users, devices, 'dinh van').map((u) => u.id), ['an']);
+  assert.deepEqual(usersWithDevices(users, devices, 'NGUYEN').map((u) => u.id), ['thu']);
+  assert.deepEqual(usersWithDevices(users, devices, '03808').map((u) => u.id), ['minh']);
+  assert.deepEqual(usersWithDevices(users, devices, 'nobody'), []);
+  assert.equal(fold('Mường Lèo Đức'), 'muong leo duc');
+});
+
+test('a comment (ý kiến) as the report screen writes it passes the schema\'s rules for officials and reviewers, not for others', () => {
+  const schema = new Schema(readFileSync(join(REPO, 'schemas/sonla-2026/v2.json'), 'utf8'));
+  assert.deepEqual(['official', 'department', 'reviewer', 'admin'].map((r) => mayComment(schema, r)), [true, true, true, false]);
+  const report = { id: '019e8b40-7d80-752e-89a7-834df2a74de4', unit_code: '03808' };
+  const minh = { role: 'official', units: ['03808'], all_units: false, name: 'Lò Văn Minh' };
+  const thu = { role: 'reviewer', units: [], all_units: true, name: 'Nguyễn Thị Thu' };
+  const op = commentOp(report, minh, '  Đã bổ sung ảnh.  ', '2026-06-03');
+  assert.deepEqual(op.f, { report: report.id, unit_code: '03808', body: 'Đã bổ sung ảnh.', author: 'Lò Văn Minh', written_on: '2026-06-03' });
+  const none = () => null;
+  assert.deepEqual(checkOps(schema, minh, [{ ...op, id: '019e8b40-7d80-752e-89a7-834df2a74de5' }], none), []);
+  assert.deepEqual(checkOps(schema, thu, [{ ...commentOp(report, thu, 'Đề nghị bổ sung.', '2026-06-04'), id: '019e8b40-7d80-752e-89a7-834df2a74de6' }], none), []);
+  // Another commune's official may not comment on Mường La's report.
+  const lan = { role: 'official', units: ['03646'], all_units: false, name: 'Cầm Thị Lan' };
+  const refused = checkOps(schema, lan, [{ ...commentOp(report, lan, 'x', '2026-06-04'), id: '019e8b40-7d80-752e-89a7-834df2a74de7' }], none);
+  assert.equal(refused[0]?.code, 'forbidden_scope');
 });

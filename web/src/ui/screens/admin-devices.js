@@ -9,7 +9,7 @@ import { shortId } from '../receipt.js';
 
 export async function devicesTab(ctx) {
   const box = h('div');
-  const filter = h('input', { type: 'search', placeholder: t('admin.dev.filter'), oninput: () => draw() });
+  const filter = h('input', { type: 'search', placeholder: t('admin.dev.filter'), value: ctx.params.user || '', oninput: () => draw() });
   let devices = [];
   async function load() {
     try {

@@ -1,6 +1,6 @@
-// "Quản trị hệ thống": asks for the admin token once per tab, then offers the four jobs of
+// "Quản trị hệ thống": asks for the admin token once per tab, then offers the jobs of
 // protocol.md §6 as tabs: users, enrolment codes (with the QR of the enrolment link), devices
-// (revoke, release) and attachments still missing on the server.
+// (revoke, release), bundles carried by hand (§16) and attachments still missing on the server.
 import { h } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { problemText } from '../errors.js';
@@ -10,8 +10,9 @@ import { usersTab } from './admin-users.js';
 import { codeTab } from './admin-code.js';
 import { devicesTab } from './admin-devices.js';
 import { missingTab } from './admin-missing.js';
+import { bundlesTab } from './admin-bundles.js';
 
-const TABS = { users: usersTab, code: codeTab, devices: devicesTab, missing: missingTab };
+const TABS = { users: usersTab, code: codeTab, devices: devicesTab, bundles: bundlesTab, missing: missingTab };
 
 export default async function adminScreen(ctx) {
   ctx.setTitle(t('admin.title'));

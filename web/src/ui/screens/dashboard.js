@@ -118,6 +118,13 @@ function big(n, label, cls) {
   return h('div.big.' + cls, h('div.n', fmtNum(n, 0)), h('div.l', label));
 }
 
+// Against the target (report JSON target_status: judged only in the deadline's period; a server
+// without it gives meets_target alone).
+function targetStatus(l) {
+  if (l.target_status) return t('target.' + l.target_status);
+  return l.meets_target == null ? '' : l.meets_target ? t('target.met') : t('target.not_met');
+}
+
 // Every line, as the CSV has them; folded on the phone, printed in full.
 function detailTable(data) {
   return h('details.card.detail', h('summary', t('dash.detail', { n: data.lines.length })),
@@ -125,7 +132,7 @@ function detailTable(data) {
       h('thead', h('tr', ['dash.col.group', 'dash.col.indicator', 'dash.col.unit', 'dash.col.value', 'dash.col.target', 'dash.col.time', 'dash.col.review'].map((k) => h('th', t(k))))),
       h('tbody', data.lines.map((l) => h('tr.' + l.timeliness,
         h('td', l.group), h('td', l.indicator), h('td', l.unit_name), h('td.num', l.value != null ? fmtNum(l.value) + (l.measure ? ' ' + l.measure : '') : ''),
-        h('td', l.meets_target == null ? '' : l.meets_target ? t('target.met') : t('target.not_met')),
+        h('td', targetStatus(l)),
         h('td', t('time.' + l.timeliness)), h('td', l.review_state ? enumLabel('progress_report', 'status', l.review_state) : '')))))));
 }
 

@@ -19,9 +19,12 @@ export function indicatorList(data) {
     const x = by.get(k) || { code: k, title: l.indicator_title, group: l.group, sample: l, lines: 0, reported: 0, met: 0, judged: 0, values: [] };
     x.lines++;
     if (l.timeliness !== 'missing') x.reported++;
-    if (l.meets_target != null) {
+    // Judged: at or after the deadline (target_status met, not_met, overdue); before it the
+    // value is progress, not a verdict.
+    const judged = l.target_status ? ['met', 'not_met', 'overdue'].includes(l.target_status) : l.meets_target != null;
+    if (judged) {
       x.judged++;
-      if (l.meets_target) x.met++;
+      if (l.target_status ? l.target_status === 'met' : l.meets_target) x.met++;
     }
     if (l.value != null) x.values.push(l.value);
     by.set(k, x);

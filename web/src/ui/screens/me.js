@@ -13,7 +13,12 @@ export default async function me(ctx) {
   const langs = h('div.choices.row', { role: 'radiogroup', 'aria-label': t('me.language') }, [['vi', 'Tiếng Việt'], ['en', 'English']].map(([code, name]) =>
     h('label.choice', h('input', { type: 'radio', name: 'lang', value: code, checked: lang() === code, onchange: () => { setLang(code); ctx.refreshShell(); } }), h('span', name))));
   const p = dev?.principal;
+  // The server announced a new address (a signed `admin move` statement): this app lives at its
+  // own address, so the official is told where to go (device/identity.js followServerKey).
+  const moved = dev?.movedTo;
   return h('div.screen',
+    moved && h('section.card.moved', h('p.note.warn', t('me.moved', { address: moved.address })),
+      h('a.mono', { href: moved.address, rel: 'noreferrer' }, moved.address)),
     p && h('section.card', h('h2', t('me.who')), await whoBlock(dev),
       h('p.small', t('me.device'), ' ', h('span.mono', { title: p.device }, shortId(p.device)))),
     h('section.card', h('h2', t('me.language')), langs),

@@ -2,11 +2,12 @@
 // prove what it did hand over (biên nhận điện tử), edits that lost to someone else's
 // (chỉnh sửa trùng) and change sets the province refused (bị từ chối), each in plain words.
 import { h, pill } from '../dom.js';
-import { t, fieldLabel } from '../i18n/index.js';
-import { fmtTimeVN, fmtBytes } from '../format.js';
+import { t, fieldLabel, enumLabel } from '../i18n/index.js';
+import { fmtTimeVN, fmtBytes, fmtNum, fmtDate } from '../format.js';
 import { receiptCard, parseReceipt, shortId } from '../receipt.js';
 import { problemMessage } from '../errors.js';
 import { link } from '../router.js';
+import { bundleCard } from '../bundle.js';
 
 const TABS = ['waiting', 'receipts', 'conflicts', 'rejected'];
 
@@ -22,7 +23,7 @@ export default async function outbox(ctx) {
   const tabs = h('div.tabs', { role: 'tablist' }, TABS.map((k) => h('a.tab', { href: link('outbox', { tab: k }), role: 'tab', class: k === tab ? 'on' : '', 'aria-selected': k === tab ? 'true' : 'false' },
     t('outbox.tab.' + k), counts[k] ? h('span.badge' + (k === 'conflicts' || k === 'rejected' ? '.bad' : ''), String(counts[k])) : null)));
   let body;
-  if (tab === 'waiting') body = h('div', waitingList(waiting, entries), uploadList(files));
+  if (tab === 'waiting') body = h('div', waitingList(waiting, entries), uploadList(files), dev.exportBundle && bundleCard(dev, waiting.length));
   else if (tab === 'receipts') body = receiptList(receipts, entries);
   else if (tab === 'conflicts') body = await conflictList(dev, conflicts);
   else body = rejectedList(dev, rejections);
@@ -105,7 +106,7 @@ async function conflictList(dev, conflicts) {
       h('h3', t('conflict.title')),
       h('p', t('conflict.explain', { field: f ? fieldLabel(f, table) : t('conflict.row') })),
       h('p', c.mineLost ? t('conflict.mine_lost') : t('conflict.mine_won')),
-      h('dl.ids', h('dt', t('conflict.kept')), h('dd', show(kept)), h('dt', t('conflict.lost')), h('dd.lost', show(lost))),
+      h('dl.ids', h('dt', t('conflict.kept')), h('dd.kept', show(kept, f, table)), h('dt', t('conflict.lost')), h('dd.lost', show(lost, f, table))),
       table === 'progress_report' && h('a', { href: link('report', { id: rowId }) }, t('outbox.open_report'))));
   }
   return h('div', cards);
@@ -116,8 +117,15 @@ function plain(v) {
   return Array.isArray(v) && typeof v[0] === 'string' && v.length === 2 ? v[1] : v;
 }
 
-function show(v) {
-  return v == null || v === '' ? t('conflict.empty') : String(v);
+// As the official wrote it: "78,5", "Đúng tiến độ", "03/06/2026", "Có".
+function show(v, f, table) {
+  if (v == null || v === '') return t('conflict.empty');
+  if (!f) return v === 1 || v === true ? t('conflict.row_kept') : v === 0 || v === false ? t('conflict.row_deleted') : String(v);
+  if (f.type === 'enum') return enumLabel(table, f.name, v);
+  if (f.type === 'real' || f.type === 'integer') return fmtNum(v, 6);
+  if (f.type === 'date') return fmtDate(v);
+  if (f.type === 'boolean') return v ? t('conflict.yes') : t('conflict.no');
+  return String(v);
 }
 
 function rejectedList(dev, rejections) {
