@@ -117,35 +117,235 @@ bool verify_head(const Head& head, const PublicKey& server) {
   return verify_signature(server, head_signed_text(head.server_seq, head.log), head.sig);
 }
 
-std::optional<PageLead> peek_page(std::string_view body) {
-  auto take = [&](std::string_view prefix) {
-    if (!body.starts_with(prefix)) return false;
-    body.remove_prefix(prefix.size());
-    return true;
-  };
-  PageLead lead;
-  if (!take("{\"next\":")) return std::nullopt;
-  size_t digits = 0;
-  while (digits < body.size() && digits < 19 && body[digits] >= '0' && body[digits] <= '9') {
-    lead.next = lead.next * 10 + static_cast<uint64_t>(body[digits++] - '0');
+namespace {
+
+// A forgiving reader of JSON text for peek_page: exact on valid JSON (which is all that matters:
+// on anything else parse_pull fails), never reads outside the text, never recurses.
+class JsonScan {
+ public:
+  explicit JsonScan(std::string_view s) : s_(s) {}
+
+  bool at_end() {
+    ws();
+    return i_ == s_.size();
   }
-  if (digits == 0) return std::nullopt;
-  body.remove_prefix(digits);
-  if (take(",\"more\":true")) {
-    lead.more = true;
-  } else if (!take(",\"more\":false")) {
+  bool eat(char c) {
+    ws();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  char peek() {
+    ws();
+    return i_ < s_.size() ? s_[i_] : '\0';
+  }
+
+  // A string, unescaped into `out` (UTF-8, as simdjson gives it). false when it is not one.
+  bool string(std::string& out) {
+    if (!eat('"')) return false;
+    out.clear();
+    for (;;) {
+      const size_t j = s_.find_first_of("\"\\", i_);
+      if (j == std::string_view::npos) return false;
+      for (size_t k = i_; k < j; ++k) {
+        if (static_cast<unsigned char>(s_[k]) < 0x20) return false;  // raw control characters are not JSON
+      }
+      out.append(s_.substr(i_, j - i_));
+      i_ = j + 1;
+      if (s_[j] == '"') break;
+      if (i_ >= s_.size()) return false;
+      const char e = s_[i_++];
+      switch (e) {
+        case '"': case '\\': case '/': out.push_back(e); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate: its low half must follow
+            uint32_t lo = 0;
+            if (i_ + 2 > s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u') return false;
+            i_ += 2;
+            if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return false;
+          }
+          utf8(cp, out);
+          break;
+        }
+        default: return false;
+      }
+    }
+    return true;
+  }
+
+  // An unsigned integer as simdjson's get_uint64 reads it: digits, no sign, fraction or
+  // exponent, no leading zero, at most 2^64 - 1 (and -0, which it reads as 0). false for
+  // anything else.
+  bool uint(uint64_t& v) {
+    ws();
+    const bool minus = i_ < s_.size() && s_[i_] == '-';
+    if (minus) ++i_;
+    const size_t start = i_;
+    v = 0;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') {
+      const auto d = static_cast<uint64_t>(s_[i_] - '0');
+      if (v > (UINT64_MAX - d) / 10) return false;
+      v = v * 10 + d;
+      ++i_;
+    }
+    const size_t digits = i_ - start;
+    if (digits == 0 || (digits > 1 && s_[start] == '0') || (minus && v != 0)) return false;
+    return i_ == s_.size() || (s_[i_] != '.' && s_[i_] != 'e' && s_[i_] != 'E');
+  }
+
+  bool literal(std::string_view word) {
+    ws();
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+
+  // Skips one value of any type. Inside objects and arrays only strings need care (they may
+  // hold brackets and escaped quotes); on valid JSON, counting brackets finds the end.
+  bool skip_value() {
+    ws();
+    if (i_ >= s_.size()) return false;
+    const char c = s_[i_];
+    if (c == '"') return skip_string();
+    if (c == '{' || c == '[') {
+      size_t depth = 0;
+      while (i_ < s_.size()) {
+        const char d = s_[i_];
+        if (d == '"') {
+          if (!skip_string()) return false;
+          continue;
+        }
+        ++i_;
+        if (d == '{' || d == '[') {
+          ++depth;
+        } else if (d == '}' || d == ']') {
+          if (--depth == 0) return true;
+        }
+      }
+      return false;
+    }
+    // A number or a literal: up to the next delimiter.
+    const size_t start = i_;
+    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ' && s_[i_] != '\n' &&
+           s_[i_] != '\r' && s_[i_] != '\t') {
+      ++i_;
+    }
+    return i_ > start;
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
+  }
+  bool skip_string() {
+    ++i_;  // the opening quote
+    for (;;) {
+      const size_t j = s_.find_first_of("\"\\", i_);
+      if (j == std::string_view::npos) return false;
+      i_ = j + 1;
+      if (s_[j] == '"') return true;
+      if (i_ >= s_.size()) return false;
+      ++i_;  // the escaped character (a \u's digits are plain characters)
+    }
+  }
+  bool hex4(uint32_t& v) {
+    if (i_ + 4 > s_.size()) return false;
+    v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s_[i_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= static_cast<uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f') v |= static_cast<uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') v |= static_cast<uint32_t>(h - 'A' + 10);
+      else return false;
+    }
+    return true;
+  }
+  static void utf8(uint32_t cp, std::string& out) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+// Reads the top-level members wherever they stand, as parse_pull does (the first of duplicate
+// keys counts, keys are compared unescaped, a cursor that is not a string is no cursor), and
+// skips the others — rows included — without building anything. The server writes the lead
+// first, but a member after the rows could still be a cursor, so the whole object is walked.
+std::optional<PageLead> peek_page(std::string_view body) {
+  JsonScan scan(body);
+  PageLead lead;
+  bool seen_next = false, seen_more = false, seen_cursor = false, seen_rows = false, seen_writers = false,
+       seen_head = false;
+  if (!scan.eat('{') || scan.peek() == '}') return std::nullopt;
+  std::string key;
+  for (;;) {
+    if (!scan.string(key) || !scan.eat(':')) return std::nullopt;
+    if (key == "next" && !seen_next) {
+      seen_next = true;
+      if (!scan.uint(lead.next)) return std::nullopt;  // parse_pull refuses it too
+    } else if (key == "more" && !seen_more) {
+      seen_more = true;
+      if (scan.literal("true")) lead.more = true;
+      else if (scan.literal("false")) lead.more = false;
+      else return std::nullopt;
+    } else if (key == "cursor" && !seen_cursor) {
+      seen_cursor = true;
+      if (scan.peek() == '"') {
+        if (!scan.string(lead.cursor)) return std::nullopt;
+      } else if (!scan.skip_value()) {
+        return std::nullopt;
+      }
+    } else {
+      // parse_pull needs rows and writers as arrays and head as an object (their first
+      // occurrence): without them it fails, and the lead must not promise a page.
+      const char c = scan.peek();
+      if (key == "rows" && !seen_rows) {
+        seen_rows = true;
+        if (c != '[') return std::nullopt;
+      } else if (key == "writers" && !seen_writers) {
+        seen_writers = true;
+        if (c != '[') return std::nullopt;
+      } else if (key == "head" && !seen_head) {
+        seen_head = true;
+        if (c != '{') return std::nullopt;
+      }
+      if (!scan.skip_value()) return std::nullopt;
+    }
+    if (scan.eat(',')) continue;
+    if (scan.eat('}')) break;
     return std::nullopt;
   }
-  if (take(",\"cursor\":\"")) {
-    const size_t end = body.find('"');
-    if (end == std::string_view::npos || end > 1100) return std::nullopt;
-    lead.cursor = body.substr(0, end);
-    if (lead.cursor.find('\\') != std::string::npos) return std::nullopt;  // escapes: not ours
-    body.remove_prefix(end + 1);
-  }
-  // Anything else between the lead and the rows (a member this reader does not know) might be
-  // followed by a cursor: no guess.
-  if (!body.starts_with(",\"rows\":")) return std::nullopt;
+  if (!scan.at_end() || !seen_next || !seen_more || !seen_rows || !seen_writers || !seen_head) return std::nullopt;
   return lead;
 }
 

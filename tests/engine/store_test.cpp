@@ -77,21 +77,71 @@ TEST_F(StoreTest, ConcurrentEditsOfOneFieldKeepTheLoser) {
   EXPECT_EQ(c.loser_value, Value{20.0});
 }
 
-TEST_F(StoreTest, SameOutcomeInEitherArrivalOrder) {
+// Two concurrent edits of one field, applied in both orders to two replicas: the same rows
+// (hash), and the winner and conflict record the merge rule names — not only equal hashes.
+// Once where the clocks decide, once where they tie exactly and the change-set id decides.
+class StoreArrivalOrder : public StoreTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(StoreArrivalOrder, SameOutcomeInEitherArrivalOrder) {
+  const bool tie = GetParam();
   auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));
   const WriterId w = WriterId::of(c1.id);
+  if (tie) {
+    ASSERT_TRUE(clock_b.update(c1.cs.hlc).ok());  // B has seen A's clock: their next stamps are equal
+  }
   auto ea = must(a.make({put("r1", {{2, Value{20.0}}}, {{0, w}, {2, w}})}));
   auto eb = must(b.make({put("r1", {{2, Value{30.0}}, {3, text("x")}}, {{0, w}, {2, w}})}));
+  if (tie) {
+    ASSERT_EQ(ea.cs.hlc, eb.cs.hlc);
+  } else {
+    ASSERT_GT(ea.cs.hlc, eb.cs.hlc);  // A's clock had ticked for c1: A's edit ranks higher
+  }
+  // docs/merge.md §5: the greater (rank, id) wins; with equal ranks, the greater id.
+  const bool a_wins = tie ? eb.id < ea.id : true;
+  const auto& winner = a_wins ? ea : eb;
+  const auto& loser = a_wins ? eb : ea;
+  const Value win_value = a_wins ? Value{20.0} : Value{30.0}, lose_value = a_wins ? Value{30.0} : Value{20.0};
+
   auto other = std::move(Store::open(":memory:", testing::report_schema())).value();
   apply(c1);
-  apply(ea);
-  apply(eb);
+  EXPECT_EQ(apply(ea).conflicts, 0u);
+  EXPECT_EQ(apply(eb).conflicts, 1u);
+  uint32_t other_conflicts = 0;
   for (const auto* m : {&c1, &eb, &ea}) {
     ApplyItem item{&m->cs, m->id, ClockTrust::trusted};
-    ASSERT_TRUE(other->apply({&item, 1}).ok());
+    auto r = other->apply({&item, 1});
+    ASSERT_TRUE(r.ok());
+    other_conflicts += r->conflicts;
   }
+  EXPECT_EQ(other_conflicts, 1u);
   EXPECT_EQ(*store->state_hash(), *other->state_hash());
+  for (Store* s : {store.get(), other.get()}) {
+    auto r = must(s->get_row("progress_report", "r1"));
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->deleted);
+    EXPECT_EQ(r->fields[1].value, win_value);
+    EXPECT_EQ(r->fields[1].writer, WriterId::of(winner.id));
+    EXPECT_EQ(r->fields[2].value, text("x"));  // B alone wrote the narrative: no contest
+    EXPECT_EQ(r->fields[2].writer, WriterId::of(eb.id));
+    EXPECT_EQ(r->liveness_writer, WriterId::of(winner.id));  // equal values: the greater keeps the metadata
+    auto image = must(s->row_image("progress_report", "r1"));
+    ASSERT_TRUE(image);
+    EXPECT_EQ(image->cells[2].writer, std::optional(winner.id));
+    EXPECT_EQ(image->cells[2].rank, winner.cs.hlc.packed);
+    auto conflicts = must(s->conflicts());
+    ASSERT_EQ(conflicts.size(), 1u);  // the value field only: liveness was equal on both sides
+    const ConflictRecord& c = conflicts.front();
+    EXPECT_EQ(c.table, "progress_report");
+    EXPECT_EQ(c.row, "r1");
+    EXPECT_EQ(c.field, 2u);
+    EXPECT_EQ(c.winner, winner.id);
+    EXPECT_EQ(c.loser, loser.id);
+    EXPECT_EQ(c.loser_value, lose_value);
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(ClocksDecideOrTie, StoreArrivalOrder, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "RankTieIdDecides" : "RankDecides"; });
 
 TEST_F(StoreTest, ClockFarAheadNeverWins) {
   auto c1 = must(a.make({put("r1", {{2, Value{10.0}}})}));

@@ -44,11 +44,13 @@ struct PullPage {
 // whose cells do not fit its table is an error (the two sides disagree on the schema).
 Result<PullPage> parse_pull(std::string_view body, const Schema& schema);
 
-// A page's next, more and cursor read from the start of its body without parsing the rows,
-// when the server wrote them first (§8.2; PageWriter does): a client can ask for the following
-// page while it parses this one. nullopt when the body does not start exactly with
-// {"next":N,"more":B[,"cursor":"C"],"rows": — so that the lead never disagrees with parse_pull
-// (another member before "rows" might be a cursor further on).
+// A page's next, more and cursor read without parsing the rows (§8.2): a client can ask for the
+// following page while it parses this one. Members are found in any order, others (of any type,
+// rows included) are skipped without building anything, and every rule parse_pull applies to
+// these three is applied here (first of duplicate keys, keys compared unescaped, the cursor
+// unescaped, a non-string cursor read as none), so that whenever parse_pull reads a page the
+// lead says what it says. nullopt when the body is not an object with next, more, rows,
+// writers and head of the right types (parse_pull would refuse it).
 struct PageLead {
   uint64_t next = 0;
   bool more = false;
