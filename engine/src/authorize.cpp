@@ -1,6 +1,8 @@
 #include "tram/engine/authorize.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 namespace tram {
 
@@ -92,6 +94,10 @@ Status check_op(const Principal& who, const TableDef& t, const Op& op, RowReader
       }
     }
   }
+
+  // The value against its indicator's range, before the generic constraints so that an official
+  // reads "Kết quả: không được là số âm (đã nhập -5)" rather than the schema's "min 0".
+  if (op.kind == OpKind::put) TRAM_RETURN_IF_ERROR(check_indicator_value(t, op, *row, current));
 
   // Values: constraints, required at creation, immutable afterwards.
   for (const auto& w : op.fields) {
@@ -187,6 +193,136 @@ bool may_read(const Principal& who, const TableDef& table, const RowState& row) 
 
 bool may_read(const Principal& who, const TableDef& table, const RowImage& row) {
   return readable(who, table, [&](size_t k) -> const Value& { return row.cells[k + 1].value; });
+}
+
+// ---- indicator values ----------------------------------------------------------------------
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Shortest round-trip form, as JavaScript's String(n) writes ordinary numbers: 150, 2.5, -5.
+std::string shortest(double v) {
+  if (v == 0) return "0";  // -0 too
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// Vietnamese: decimal comma, dot thousands (GLOSSARY-vi: 97,2; 1.234).
+std::string number_vi(double v) {
+  std::string s = shortest(v);
+  if (s.find('e') != std::string::npos) return s;
+  const bool neg = !s.empty() && s[0] == '-';
+  std::string digits = neg ? s.substr(1) : s;
+  const size_t dot = digits.find('.');
+  std::string whole = digits.substr(0, dot), frac = dot == std::string::npos ? "" : digits.substr(dot + 1);
+  std::string grouped;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i && (whole.size() - i) % 3 == 0) grouped += '.';
+    grouped += whole[i];
+  }
+  return (neg ? "-" : "") + grouped + (frac.empty() ? "" : "," + frac);
+}
+
+const std::string* text_field(const TableDef& t, const RowState& row, std::string_view name) {
+  for (size_t k = 0; k < t.fields.size() && k < row.fields.size(); ++k) {
+    if (t.fields[k].name == name) return text_of(row.fields[k].value);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool is_percent_measure(std::string_view measure) {
+  std::string m(trim(measure));
+  for (char& c : m) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return m == "%" || m == "phần trăm";
+}
+
+ValueRange indicator_value_range(std::string_view indicator_kind, std::string_view indicator_measure,
+                                 std::string_view report_measure) {
+  const std::string_view im = trim(indicator_measure), rm = trim(report_measure);
+  if (!rm.empty() && rm != im) {
+    return {is_percent_measure(rm) ? ValueRange::Kind::percent : ValueRange::Kind::any, std::string(rm)};
+  }
+  if (indicator_kind == "percent" || is_percent_measure(im)) return {ValueRange::Kind::percent, std::string(im)};
+  if (indicator_kind == "count") return {ValueRange::Kind::count, std::string(im)};
+  return {ValueRange::Kind::any, std::string(im)};
+}
+
+std::optional<ValueProblem> check_value_range(const ValueRange& range, double value) {
+  const std::string vi_got = " (đã nhập " + number_vi(value) + ")", en_got = " (entered " + shortest(value) + ")";
+  switch (range.kind) {
+    case ValueRange::Kind::percent:
+      if (std::isfinite(value) && value >= 0 && value <= 100) return std::nullopt;
+      return ValueProblem{"percent", "tỷ lệ phần trăm phải từ 0 đến 100" + vi_got, "a percentage must be from 0 to 100" + en_got};
+    case ValueRange::Kind::count: {
+      if (std::isfinite(value) && value >= 0 && value == std::floor(value)) return std::nullopt;
+      const std::string unit = range.measure.empty() ? "" : " (" + range.measure + ")";
+      return ValueProblem{"count", "số lượng" + unit + " phải là số nguyên, không âm" + vi_got,
+                          "a count" + unit + " must be a whole number, not negative" + en_got};
+    }
+    case ValueRange::Kind::any:
+      if (!(value < 0)) return std::nullopt;
+      return ValueProblem{"negative", "không được là số âm" + vi_got, "must not be negative" + en_got};
+  }
+  return std::nullopt;
+}
+
+Status check_indicator_value(const TableDef& t, const Op& op, const std::optional<RowState>& stored, RowReader& current) {
+  const FieldDef* value_f = t.field(std::string_view("value"));
+  const FieldDef* ind_f = t.field(std::string_view("indicator"));
+  if (!value_f || !ind_f || ind_f->kind != FieldKind::reference) return {};
+  if (value_f->type != ValueType::real && value_f->type != ValueType::integer) return {};
+  const TableDef* ind_t = current.schema().table(ind_f->ref_table);
+  if (!ind_t || !ind_t->field(std::string_view("kind")) || !ind_t->field(std::string_view("measure"))) return {};
+  const FieldDef* measure_f = t.field(std::string_view("measure"));
+
+  auto written = [&](const FieldDef* f) -> const Value* {
+    if (!f) return nullptr;
+    for (const auto& w : op.fields) {
+      if (w.field == f->id) return &w.value;
+    }
+    return nullptr;
+  };
+  if (!written(value_f) && !written(ind_f) && !written(measure_f)) return {};
+  auto after = [&](const FieldDef* f) -> const Value* {
+    if (!f) return nullptr;
+    if (const Value* w = written(f)) return w;
+    if (!stored) return nullptr;
+    for (size_t k = 0; k < t.fields.size() && k < stored->fields.size(); ++k) {
+      if (t.fields[k].id == f->id) return &stored->fields[k].value;
+    }
+    return nullptr;
+  };
+
+  const Value* v = after(value_f);
+  double value = 0;
+  if (!v) return {};
+  if (const auto* d = std::get_if<double>(v)) value = *d;
+  else if (const auto* i = std::get_if<int64_t>(v)) value = static_cast<double>(*i);
+  else return {};  // null, or the wrong type (check_value says so)
+
+  std::string kind, ind_measure, rep_measure;
+  if (const Value* m = after(measure_f); m && text_of(*m)) rep_measure = *text_of(*m);
+  if (const Value* code = after(ind_f); code && text_of(*code)) {
+    auto ind = current.get_row(ind_t->name, *text_of(*code));
+    if (!ind.ok()) return ind.status();
+    if (ind->has_value()) {
+      if (const std::string* k = text_field(*ind_t, **ind, "kind")) kind = *k;
+      if (const std::string* m = text_field(*ind_t, **ind, "measure")) ind_measure = *m;
+    }
+  }
+  const auto problem = check_value_range(indicator_value_range(kind, ind_measure, rep_measure), value);
+  if (!problem) return {};
+  return {Errc::invalid_value, (value_f->label.empty() ? value_f->name : value_f->label) + ": " + problem->vi};
 }
 
 Status authorize(const Principal& who, const ChangeSet& cs, RowReader& current) {

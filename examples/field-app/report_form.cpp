@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "tram/engine/authorize.hpp"
 #include "tram/engine/text.hpp"
 
 namespace fs = std::filesystem;
@@ -10,6 +11,51 @@ namespace fs = std::filesystem;
 namespace tram::field {
 
 using namespace tram::client;
+
+namespace {
+
+// The value against its indicator's range (the engine's rule, docs/schema-format.md §9.1), here
+// to show the refusal in Vietnamese and in English; the SDK's authorize() refuses the same before
+// signing. Exit 1 with the Vietnamese message (the one the server would give) when it fails.
+std::optional<int> refuse_out_of_range(App& app, const TableDef& t, const std::map<std::string, Value>& fields,
+                                       const std::optional<Row>& existing) {
+  auto field = [&](const char* name) -> std::optional<Value> {
+    if (auto it = fields.find(name); it != fields.end()) return it->second;
+    if (existing) {
+      if (auto it = existing->fields.find(name); it != existing->fields.end()) return it->second;
+    }
+    return std::nullopt;
+  };
+  if (!fields.count("value") && !fields.count("indicator") && !fields.count("measure")) return std::nullopt;
+  const auto v = field("value");
+  const double* value = v ? std::get_if<double>(&*v) : nullptr;
+  if (!value) return std::nullopt;
+  std::string kind, measure;
+  const auto code = field("indicator");
+  if (code && std::holds_alternative<Text>(*code)) {
+    auto ind = app.client->get("indicator", std::get<Text>(*code).s);
+    if (ind.ok() && ind->has_value()) {
+      kind = text_of(**ind, "kind");
+      measure = text_of(**ind, "measure");
+    }
+  }
+  const auto m = field("measure");
+  const std::string report_measure = m && std::holds_alternative<Text>(*m) ? std::get<Text>(*m).s : "";
+  const auto problem = check_value_range(indicator_value_range(kind, measure, report_measure), *value);
+  if (!problem) return std::nullopt;
+  const FieldDef* f = t.field(std::string_view("value"));
+  const std::string vi = (f && !f->label.empty() ? f->label : "value") + ": " + problem->vi;
+  const std::string en = "value: " + problem->en;
+  std::fprintf(stderr, "tram-field: %s\n            (%s)\n", vi.c_str(), en.c_str());
+  if (app.json) {
+    Json j;
+    j.begin_object().key("error").begin_object().kv("code", "invalid_value").kv("message", vi).kv("message_en", en).kv("rule", problem->rule);
+    std::printf("%s\n", j.end_object().end_object().str().c_str());
+  }
+  return kFailed;
+}
+
+}  // namespace
 
 int cmd_report(App& app) {
   const TableDef& t = app.table(kReports);
@@ -98,6 +144,7 @@ int cmd_report(App& app) {
     if (app.args.has(f)) set(f, app.args.get(f));
   }
   if (!problem.empty()) return app.fail(Status(Errc::invalid_value, problem));
+  if (auto refused = refuse_out_of_range(app, t, fields, existing)) return *refused;
 
   // A second report on the same item and period is almost always a mistake: point at the first.
   if (!existing) {

@@ -180,6 +180,23 @@ TEST_F(ClientTest, LocalChecksRefuseAnotherCommunesRecordBeforeSigning) {
   EXPECT_EQ(minh->info().pending, 0u);
 }
 
+// The SDK runs the engine's indicator range (docs/schema-format.md §9.1) in authorize() before
+// signing: 150 on a percent indicator never becomes a change set.
+TEST_F(ClientTest, LocalChecksRefuseAValueOutsideItsIndicatorsRangeBeforeSigning) {
+  auto minh = device("minh", "minh");
+  ASSERT_TRUE(minh && minh->sync().ok());
+  WriteTxn t;
+  t.insert("progress_report", "", report_fields("03808", "Vượt 100%", 150));  // CT-CAPNUOC-XA, %
+  auto r = minh->commit(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Errc::invalid_value);
+  EXPECT_EQ(r.status().message(), "Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)");
+  EXPECT_EQ(minh->info().seq, 0u);  // nothing was signed
+  WriteTxn ok;
+  ok.insert("progress_report", "", report_fields("03808", "Đạt 100%", 100));
+  EXPECT_TRUE(minh->commit(ok).ok());
+}
+
 TEST_F(ClientTest, ARejectedChangeSetIsKeptWithTheServersReasonUntilDismissed) {
   auto minh = device("minh", "minh");
   ASSERT_TRUE(minh && minh->sync().ok());

@@ -3,10 +3,12 @@
 #include "tram/engine/authorize.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "test_support.hpp"
 #include "tram/engine/device_chain.hpp"
 #include "tram/engine/schema_loader.hpp"
+#include "tram/engine/seed.hpp"
 #include "tram/engine/store.hpp"
 
 namespace tram {
@@ -110,7 +112,122 @@ TEST_F(Authorize, ValuesAreCheckedAgainstTheSchema) {
     if (w.field == id("value")) w.value = Value{-5.0};
   }
   st = check(official, put(g));
-  EXPECT_NE(st.message().find("progress_report/r1/value: min"), std::string::npos) << st.message();
+  // Not the schema's bare "min 0.000000 (got -5.000000)": the official's words (§9.1).
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: không được là số âm (đã nhập -5)");
+}
+
+// ---- the value against its indicator's range (docs/schema-format.md §9.1) ------------------
+
+class IndicatorValues : public Authorize {
+ protected:
+  // An indicator row as an administrator writes it (field ids of sonla-2026 v2's indicator).
+  void indicator(const std::string& code, const std::string& kind, const std::optional<std::string>& measure) {
+    std::vector<FieldWrite> f = {{1, text(code)}, {3, text("Chỉ tiêu thử")}, {4, text(kind)}, {5, text("none")}};
+    if (measure) f.push_back({8, text(*measure)});
+    f.push_back({10, Value{*Date::parse("2030-12-31")}});
+    f.push_back({11, text("province")});
+    accept(admin, Op{"indicator", code, OpKind::put, std::move(f), {}});
+  }
+  // A new report of Mường La on `code` with `value` (and the report's own measure).
+  Op on(const std::string& code, double value, const std::optional<std::string>& measure = std::nullopt, std::string row = "r1") {
+    auto f = report("03808", "draft");
+    for (auto& w : f) {
+      if (w.field == id("value")) w.value = Value{value};
+    }
+    f.push_back({id("indicator"), text(code)});
+    if (measure) f.push_back({id("measure"), text(*measure)});
+    std::sort(f.begin(), f.end(), [](const FieldWrite& a, const FieldWrite& b) { return a.field < b.field; });
+    return put(std::move(f), std::move(row));
+  }
+};
+
+TEST_F(IndicatorValues, PercentCountAndNoMeasure) {
+  indicator("CT-PT", "percent", "%");
+  indicator("CT-HO", "count", "hộ");
+  indicator("CT-MOC", "milestone", std::nullopt);
+  Status st = check(official, on("CT-PT", 150));
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)");
+  EXPECT_TRUE(check(official, on("CT-PT", 100)).ok());
+  st = check(official, on("CT-HO", 2.5));
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: số lượng (hộ) phải là số nguyên, không âm (đã nhập 2,5)");
+  EXPECT_TRUE(check(official, on("CT-HO", 126)).ok());
+  st = check(official, on("CT-MOC", -5));
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: không được là số âm (đã nhập -5)");
+  EXPECT_TRUE(check(official, on("CT-MOC", 0.5)).ok());  // an indicator with no measure
+  EXPECT_TRUE(check(official, on("CT-NONE", 7.25)).ok());  // an indicator this replica does not hold
+}
+
+// The seed's own indicators, as the server holds them after `tram-server seed`.
+TEST_F(IndicatorValues, TheSeedIndicators) {
+  auto ops = must(load_seed_rows(std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026/seed/rows", schema));
+  for (auto& op : ops) {
+    if (op.table == "indicator") accept(admin, std::move(op));
+  }
+  EXPECT_FALSE(check(official, on("CT-CAPNUOC-XA", 150)).ok());                 // %
+  EXPECT_TRUE(check(official, on("CT-CAPNUOC-XA", 78.5)).ok());
+  EXPECT_FALSE(check(official, on("CT-BACSI-TRAMYTE", 2.5)).ok());              // bác sĩ/trạm
+  EXPECT_TRUE(check(official, on("CT-BACSI-TRAMYTE", 2)).ok());
+  EXPECT_TRUE(check(official, on("CT-SANBAY-NASAN", 0.75)).ok());               // a milestone: no measure
+  EXPECT_TRUE(check(official, on("CT-CAPNUOC-XA", 126, "hộ")).ok());           // its own unit: not 0-100
+}
+
+// An edit is judged on the row after it: a new indicator for a stored value, a new value for a
+// stored indicator; an edit that touches neither is not judged again.
+TEST_F(IndicatorValues, EditsAreJudgedOnTheRowAfterThem) {
+  indicator("CT-PT", "percent", "%");
+  indicator("CT-HO", "count", "hộ");
+  accept(official, on("CT-HO", 150));
+  EXPECT_EQ(check(official, put({{id("indicator"), text("CT-PT")}})).code(), Errc::invalid_value);
+  EXPECT_EQ(check(official, put({{id("value"), Value{2.5}}})).code(), Errc::invalid_value);
+  EXPECT_TRUE(check(official, put({{id("value"), Value{3.0}}})).ok());
+  EXPECT_TRUE(check(official, put({{id("narrative"), text("Thêm 24 hộ")}})).ok());
+}
+
+// tests/golden/indicator-values.json: the same vectors web/test/unit/schema.test.mjs checks.
+TEST_F(IndicatorValues, TheSharedVectors) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_FALSE(parser.load(std::string(TRAM_GOLDEN_DIR) + "/indicator-values.json").get(root));
+  int n = 0;
+  for (simdjson::dom::element v : root["vectors"].get_array()) {
+    const std::string name(std::string_view(v["name"].get_string().value()));
+    SCOPED_TRACE(name);
+    const double value = v["value"].get_double().value();
+    std::string kind, measure, report_measure;
+    std::optional<std::string> row_measure;
+    const bool has_indicator = !v["indicator"].is_null();
+    if (has_indicator) {
+      kind = std::string(std::string_view(v["indicator"]["kind"].get_string().value()));
+      std::string_view m;
+      if (!v["indicator"]["measure"].get_string().get(m)) row_measure = measure = std::string(m);
+    }
+    std::optional<std::string> rm;
+    std::string_view m;
+    if (!v["report_measure"].get_string().get(m)) rm = report_measure = std::string(m);
+    // The pure rule.
+    const auto problem = check_value_range(indicator_value_range(kind, measure, report_measure), value);
+    simdjson::dom::element expect = v["expect"].value();
+    // Through authorize(), with the indicator row in the store.
+    const std::string code = "CT-V" + std::to_string(n++);
+    if (has_indicator) indicator(code, kind, row_measure);
+    const Status st = check(official, on(code, value, rm, "v" + std::to_string(n)));
+    if (expect.is_null()) {
+      EXPECT_FALSE(problem.has_value()) << problem->vi;
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      continue;
+    }
+    ASSERT_TRUE(problem.has_value());
+    EXPECT_EQ(problem->rule, std::string_view(expect["rule"].get_string().value()));
+    EXPECT_EQ(problem->vi, std::string_view(expect["vi"].get_string().value()));
+    EXPECT_EQ(problem->en, std::string_view(expect["en"].get_string().value()));
+    EXPECT_EQ(st.code(), Errc::invalid_value);
+    EXPECT_EQ(st.message(), "Kết quả: " + std::string(std::string_view(expect["vi"].get_string().value())));
+  }
+  EXPECT_GE(n, 15);
 }
 
 TEST_F(Authorize, TheReportWorkflow) {

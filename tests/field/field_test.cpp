@@ -297,6 +297,35 @@ TEST_F(FieldTest, WriteOutsideTheCommuneIsRefusedAndServerRejectionShowsItsReaso
   }
 }
 
+// A value outside its indicator's range is refused before anything is signed (issue 14,
+// docs/schema-format.md §9.1), in Vietnamese naming the field as the form does, then in English.
+TEST_F(FieldTest, AValueOutsideItsIndicatorsRangeIsRefusedBeforeSigning) {
+  enrol("minh", "official", "03808");
+  const Proc over = field("minh", {"report", "--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "150", "--progress", "on_track"});
+  EXPECT_EQ(over.rc, 1);
+  EXPECT_NE(over.err.find("Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)"), std::string::npos) << over.err;
+  EXPECT_NE(over.err.find("a percentage must be from 0 to 100 (entered 150)"), std::string::npos) << over.err;
+  EXPECT_EQ(over.err.find("min 0.000000"), std::string::npos) << over.err;
+  const Proc neg = field("minh", {"report", "--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "-5", "--progress", "on_track"});
+  EXPECT_EQ(neg.rc, 1);
+  EXPECT_NE(neg.err.find("Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập -5)"), std::string::npos) << neg.err;
+  EXPECT_EQ(neg.err.find("min 0.000000"), std::string::npos) << neg.err;
+  // A count: whole doctors; --json keeps the code invalid_value with both wordings.
+  const Proc half = field("minh", {"report", "--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--value", "2,5", "--progress", "on_track", "--json"});
+  EXPECT_EQ(half.rc, 1);
+  const Doc err(half.out);
+  EXPECT_EQ(err.str({"error", "code"}), "invalid_value") << half.out;
+  EXPECT_EQ(err.str({"error", "message"}), "Kết quả: số lượng (bác sĩ/trạm) phải là số nguyên, không âm (đã nhập 2,5)") << half.out;
+  EXPECT_EQ(err.str({"error", "message_en"}), "value: a count (bác sĩ/trạm) must be a whole number, not negative (entered 2.5)") << half.out;
+  EXPECT_EQ(json("minh", {"status"}).num({"pending"}), 0);  // nothing was signed
+  // In range it is recorded; an edit to 150 is refused the same way.
+  const std::string id = new_report("minh", {"--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "100", "--progress", "on_track"});
+  const Proc edit = field("minh", {"report", "--id", id, "--value", "150"});
+  EXPECT_EQ(edit.rc, 1);
+  EXPECT_NE(edit.err.find("Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)"), std::string::npos) << edit.err;
+  EXPECT_EQ(json("minh", {"status"}).num({"pending"}), 1);
+}
+
 TEST_F(FieldTest, ReviewCycleReturnFixResubmitAccept) {
   enrol("hoa", "official", "04240");
   enrol("huong", "reviewer", "all");

@@ -69,7 +69,7 @@ class ServerTest : public ::testing::Test {
 
 // The per-item results of a push.
 struct Item {
-  std::string status, code, id;
+  std::string status, code, id, message;
   uint64_t expected_seq = 0;
   std::string receipt_body, receipt_sig;
   bool clock_ahead = false;
@@ -86,6 +86,7 @@ std::vector<Item> results(const HttpResponse& r) {
     if (!e["status"].get_string().get(s)) it.status = s;
     if (!e["code"].get_string().get(s)) it.code = s;
     if (!e["id"].get_string().get(s)) it.id = s;
+    if (!e["message"].get_string().get(s)) it.message = s;
     uint64_t n;
     if (!e["expected_seq"].get_uint64().get(n)) it.expected_seq = n;
     if (!e["receipt"]["body"].get_string().get(s)) it.receipt_body = s;
@@ -298,6 +299,32 @@ TEST_F(ServerTest, EveryRejectionCode) {
   EXPECT_EQ(minh->push(many).status, 413);
   // The server keeps serving.
   EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
+}
+
+// A signed value outside its indicator's range (issue 14; docs/schema-format.md §9.1): the
+// server's authorize() refuses it as a device would before signing, with the official's words.
+TEST_F(ServerTest, AValueOutsideItsIndicatorsRangeIsRefused) {
+  auto minh = device("minh", 1);
+  auto on = [](const char* indicator, double value) {
+    auto f = report("03808", "submitted", value);
+    f[1] = {2, text(indicator)};
+    return f;
+  };
+  auto over = results(minh->push({minh->make({put("r-150", on("CT-CAPNUOC-XA", 150))}).signed_cs}));
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0].status, "rejected");
+  EXPECT_EQ(over[0].code, "invalid_value");
+  EXPECT_EQ(over[0].message, "Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)");
+  EXPECT_FALSE(over[0].receipt_body.empty());  // a permanent refusal, in the chain
+  auto half = results(minh->push({minh->make({put("r-2.5", on("CT-BACSI-TRAMYTE", 2.5))}).signed_cs}));
+  EXPECT_EQ(half[0].code, "invalid_value");
+  EXPECT_EQ(half[0].message, "Kết quả: số lượng (bác sĩ/trạm) phải là số nguyên, không âm (đã nhập 2,5)");
+  auto neg = results(minh->push({minh->make({put("r-neg", on("CT-CAOTOC-CT03", -5))}).signed_cs}));
+  EXPECT_EQ(neg[0].message, "Kết quả: không được là số âm (đã nhập -5)");
+  // In range: accepted, and the row is there.
+  EXPECT_EQ(results(minh->push({minh->make({put("r-100", on("CT-CAPNUOC-XA", 100))}).signed_cs}))[0].status, "accepted");
+  EXPECT_EQ(results(minh->push({minh->make({put("r-2", on("CT-BACSI-TRAMYTE", 2))}).signed_cs}))[0].status, "accepted");
+  EXPECT_EQ(pulled_rows(minh->pull(0), "progress_report"), (std::vector<std::string>{"r-100", "r-2"}));
 }
 
 TEST_F(ServerTest, ClockYearsAheadIsAcceptedButFlagged) {

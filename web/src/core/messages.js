@@ -19,7 +19,39 @@ const TYPE_WORDS = {
   attachment: { vi: 'một tệp đính kèm', en: 'an attachment' },
 };
 
+// Numbers in a refusal: en as JavaScript writes them (150, 2.5, -5), vi with a decimal comma
+// and dot thousands (2,5; -1.234,5), as the engine's authorize.cpp writes them.
+const numberEn = (n) => (Object.is(n, -0) ? '0' : String(n));
+export function numberVi(n) {
+  const s = numberEn(n);
+  if (s.includes('e')) return s;
+  const neg = s.startsWith('-');
+  const [whole, frac] = (neg ? s.slice(1) : s).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+  return (neg ? '-' : '') + grouped + (frac ? ',' + frac : '');
+}
+
+/**
+ * Why a value does not fit its indicator's range, without the field's label (the wording of
+ * engine/src/authorize.cpp check_value_range; tests/golden/indicator-values.json holds both).
+ * rule: 'percent' | 'count' | 'negative'; measure: the unit ('' when none).
+ */
+export function rangeText(rule, measure, value) {
+  const vi = ` (đã nhập ${numberVi(value)})`;
+  const en = ` (entered ${numberEn(value)})`;
+  const unit = measure ? ` (${measure})` : '';
+  switch (rule) {
+    case 'percent': return { vi: 'tỷ lệ phần trăm phải từ 0 đến 100' + vi, en: 'a percentage must be from 0 to 100' + en };
+    case 'count': return { vi: `số lượng${unit} phải là số nguyên, không âm` + vi, en: `a count${unit} must be a whole number, not negative` + en };
+    default: return { vi: 'không được là số âm' + vi, en: 'must not be negative' + en };
+  }
+}
+
 export const msg = {
+  range: (L, rule, measure, value) => {
+    const r = rangeText(rule, measure, value);
+    return { vi: `${L.vi}: ${r.vi}`, en: `${L.en}: ${r.en}` };
+  },
   required: (L) => ({ vi: `${L.vi}: bắt buộc phải có`, en: `${L.en}: is required` }),
   type: (L, type) => ({ vi: `${L.vi}: phải là ${TYPE_WORDS[type].vi}`, en: `${L.en}: must be ${TYPE_WORDS[type].en}` }),
   tooBig: (L) => ({ vi: `${L.vi}: số quá lớn`, en: `${L.en}: the number is too large` }),

@@ -195,6 +195,61 @@ function constraint(f, raw) {
   return null;
 }
 
+// ---- the value against its indicator's range (docs/schema-format.md §9.1) -------------------
+// The engine's rule (engine/src/authorize.cpp: indicator_value_range, check_value_range,
+// check_indicator_value), word for word; tests/golden/indicator-values.json is checked by both.
+
+const trimSpaces = (s) => String(s ?? '').replace(/^[ \t]+|[ \t]+$/g, '');
+
+/** "%" or "phần trăm" (trimmed; ASCII letters in any case). */
+export function isPercentMeasure(measure) {
+  const m = trimSpaces(measure).replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return m === '%' || m === 'phần trăm';
+}
+
+/**
+ * The range of a value: { kind: 'any' | 'percent' | 'count', measure } from the indicator's
+ * kind and measure and the report's own measure ('' or null when absent or unknown).
+ */
+export function indicatorValueRange(indicatorKind, indicatorMeasure, reportMeasure) {
+  const im = trimSpaces(indicatorMeasure);
+  const rm = trimSpaces(reportMeasure);
+  if (rm !== '' && rm !== im) return { kind: isPercentMeasure(rm) ? 'percent' : 'any', measure: rm };
+  if (indicatorKind === 'percent' || isPercentMeasure(im)) return { kind: 'percent', measure: im };
+  if (indicatorKind === 'count') return { kind: 'count', measure: im };
+  return { kind: 'any', measure: im };
+}
+
+/** null when `value` fits `range`, else the rule it breaks: 'percent', 'count' or 'negative'. */
+export function checkValueRange(range, value) {
+  const finite = Number.isFinite(value);
+  if (range.kind === 'percent') return finite && value >= 0 && value <= 100 ? null : 'percent';
+  if (range.kind === 'count') return finite && value >= 0 && Math.floor(value) === value ? null : 'count';
+  return value < 0 ? 'negative' : null;
+}
+
+// The tables that take part: a numeric `value`, a ref `indicator` to a table with `kind` and
+// `measure`; the report's own text `measure` is the value's unit.
+function indicatorProblem(schema, t, written, after, lookupRow) {
+  const valueF = t.byName.get('value');
+  const indF = t.byName.get('indicator');
+  if (!valueF || !indF || indF.type !== 'ref' || (valueF.type !== 'real' && valueF.type !== 'integer')) return null;
+  const indT = schema.table(indF.table);
+  if (!indT || !indT.byName.has('kind') || !indT.byName.has('measure')) return null;
+  const measureF = t.byName.get('measure');
+  if (!written.has(valueF.id) && !written.has(indF.id) && !(measureF && written.has(measureF.id))) return null;
+  const v = after(valueF);
+  if (!v || (v[0] !== 'r' && v[0] !== 'i')) return null;
+  const value = Number(v[1]);
+  const text = (raw) => (raw && raw[0] === 't' ? raw[1] : '');
+  const reportMeasure = measureF ? text(after(measureF)) : '';
+  const code = text(after(indF));
+  const ind = code ? lookupRow(indT.name, code) ?? null : null;
+  const range = indicatorValueRange(ind?.kind ?? '', ind?.measure ?? '', reportMeasure);
+  const rule = checkValueRange(range, value);
+  return rule ? { field: valueF, rule, message: msg.range(valueF.labels, rule, range.measure, value) } : null;
+}
+
 // ---- checkOps ------------------------------------------------------------------------------
 
 /**
@@ -291,9 +346,14 @@ function checkOp(schema, who, op, lookupRow, problems) {
     if (w === null || w[1] !== who.name) add(t.author, 'author_mismatch', 'author', msg.author(t.author.labels, who.name));
   }
 
-  // 3. Values: constraints; immutable after creation. 4. Required at insert.
+  // 3. Values: the value against its indicator's range (first, as authorize() does, so that an
+  // official reads it rather than the schema's "min 0"); constraints; immutable after creation.
+  // 4. Required at insert.
+  const ranged = op.k === 'put' ? indicatorProblem(schema, t, written, after, lookupRow) : null;
+  if (ranged) add(ranged.field, 'invalid_value', ranged.rule, ranged.message);
   for (const [id, raw] of written) {
     const f = t.byId.get(id);
+    if (ranged && ranged.field === f) continue;
     const problem = constraint(f, raw);
     if (problem) add(f, 'invalid_value', problem[0], problem[1]);
     else if (f.merge === 'immutable' && known && current(f) !== null && !sameRaw(current(f), raw)) {

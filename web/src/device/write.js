@@ -57,9 +57,16 @@ async function readState(store, ops) {
     const hlc = await req(s.meta.get('hlc'));
     const entries = await store.active(s);
     const views = new Map();
+    const load = async (t, id) => {
+      const key = `${t}\u0000${id}`;
+      if (!views.has(key)) views.set(key, overlayRow((await req(s.rows.get([t, id]))) || null, entries, t, id));
+      return views.get(key);
+    };
+    for (const op of ops) await load(op.t, op.id);
+    // The indicator a report's value is checked against (core checkOps, schema-format.md §9.1).
     for (const op of ops) {
-      const key = `${op.t}\u0000${op.id}`;
-      if (!views.has(key)) views.set(key, overlayRow((await req(s.rows.get([op.t, op.id]))) || null, entries, op.t, op.id));
+      const code = op.f?.indicator ?? plain(views.get(`${op.t}\u0000${op.id}`))?.indicator;
+      if (typeof code === 'string' && code) await load('indicator', code);
     }
     return { chain, hlc, views };
   });

@@ -83,7 +83,8 @@ test('enrolment pins the server key, fetches the schema and the first sync takes
   assert.ok(r.phases.includes('pull'));
 
   const ref = await onDev(page, 'default', async (dev) => {
-    const links = await dev.query('indicator_unit', (x) => x.unit_code === '03808');
+    // A percent indicator: the reports below carry 87.5 (a count would refuse it, schema-format.md §9.1).
+    const links = await dev.query('indicator_unit', (x) => x.unit_code === '03808' && x.indicator === 'CT-CAPNUOC-XA');
     const periods = await dev.query('reporting_period');
     const units = await dev.query('unit');
     return { indicator: links[0]?.indicator, period: periods.find((p) => p.id === '2026-H1' || p.code === '2026-H1')?.id, units: units.length };
@@ -162,6 +163,18 @@ test('a write outside the commune is refused before signing, and uses no sequenc
   assert.equal(refused.code, 'write_refused');
   assert.ok(refused.problems.some((p) => p.code === 'forbidden_scope' && p.message.vi && p.message.en), JSON.stringify(refused.problems));
   assert.equal(refused.outbox, 1, 'nothing was stored');
+  // 150 on the report's percent indicator (an edit: the indicator comes from the stored row, its
+  // range from the indicator row in this browser's store), refused in the official's words.
+  const over = await onDev(page, 'default', async (dev, id) => {
+    try {
+      await dev.write([{ t: 'progress_report', id, k: 'put', f: { value: 150 } }]);
+      return null;
+    } catch (e) { return { code: e.code, problems: e.problems, outbox: (await dev.outbox()).length }; }
+  }, shared.report);
+  assert.ok(over, 'the write was refused');
+  assert.deepEqual(over.problems.map((p) => [p.code, p.message.vi, p.message.en]),
+    [['invalid_value', 'Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)', 'Result: a percentage must be from 0 to 100 (entered 150)']]);
+  assert.equal(over.outbox, 1, 'nothing was stored');
   // An edit of the report: the next sequence number is 2, and its bases name what it edits.
   const w = await onDev(page, 'default', (dev, id) => dev.write([{ t: 'progress_report', id, k: 'put', f: { value: 90 } }]), shared.report);
   assert.equal(w.seq, 2, 'seq 2 follows seq 1: the refusal used none');

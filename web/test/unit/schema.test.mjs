@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { encodeChangeSet } from '../../src/core/changeset.js';
-import { checkOps, fromWireValue, opToWire, Schema, toWireValue } from '../../src/core/schema.js';
-import { GOLDEN_PUBLIC, schemaJson } from './golden.mjs';
+import { checkOps, checkValueRange, fromWireValue, indicatorValueRange, opToWire, Schema, toWireValue } from '../../src/core/schema.js';
+import { rangeText } from '../../src/core/messages.js';
+import { GOLDEN_DIR, GOLDEN_PUBLIC, schemaJson } from './golden.mjs';
 
 const schema = new Schema(schemaJson());
 const { cases } = JSON.parse(readFileSync(new URL('./fixtures/authorize-cases.json', import.meta.url), 'utf8'));
@@ -59,10 +60,11 @@ const draft = (over = {}) => ({
 });
 
 test('messages: Vietnamese first, naming the field by its label', () => {
+  // Not the schema's "min 0": the indicator's range in words (no indicator row known here).
   const [p] = checkOps(schema, minh, [draft({ value: -1 })]);
   assert.deepEqual(p, {
-    table: 'progress_report', id: 'r9', field: 'value', code: 'invalid_value', rule: 'min',
-    message: { vi: 'Kết quả: phải từ 0 trở lên', en: 'Result: must be 0 or more' },
+    table: 'progress_report', id: 'r9', field: 'value', code: 'invalid_value', rule: 'negative',
+    message: { vi: 'Kết quả: không được là số âm (đã nhập -1)', en: 'Result: must not be negative (entered -1)' },
   });
   const [s] = checkOps(schema, minh, [draft({ unit_code: '03646' })]);
   assert.equal(s.code, 'forbidden_scope');
@@ -84,7 +86,7 @@ test('every problem at once, one per field, so a form can mark them all', () => 
     ['author', 'author_mismatch', 'author'],
     ['device', 'invalid_value', 'pattern'],
     ['progress', 'invalid_value', 'enum'],
-    ['value', 'invalid_value', 'min'],
+    ['value', 'invalid_value', 'negative'],
   ]);
 });
 
@@ -118,4 +120,47 @@ test('a delete carries no fields; a bad row id or op kind is refused', () => {
   assert.equal(checkOps(schema, minh, [{ t: 'progress_report', id: 'r1', k: 'del', f: { value: 1 } }])[0].rule, 'del_fields');
   assert.equal(checkOps(schema, minh, [draft({}), { ...draft(), id: 'a b' }])[0].rule, 'row_id');
   assert.equal(checkOps(schema, minh, [{ ...draft(), k: 'upsert' }])[0].rule, 'op');
+});
+
+// tests/golden/indicator-values.json: the same vectors tests/engine/authorize_test.cpp checks
+// against the C++ engine (docs/schema-format.md §9.1), so the two cannot drift.
+const { vectors } = JSON.parse(readFileSync(`${GOLDEN_DIR}indicator-values.json`, 'utf8'));
+
+test('indicator ranges: the shared vectors exist', () => {
+  assert.ok(vectors.length >= 15);
+});
+
+for (const v of vectors) {
+  test(`indicator range (shared with the C++ engine): ${v.name}`, () => {
+    const range = indicatorValueRange(v.indicator?.kind ?? '', v.indicator?.measure ?? '', v.report_measure ?? '');
+    const rule = checkValueRange(range, v.value);
+    if (v.expect === null) assert.equal(rule, null);
+    else {
+      assert.equal(rule, v.expect.rule);
+      assert.deepEqual(rangeText(rule, range.measure, v.value), { vi: v.expect.vi, en: v.expect.en });
+    }
+    // Through checkOps, with the indicator row as the device's store would answer it.
+    const f = { indicator: 'CT-V', value: v.value, ...(v.report_measure !== undefined ? { measure: v.report_measure } : {}) };
+    const rows = (t, id) => (t === 'indicator' && id === 'CT-V' && v.indicator ? { ...v.indicator } : null);
+    const problems = checkOps(schema, minh, [draft(f)], rows);
+    if (v.expect === null) assert.deepEqual(problems, []);
+    else {
+      assert.deepEqual(problems, [{
+        table: 'progress_report', id: 'r9', field: 'value', code: 'invalid_value', rule: v.expect.rule,
+        message: { vi: `Kết quả: ${v.expect.vi}`, en: `Result: ${v.expect.en}` },
+      }]);
+    }
+  });
+}
+
+test('indicator ranges: an edit is judged on the row after it', () => {
+  const stored = { unit_code: '03808', indicator: 'CT-HO', period: '2026-H1', value: 150, progress: 'on_track', author: 'Lò Văn Minh',
+    recorded_on: '2026-06-03', status: 'draft' };
+  const rows = (t, id) => (t === 'progress_report' && id === 'r9' ? stored
+    : t === 'indicator' ? { 'CT-HO': { kind: 'count', measure: 'hộ' }, 'CT-PT': { kind: 'percent', measure: '%' } }[id] ?? null : null);
+  const edit = (f) => checkOps(schema, minh, [{ t: 'progress_report', id: 'r9', k: 'put', f }], rows);
+  assert.equal(edit({ indicator: 'CT-PT' })[0]?.rule, 'percent');
+  assert.equal(edit({ value: 2.5 })[0]?.message.vi, 'Kết quả: số lượng (hộ) phải là số nguyên, không âm (đã nhập 2,5)');
+  assert.deepEqual(edit({ value: 3 }), []);
+  assert.deepEqual(edit({ narrative: 'Thêm 24 hộ' }), []);
 });

@@ -115,7 +115,8 @@ test('a browser-style device enrols, pushes a signed report and verifies the rec
     assert.equal(period.cells.year.value, 2026);
     const mine = [...rows.values()].filter((r) => r.t === 'indicator_unit');
     assert.ok(mine.length > 0 && mine.every((r) => r.cells.unit_code.value === '03808'), 'indicator_unit rows: only 03808 (scoped)');
-    const indicator = rows.get(`indicator/${mine[0].cells.indicator.value}`);
+    // A percent indicator of 03808: its value 42.5 is in range (docs/schema-format.md §9.1).
+    const indicator = mine.map((r) => rows.get(`indicator/${r.cells.indicator.value}`)).find((r) => r?.cells.kind.value === 'percent');
     assert.ok(indicator, 'the indicator row itself (province-wide)');
     assert.ok(![...rows.values()].some((r) => r.t === 'indicator_unit' && r.cells.unit_code.value === '03646'));
 
@@ -135,6 +136,14 @@ test('a browser-style device enrols, pushes a signed report and verifies the rec
     const principal = { role: me.role, units: me.units, all_units: me.all_units, name: me.name };
     const op1 = report(crypto.randomUUID(), '03808');
     assert.deepEqual(checkOps(schema, principal, [op1], () => null), []);
+    // The indicator's range, checked before signing as the server checks it: 150 % is refused.
+    const pulledRow = (t, id) => {
+      const r = rows.get(`${t}/${id}`);
+      return r ? Object.fromEntries(Object.entries(r.cells).map(([k, c]) => [k, c?.value ?? null])) : null;
+    };
+    const over = checkOps(schema, principal, [{ ...op1, f: { ...op1.f, value: 150 } }], pulledRow);
+    assert.deepEqual(over.map((p) => [p.code, p.message.vi]), [['invalid_value', 'Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)']]);
+    assert.deepEqual(checkOps(schema, principal, [op1], pulledRow), []);
     const cs1 = {
       device: publicKeyHex, seq: 1, prev: null, hlc: clock.tick(now), author: me.user, schema: schema.id, schema_v: schema.version,
       ops: [opToWire(schema, op1)],
