@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build web run serve engine-demo test bench bench-web bench-links asan clean format
+.PHONY: deps build web run serve engine-demo test bench bench-web bench-links asan arm64 clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -60,11 +60,24 @@ bench-links: deps
 	@cmake --build --preset dev --target tram-server tram-field linkem
 	@tests/links/bench.sh
 
+# Every test again under AddressSanitizer + UBSan, but the browser tests (their server and device
+# code is JavaScript and the server paths they take are covered here by the C++ tests) and the
+# install test (it builds an outside project, which the sanitizer runtime does not reach).
 asan: deps
 	@scripts/build-web.sh
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@ctest --preset asan
+	@ctest --preset asan -LE "web|install"
+
+# The device side for ARM64, what phones run (engine, client SDK, tram-field), cross-built with
+# Debian's toolchain; its tests run under qemu-user against this machine's x86-64 tram-server
+# (build/dev), and the stripped libtram_client.so is checked against its 2.5 MiB budget. The slow
+# label (300 more convergence seeds, ~5 min under emulation) is left to the native runs.
+arm64: build
+	@scripts/setup-arm64.sh
+	@cmake --preset arm64 >/dev/null
+	@cmake --build --preset arm64
+	@ctest --preset arm64 -LE slow
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')

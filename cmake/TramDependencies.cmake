@@ -8,7 +8,16 @@ pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # whole-buffer gzip, 2-3x zlib's speed
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)  # the province report as .xlsx
-find_package(simdjson REQUIRED CONFIG)
+if(CMAKE_CROSSCOMPILING AND NOT EXISTS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/simdjson)
+  # Debian's libsimdjson-dev is for one architecture at a time: a cross build links the target's
+  # runtime library (libsimdjson14:<arch>) with the host package's headers (scripts/setup-arm64.sh).
+  find_library(SIMDJSON_TARGET_LIB NAMES libsimdjson.so.14 simdjson REQUIRED)
+  add_library(simdjson::simdjson SHARED IMPORTED)
+  set_target_properties(simdjson::simdjson PROPERTIES IMPORTED_LOCATION ${SIMDJSON_TARGET_LIB}
+                                                      INTERFACE_INCLUDE_DIRECTORIES /usr/include)
+else()
+  find_package(simdjson REQUIRED CONFIG)
+endif()
 if(TRAM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -4,20 +4,36 @@
 # is missing, prints the exact packages and the command to install them, and fails.
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config ccache
-  libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
-  libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev libcli11-dev
-  chromium fonts-noto-core jq sqlite3
-)
-# The web app is built and tested with Node.js 20 and npm (web/): Debian 12's own nodejs is 18,
-# so a machine without node gets it from Debian only as a last resort (its npm is packaged apart).
-if ! command -v node >/dev/null; then packages+=(nodejs npm); fi
+# `setup-deps.sh --arch ARCH PACKAGE...` installs those packages instead, adding the foreign
+# architecture first (scripts/setup-arm64.sh).
+foreign=
+if [[ ${1:-} == --arch ]]; then
+  foreign=$2
+  shift 2
+fi
+if [[ $# -gt 0 ]]; then
+  packages=("$@")
+else
+  packages=(
+    build-essential cmake ninja-build pkg-config ccache
+    libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
+    libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev libcli11-dev
+    chromium fonts-noto-core jq sqlite3
+    systemd  # systemd-analyze: the installed tram-server.service is checked (tests/consumer/systemd_verify.sh)
+    openjdk-17-jdk-headless  # the Java binding (client-sdk/java) and its test (label java)
+  )
+  # The web app is built and tested with Node.js 20 and npm (web/): Debian 12's own nodejs is 18,
+  # so a machine without node gets it from Debian only as a last resort (its npm is packaged apart).
+  if ! command -v node >/dev/null; then packages+=(nodejs npm); fi
+fi
 
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  # One line per installed architecture (the ARM64 build adds :arm64 copies): the host's, or
+  # an architecture-independent one, must be installed (or the one named, as in libfoo:arm64).
+  want=$([[ $p == *:* ]] && echo "${p#*:}" || dpkg --print-architecture)
+  dpkg-query -W -f='${Status} ${Architecture}\n' "$p" 2>/dev/null |
+    grep -Eq "^install ok installed ($want|all)\$" || missing+=("$p")
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -36,5 +52,8 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [[ -n $foreign ]] && ! dpkg --print-foreign-architectures | grep -qx "$foreign"; then
+  $SUDO dpkg --add-architecture "$foreign"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -11,6 +11,7 @@
 
 #include "tram/client.hpp"
 #include "tram/engine/json.hpp"
+#include "tram/version.h"  // generated from project(tram VERSION ...)
 
 struct tram_client {
   std::unique_ptr<tram::client::Client> c;
@@ -114,7 +115,7 @@ std::string report_json(const SyncReport& r) {
 
 extern "C" {
 
-const char* tram_version(void) { return "0.1.0"; }
+const char* tram_version(void) { return TRAM_VERSION_STRING; }
 int tram_last_error_code(void) { return g_code; }
 const char* tram_last_error_message(void) { return g_message.c_str(); }
 void tram_free(void* p) { std::free(p); }

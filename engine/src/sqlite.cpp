@@ -59,7 +59,8 @@ void Database::finalize_tx_statements() {
 }
 
 Status Database::run_tx_statement(TxStatement which) {
-  static constexpr const char* kSql[kTxStatements] = {"SAVEPOINT tram_tx", "RELEASE tram_tx", "ROLLBACK TO tram_tx"};
+  static constexpr const char* kSql[kTxStatements] = {"SAVEPOINT tram_tx", "RELEASE tram_tx", "ROLLBACK TO tram_tx",
+                                                      "BEGIN IMMEDIATE",   "COMMIT",          "ROLLBACK"};
   sqlite3_stmt*& st = tx_[which];
   if (!st && sqlite3_prepare_v3(db_, kSql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
     return error(db_, kSql[which]);
@@ -174,22 +175,29 @@ std::span<const uint8_t> Statement::column_blob(int i) const {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  TRAM_RETURN_IF_ERROR(db.run_tx_statement(Database::kSavepoint));
-  return Transaction(&db);
+  const bool outer = db.immediate_ && sqlite3_get_autocommit(db.db_) != 0;
+  if (outer) TRAM_RETURN_IF_ERROR(db.run_tx_statement(Database::kBeginImmediate));  // waits (busy timeout)
+  if (Status st = db.run_tx_statement(Database::kSavepoint); !st.ok()) {
+    if (outer) (void)db.run_tx_statement(Database::kRollback);
+    return st;
+  }
+  return Transaction(&db, outer);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)), outer_(other.outer_) {}
 
 Transaction::~Transaction() {
   if (db_) {
     // Roll back to the savepoint, then release it so it no longer holds the transaction open.
     (void)db_->run_tx_statement(Database::kRollbackTo);
     (void)db_->run_tx_statement(Database::kRelease);
+    if (outer_) (void)db_->run_tx_statement(Database::kRollback);
   }
 }
 
 Status Transaction::commit() {
   Status st = db_->run_tx_statement(Database::kRelease);
+  if (st.ok() && outer_) st = db_->run_tx_statement(Database::kCommit);
   if (st.ok()) db_ = nullptr;
   return st;
 }

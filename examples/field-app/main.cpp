@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,18 @@ using namespace tram::field;
 
 namespace {
 
+// The schema when --schemas is not given: an installed tram-field (cmake --install, PREFIX/bin)
+// finds PREFIX/share/tram/schemas/sonla-2026; in the build tree, the repository's.
+std::string default_schemas() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = exe.parent_path().parent_path() / "share" / "tram" / "schemas" / "sonla-2026";
+    if (std::filesystem::exists(installed / "v1.json", ec)) return installed.string();
+  }
+  return TRAM_DEFAULT_SCHEMAS_DIR;
+}
+
 using Handler = int (*)(App&);
 
 struct Command {
@@ -28,7 +41,8 @@ struct Command {
 
 const char* kGlobalHelp = R"(Options every command takes:
   --home DIR        the device's own data (DIR/device.db); default $TRAM_FIELD_HOME or ~/.tram-field
-  --schemas DIR     the schema's version files; default the repository's schemas/sonla-2026
+  --schemas DIR     the schema's version files; default PREFIX/share/tram/schemas/sonla-2026 when
+                    installed, else the repository's schemas/sonla-2026
   --json            machine-readable output on stdout (one JSON object)
   --help            this help
 The key that protects the device's secret comes from TRAM_FIELD_KEY (64 hex digits) or, when it
@@ -157,7 +171,7 @@ int main(int argc, char** argv) {
   }
   app.json = app.args.has("json");
   app.home = app.args.get("home", default_home());
-  app.schemas = app.args.get("schemas", TRAM_DEFAULT_SCHEMAS_DIR);
+  app.schemas = app.args.get("schemas", default_schemas());
   crypto_init();
   if (cmd->needs_enrolment) {
     if (Status st = open_device(app, false); !st.ok()) return app.fail(st);

@@ -427,7 +427,7 @@ std::string quote(const std::string& s) {
 constexpr const char* kFieldKey = "7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d";
 
 Proc field(const std::string& home, const std::vector<std::string>& args, const std::string& key = kFieldKey) {
-  std::string cmd = "TRAM_FIELD_KEY=" + key + " " + quote(TRAM_FIELD_BIN);
+  std::string cmd = "TRAM_FIELD_KEY=" + key + " " + TRAM_RUN_PREFIX + quote(TRAM_FIELD_BIN);  // prefix: qemu on a cross build
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " --home " + quote(home) + " --json 2>/dev/null </dev/null";
   Proc r;

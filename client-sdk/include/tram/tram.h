@@ -49,7 +49,9 @@ typedef void (*tram_change_fn)(void* user_data, const char* table, const char* i
  * sync goes on after a cut or failure, `retry` says which). */
 typedef void (*tram_progress_fn)(void* user_data, const char* progress_json);
 
-/* The SDK's version, e.g. "0.1.0". Static storage: do not free. */
+/* The version of the loaded library, e.g. "0.1.0": CMake's project(tram VERSION ...), the same as
+ * TRAM_VERSION_STRING in the generated tram/version.h (the headers' version) and the .so's file
+ * version. Static storage: do not free. */
 const char* tram_version(void);
 
 int tram_last_error_code(void);

@@ -25,6 +25,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(store).value()));
   s->path_ = path;
   s->schema_ = &s->store_->schema();
+  // The server's writer and `tram-server admin …` write the same file: see set_immediate_transactions.
+  s->store_->db().set_immediate_transactions(true);
   TRAM_RETURN_IF_ERROR(s->init());
   return s;
 }

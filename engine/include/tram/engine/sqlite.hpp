@@ -23,6 +23,12 @@ class Database {
   // Opens (creating if needed) a database file in WAL mode with foreign keys on.
   // ":memory:" opens a private in-memory database.
   static Result<Database> open(const std::string& path);
+  // Top-level transactions take the write lock when they begin (BEGIN IMMEDIATE) rather than at
+  // their first write. For a connection that writes while other processes write too (the
+  // server's writer, and `tram-server admin …` on the same file): a deferred transaction that
+  // read first cannot take the lock once another connection committed after its read, and SQLite
+  // fails it at once with "database is locked" (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+  void set_immediate_transactions(bool on) { immediate_ = on; }
 
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
@@ -44,11 +50,12 @@ class Database {
   explicit Database(sqlite3* db) : db_(db) {}
   // Savepoint statements, prepared once: a transaction per change set would otherwise parse
   // its SAVEPOINT and RELEASE text every time.
-  enum TxStatement { kSavepoint, kRelease, kRollbackTo, kTxStatements };
+  enum TxStatement { kSavepoint, kRelease, kRollbackTo, kBeginImmediate, kCommit, kRollback, kTxStatements };
   Status run_tx_statement(TxStatement which);
   void finalize_tx_statements();
   sqlite3* db_ = nullptr;
   sqlite3_stmt* tx_[kTxStatements] = {};
+  bool immediate_ = false;
 };
 
 class Statement {
@@ -106,8 +113,9 @@ class Transaction {
   Status commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool outer) : db_(db), outer_(outer) {}
   Database* db_;
+  bool outer_;  // began with BEGIN IMMEDIATE: ends with COMMIT or ROLLBACK
 };
 
 // Double-quotes an identifier for SQL ("a""b").
