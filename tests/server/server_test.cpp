@@ -297,6 +297,24 @@ TEST_F(ServerTest, EveryRejectionCode) {
   EXPECT_EQ(results(minh->push({oversized}))[0].code, "too_large");
   std::vector<SignedChangeSet> many(501, made.signed_cs);
   EXPECT_EQ(minh->push(many).status, 413);
+  // forbidden_role: an official writing the reference table of units (administrators only).
+  auto role = results(minh->push({minh->make({Op{"unit", "99999", OpKind::put,
+                                                  {{1, text("99999")}, {2, text("Xã Giả")}, {3, text("xã")}}, {}}})
+                                       .signed_cs}));
+  ASSERT_EQ(role.size(), 1u);
+  EXPECT_EQ(role[0].status, "rejected");
+  EXPECT_EQ(role[0].code, "forbidden_role");
+  // schema_mismatch: a change set for a schema version the server does not have, signed by the
+  // device (its bytes altered and signed again: last, since the device's own chain now differs).
+  SignedChangeSet future = minh->make({put("r7", report("03808"))}).signed_cs;
+  const size_t at = future.bytes.find("\"schema_v\":2");
+  ASSERT_NE(at, std::string::npos);
+  future.bytes.replace(at, 12, "\"schema_v\":9");
+  future.sig = minh->chain().key().sign(future.bytes);
+  auto mismatch = results(minh->push({future}));
+  ASSERT_EQ(mismatch.size(), 1u);
+  EXPECT_EQ(mismatch[0].status, "rejected");
+  EXPECT_EQ(mismatch[0].code, "schema_mismatch");
   // The server keeps serving.
   EXPECT_EQ(http(server_->port(), "GET", "/healthz").status, 200);
 }
