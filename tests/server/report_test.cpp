@@ -194,12 +194,44 @@ class ReportTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
 };
 
-// 182 indicator_unit rows and 7 province-wide indicators, all active in 2026-H1, and the task
-// whose `units` names 21 units (the wastewater task, NV08): 210 lines, of
-// which three carry a report (the draft stands in for its unit's line).
-// (Before the report library the task's 21 lines were owed in the field app's `due` but absent
-// here: one rule of what is expected now serves both, docs/operations.md §8.)
-constexpr size_t kLines = 210;
+// What 2026-H1 owes, counted here from the programme's own extraction
+// (schemas/sonla-2026/seed/programme.json) and the list of units, not from the report library:
+// an indicator active in the period is owed by each unit it lists, once by the province
+// (scope "province"), or by every commune and ward ("all_communes_and_wards"); a task whose
+// `units` names units is owed by each of them. (182 + 7 + 21 = 210 lines today.) Three lines
+// carry a report below: the draft stands in for its unit's line but is still missing.
+struct Owed {
+  size_t lines = 0, province = 0, ward_water = 0;
+};
+Owed owed_2026h1() {
+  const std::string seed = std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026/seed/";
+  std::ifstream units_csv(seed + "sonla-units-2025.csv");
+  size_t all_units = 0;
+  for (std::string line; std::getline(units_csv, line);) all_units += !line.empty();
+  all_units -= 1;  // the heading
+  dom::parser p;
+  dom::element prog = p.load(seed + "programme.json");
+  auto text = [](dom::element e, const char* key) {
+    std::string_view v;
+    return e[key].get_string().get(v) ? std::string() : std::string(v);
+  };
+  Owed o;
+  for (dom::element i : prog["indicators"].get_array()) {
+    const std::string start = text(i, "start"), deadline = text(i, "deadline"), scope = text(i, "scope");
+    if ((!start.empty() && start > "2026-06-30") || (!deadline.empty() && deadline < "2026-01-01")) continue;
+    const size_t listed = i["units"].get_array().size();
+    const size_t n = listed ? listed : scope == "province" ? 1 : all_units;
+    o.lines += n;
+    if (!listed && scope == "province") ++o.province;
+    if (text(i, "code") == "CT-CAPNUOC-PHUONG") o.ward_water = n;
+  }
+  for (dom::element t : prog["tasks"].get_array()) {
+    const std::string deadline = text(t, "deadline");
+    if (deadline.empty() || deadline >= "2026-01-01") o.lines += t["units"].get_array().size();
+  }
+  return o;
+}
+const size_t kLines = owed_2026h1().lines;
 
 TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   push_reports();
@@ -215,7 +247,8 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(out.find("03808 Xã Mường La"), std::string::npos);
   EXPECT_NE(out.find("Chưa nộp (không có báo cáo):"), std::string::npos);
   EXPECT_NE(out.find("NV06 CT-CAOTOC-CT03: toàn tỉnh"), std::string::npos);
-  EXPECT_NE(out.find("Tổng cộng 210 dòng: đúng hạn 1, trễ 1, chưa nộp 208 (trong đó 1 bản nháp)."),
+  EXPECT_NE(out.find("Tổng cộng " + std::to_string(kLines) + " dòng: đúng hạn 1, trễ 1, chưa nộp " +
+                     std::to_string(kLines - 2) + " (trong đó 1 bản nháp)."),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("CSV: " + csv), std::string::npos);
@@ -238,9 +271,9 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
       ++ward_water_missing;
     if (rows[k][col("Đơn vị")] == "Toàn tỉnh") ++province_lines;
   }
-  EXPECT_EQ(missing, 208u);
-  EXPECT_EQ(ward_water_missing, 7u);  // 8 wards, Tô Hiệu reported
-  EXPECT_EQ(province_lines, 7u);
+  EXPECT_EQ(missing, kLines - 2);  // on time 1, late 1
+  EXPECT_EQ(ward_water_missing, owed_2026h1().ward_water - 1);  // every ward but Tô Hiệu
+  EXPECT_EQ(province_lines, owed_2026h1().province);
   ASSERT_EQ(by_report.size(), 3u);
 
   const auto& ml = by_report["r-muong-la"];
@@ -317,7 +350,7 @@ TEST_F(ReportTest, AdminEndpointServesJsonCsvAndXlsx) {
   EXPECT_EQ(root["summary"]["lines"].get_uint64().value(), kLines);
   EXPECT_EQ(root["summary"]["on_time"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["late"].get_uint64().value(), 1u);
-  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), 208u);
+  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), kLines - 2);
   EXPECT_EQ(root["summary"]["review"]["accepted"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["returned"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["draft"].get_uint64().value(), 1u);
