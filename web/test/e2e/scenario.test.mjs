@@ -68,7 +68,11 @@ async function start(page) {
 // An official records a report on the to-do list's item `code`, offline, with a photo.
 async function fillReport(page, code, { value, narrative, difficulties }) {
   await go(page, `#/todo?period=${PERIOD}`);
-  await clickText(page, 'a.item', code);
+  // The list of the period asked for, not the one still shown from before the route changed
+  // (the current period by today's date): clicking that one made a report for another period.
+  const item = `a.item[href*="period=${PERIOD}"]`;
+  await waitFor(() => page.$$eval(item, (l, c) => l.some((a) => a.textContent.includes(c)), code), { what: `${code} in the list of ${PERIOD}` });
+  await clickText(page, item, code);
   await page.waitForSelector('#f-value');
   await setOffline(page, true);
   await waitText(page, '.syncbar', 'Không có mạng');
