@@ -322,6 +322,12 @@ size_t open_files(pid_t pid) {
 // holds, then a crowd of idle connections. accept() fails with EMFILE: the server logs it,
 // counts it, sheds the connection idle longest and keeps serving devices.
 TEST_F(Crowds, OutOfDescriptorsTheServerShedsAndKeepsServing) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime needs descriptors of its own: UBSan's vptr check probes memory
+  // through a pipe, and with none left it reports a valid object as invalid and stops the
+  // server. Run without sanitizers (make test).
+  GTEST_SKIP() << "needs free descriptors in the sanitizer runtime; runs in the plain build";
+#endif
   start();
   auto minh = device("minh", 5);
   rlimit low{};
