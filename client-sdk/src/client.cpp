@@ -136,7 +136,17 @@ Status Client::Impl::open() {
   pusher = std::make_unique<Pusher>(Pusher::Parts{
       parts, *clock,
       Pusher::Identity{[this] { return device; }, [this] { return server_key; },
-                       [this](std::string_view body, std::string_view sig) { return verify_signed_receipt(body, sig); }}});
+                       [this](std::string_view body, std::string_view sig) {
+                         auto r = verify_signed_receipt(body, sig);
+                         // The receipt's signed time is a floor for this device's clock: its next
+                         // change set is never dated before the last server time it saw (the lower
+                         // bound of a submission's time, report/timeliness.hpp).
+                         if (r.ok() && r->received_at_ms > hlc->last().wall_ms()) {
+                           hlc->raise_to(r->received_at_ms);
+                           (void)set_meta("hlc", std::to_string(hlc->last().packed));
+                         }
+                         return r;
+                       }}});
   return load_identity();
 }
 

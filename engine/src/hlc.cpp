@@ -47,6 +47,11 @@ Status HybridClock::update(Hlc remote) {
   return {};
 }
 
+void HybridClock::raise_to(int64_t trusted_wall_ms) {
+  const Hlc floor = Hlc::from_parts(std::clamp<int64_t>(trusted_wall_ms, 0, Hlc::kMaxWallMs), 0);
+  if (floor > last_) last_ = floor;
+}
+
 ClockTrust judge_clock(Hlc claimed, int64_t receiver_now_ms, int64_t max_drift_ms) {
   return claimed.wall_ms() > receiver_now_ms + max_drift_ms ? ClockTrust::ahead
                                                             : ClockTrust::trusted;

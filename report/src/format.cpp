@@ -117,4 +117,13 @@ std::string fit(std::string_view s, size_t width, bool right) {
   return right ? pad + out : out + pad;
 }
 
+std::string time_note_vi(const ReportLine& l) {
+  std::string out;
+  if (l.clock_wrong) out = "Đồng hồ máy sai (chạy nhanh): tính theo giờ máy chủ nhận";
+  if (l.offline_before_due) {
+    out += (out.empty() ? "" : "; ") + std::string("Làm trước hạn khi không có mạng, gửi lên sau hạn");
+  }
+  return out;
+}
+
 }  // namespace tram::reporting::detail

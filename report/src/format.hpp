@@ -22,6 +22,9 @@ std::string_view review_vi(std::string_view s);
 std::string_view timeliness_vi(Timeliness t);
 // The "Đạt mục tiêu" column: Đạt, Chưa đạt, Chưa đến hạn, Quá hạn, Không so sánh được; "" for none.
 std::string_view target_vi(TargetStatus t);
+// What a reviewer must know about a line's times: the device's clock was wrong (its time was
+// not used), or the report was made on time offline and reached the server after the deadline.
+std::string time_note_vi(const ReportLine& l);
 // The target as officials read it: "> 90%", "≥ 4 làn xe", "2–3 bác sĩ/trạm".
 std::string requirement(const ReportLine& l);
 // Terminal width of UTF-8 text: code points, combining marks (U+0300–U+036F) take none.

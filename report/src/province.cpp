@@ -106,6 +106,11 @@ int rank(std::string_view s) {
 
 }  // namespace
 
+Standing standing_of(const ReportRow& r, std::string_view unit_due, std::string_view today) {
+  if (r.submission && is_submitted(r.status)) return judge_submission(r.status, *r.submission, unit_due);
+  return judge(r.status, r.recorded_on, r.received_ms, unit_due, today);
+}
+
 std::string_view target_status_name(TargetStatus t) {
   switch (t) {
     case TargetStatus::none:
@@ -204,7 +209,11 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
       l.meets_target = meets_of(l.target_status, true);
     }
     // The report's own standing; "today" plays no part once a line has a report.
-    l.timeliness = judge(r.status, r.recorded_on, r.received_ms, p.unit_due, "").timeliness;
+    const Standing st = standing_of(r, p.unit_due, "");
+    l.timeliness = st.timeliness;
+    l.submitted_ms = st.counted_ms;
+    l.clock_wrong = st.clock_wrong;
+    l.offline_before_due = st.offline_before_due;
     // A draft stands in for its expected line, as "Chưa nộp": no second, empty line for it.
     reported.emplace(l.indicator, l.unit_code);
     reported.emplace(l.indicator, "");
@@ -290,8 +299,7 @@ std::vector<DueItem> due_for_unit(const ReportInputs& in, const ReportPeriod& p,
       if (!item.report || rank(r.status) > rank(item.report->status)) item.report = &r;
     }
     item.state = item.report ? item.report->status : "missing";
-    item.standing = item.report ? judge(item.report->status, item.report->recorded_on, item.report->received_ms, p.unit_due, today)
-                                : judge("", "", std::nullopt, p.unit_due, today);
+    item.standing = item.report ? standing_of(*item.report, p.unit_due, today) : judge("", "", std::nullopt, p.unit_due, today);
     if (item.indicator) {
       item.target = item.report ? judge_target(*item.indicator, p, true, item.report->value, item.report->measure, item.report->progress)
                                 : judge_target(*item.indicator, p, false, std::nullopt, "", "");

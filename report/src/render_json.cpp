@@ -62,6 +62,9 @@ std::string report_json(const ProvinceReport& r) {
     text(w, "progress", l.progress);
     text(w, "recorded_on", l.recorded_on);
     text(w, "received_at", l.received_ms ? format_time(*l.received_ms, "%Y-%m-%dT%H:%M:%SZ", false) : "");
+    text(w, "submitted_at", l.submitted_ms ? format_time(*l.submitted_ms, "%Y-%m-%dT%H:%M:%SZ", false) : "");
+    w.key("clock_wrong").boolean(l.clock_wrong);
+    w.key("submitted_offline").boolean(l.offline_before_due);
     text(w, "difficulties", l.difficulties);
     text(w, "proposals", l.proposals);
     text(w, "review_state", l.review_state);

@@ -47,6 +47,21 @@ Standing judge(std::string_view status, std::string_view recorded_on,
   }
   s.timeliness = !s.counted_on.empty() && s.counted_on <= unit_due ? Timeliness::on_time
                                                                    : Timeliness::late;
+  s.offline_before_due = s.timeliness == Timeliness::on_time && received_ms && vietnam_date(*received_ms) > unit_due;
+  return s;
+}
+
+Standing judge_submission(std::string_view status, const Submission& sub, std::string_view unit_due) {
+  Standing s;
+  if (!is_submitted(status)) return s;
+  // The device's time is a lower bound it cannot push back (its clock is raised to every signed
+  // receipt's time), the receipt an upper bound it cannot push forward.
+  s.capped = sub.claimed_ms > sub.received_ms;
+  s.clock_wrong = sub.clock_ahead || sub.claimed_ms > sub.received_ms + kClockToleranceMs;
+  s.counted_ms = s.capped ? sub.received_ms : sub.claimed_ms;
+  s.counted_on = vietnam_date(*s.counted_ms);
+  s.timeliness = s.counted_on <= unit_due ? Timeliness::on_time : Timeliness::late;
+  s.offline_before_due = s.timeliness == Timeliness::on_time && vietnam_date(sub.received_ms) > unit_due;
   return s;
 }
 

@@ -33,8 +33,10 @@ using reporting::write_report_xlsx;
 // forward declaration stays valid).
 struct ProvinceReport : reporting::ProvinceReport {};
 
-// Receipt times from the server's log (by the change set that wrote a report's recorded_on),
-// read through a storage snapshot.
+// From the server's log, read through a storage snapshot: each report's submission (the first
+// accepted change set that set its status to submitted: its signed time and receipt,
+// report/timeliness.hpp rule 2), and the receipt of the change set that wrote its recorded_on
+// (for reports without a submission in the log).
 class LogReceiptTimes final : public reporting::ReceiptTimes {
  public:
   explicit LogReceiptTimes(ReadSnapshot& snapshot) : snapshot_(snapshot) {}

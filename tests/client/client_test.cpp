@@ -131,6 +131,55 @@ TEST_F(ClientTest, OfflineWritesSurviveAServerOutageAndSyncLater) {
   EXPECT_EQ(count_rows(*lan, "progress_report"), 5u);
 }
 
+// The lower bound of a submission's time (report/timeliness.hpp rule 2): a phone whose clock
+// says 2 January 1970 takes the server's signed receipt time as a floor, so a report it submits
+// afterwards counts from no earlier than that, whatever its clock and the typed date say.
+TEST_F(ClientTest, APhoneSetBackCannotDateASubmissionBeforeTheServerTimeItSaw) {
+  FakeClock wall(86'400'000);
+  client::Options o = device_options(dir_ + "/minh.db");
+  o.clock = &wall;
+  auto opened = Client::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  auto minh = std::move(opened).value();
+  ASSERT_TRUE(minh->enroll(relay_.url(), enrol_code(data_, "minh")).ok());
+  WriteTxn draft;
+  const std::string id = draft.insert("progress_report", "", report_fields("03808", "Bản nháp"));
+  must_commit(*minh, draft);
+  ASSERT_TRUE(minh->sync().ok());
+  auto receipts = minh->receipts("progress_report", id);
+  ASSERT_TRUE(receipts.ok() && receipts->size() == 1u);
+  const int64_t seen = receipts->front().received_at_ms;  // the server time the phone has seen
+  WriteTxn submit;
+  submit.update("progress_report", id, {{"status", text("submitted")}});
+  must_commit(*minh, submit);
+  ASSERT_TRUE(minh->sync().ok());
+
+  auto [rc, out] = run_cli({"report", "--data", data_, "--period", "2026-H1", "--json"});
+  ASSERT_EQ(rc, 0) << out;
+  simdjson::dom::parser p;
+  simdjson::dom::element root;
+  ASSERT_FALSE(p.parse(out).get(root)) << out;
+  size_t seen_lines = 0;
+  for (simdjson::dom::element l : root["lines"].get_array()) {
+    std::string_view report;
+    if (l["report"].get_string().get(report) || report != id) continue;
+    ++seen_lines;
+    // ISO 8601 in UTC compares as text: not 1970, not before the receipt the phone had seen.
+    const std::string submitted_at(l["submitted_at"].get_string().value());
+    const std::time_t secs = static_cast<std::time_t>(seen / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char floor[32];
+    std::strftime(floor, sizeof floor, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    EXPECT_GE(submitted_at, std::string(floor)) << submitted_at;
+    // The typed date (3 June) says on time; the submission, made today, is late for 2026-H1.
+    EXPECT_EQ(std::string_view(l["recorded_on"].get_string().value()), "2026-06-03");
+    EXPECT_EQ(std::string_view(l["timeliness"].get_string().value()), "late");
+    EXPECT_FALSE(l["clock_wrong"].get_bool().value());
+  }
+  EXPECT_EQ(seen_lines, 1u);
+}
+
 TEST_F(ClientTest, TwoDevicesEditingTheSameReportConvergeWithTheConflictShown) {
   auto minh = device("minh", "minh");
   auto lan = device("lan", "lan");

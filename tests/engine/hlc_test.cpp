@@ -51,6 +51,27 @@ TEST(Hlc, DeviceAt1970CatchesUpAfterHearingFromTheServer) {
   EXPECT_EQ(judge_clock(before, kNow, kMaxDrift), ClockTrust::trusted);  // the past is not a threat
 }
 
+TEST(Hlc, ASignedServerTimeIsAFloorWhateverTheDrift) {
+  // A phone set to 1970 (or a year back) that has seen a receipt signed at kNow never dates a
+  // later change set before kNow: the lower bound of the submission-time rule.
+  for (const int64_t wall : {int64_t{0}, kNow - kYearMs}) {
+    FakeClock device_wall(wall);
+    HybridClock device(device_wall, kMaxDrift);
+    device.raise_to(kNow);
+    const Hlc a = device.now(), b = device.now();
+    EXPECT_EQ(a.wall_ms(), kNow) << wall;
+    EXPECT_GT(b, a);
+    // An older trusted time never lowers it.
+    device.raise_to(kNow - 1000);
+    EXPECT_GT(device.now(), b);
+  }
+  // A phone ahead keeps its own (later) time; the server flags it (judge_clock).
+  FakeClock ahead_wall(kNow + kYearMs);
+  HybridClock ahead(ahead_wall, kMaxDrift);
+  ahead.raise_to(kNow);
+  EXPECT_EQ(ahead.now().wall_ms(), kNow + kYearMs);
+}
+
 TEST(Hlc, ClockJumpingBackwardsStaysMonotonic) {
   FakeClock wall(kNow);
   HybridClock clock(wall, kMaxDrift);

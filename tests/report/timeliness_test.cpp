@@ -70,6 +70,39 @@ TEST(Timeliness, ARecordedDateBeforeTheReceiptCounts) {
   EXPECT_EQ(judge("submitted", "", std::nullopt, kDue, "").timeliness, Timeliness::late);
 }
 
+TEST(Timeliness, ASubmissionCountsFromItsSignedTimeBoundedByTheReceipt) {
+  constexpr int64_t kHour = 3'600'000;
+  // Made offline on the due day, received a week later: on time, shown as such.
+  Submission offline{kLastHalfHourOfDueDay, kFirstHalfHourAfter + 7 * 24 * kHour, false};
+  Standing s = judge_submission("submitted", offline, kDue);
+  EXPECT_EQ(s.timeliness, Timeliness::on_time);
+  EXPECT_EQ(s.counted_ms, kLastHalfHourOfDueDay);
+  EXPECT_TRUE(s.offline_before_due);
+  EXPECT_FALSE(s.clock_wrong);
+  // A returned or accepted report keeps its submission's verdict.
+  EXPECT_EQ(judge_submission("returned", offline, kDue).timeliness, Timeliness::on_time);
+  // Submitted after the deadline: late, whatever recorded_on said (it plays no part).
+  Submission after{kFirstHalfHourAfter, kFirstHalfHourAfter + kHour, false};
+  s = judge_submission("accepted", after, kDue);
+  EXPECT_EQ(s.timeliness, Timeliness::late);
+  EXPECT_FALSE(s.offline_before_due);
+  // A phone a year ahead, received on the due day: the receipt counts, the clock is flagged.
+  Submission ahead{kLastHalfHourOfDueDay + 365 * 24 * kHour, kLastHalfHourOfDueDay, true};
+  s = judge_submission("submitted", ahead, kDue);
+  EXPECT_EQ(s.timeliness, Timeliness::on_time);
+  EXPECT_EQ(s.counted_ms, kLastHalfHourOfDueDay);
+  EXPECT_TRUE(s.capped);
+  EXPECT_TRUE(s.clock_wrong);
+  // A few seconds ahead of the receipt: capped, but within tolerance, not called wrong.
+  Submission slightly{kFirstHalfHourAfter + 3000, kFirstHalfHourAfter, false};
+  s = judge_submission("submitted", slightly, kDue);
+  EXPECT_TRUE(s.capped);
+  EXPECT_FALSE(s.clock_wrong);
+  EXPECT_EQ(s.timeliness, Timeliness::late);
+  // A draft is not a submission, whatever the log says.
+  EXPECT_EQ(judge_submission("draft", offline, kDue).timeliness, Timeliness::missing);
+}
+
 TEST(Timeliness, Names) {
   EXPECT_EQ(timeliness_name(Timeliness::on_time), "on_time");
   EXPECT_EQ(timeliness_name(Timeliness::late), "late");

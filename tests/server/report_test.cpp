@@ -101,6 +101,8 @@ const std::vector<std::string> kHeadings = {"Mã nhóm",
                                             "Đúng hạn / Trễ / Chưa nộp",
                                             "Ngày ghi nhận",
                                             "Máy chủ nhận lúc",
+                                            "Tính hạn từ",
+                                            "Ghi chú thời gian",
                                             "Khó khăn",
                                             "Đề xuất",
                                             "Trạng thái duyệt",
@@ -111,6 +113,8 @@ size_t col(const std::string& heading) {
   return static_cast<size_t>(std::find(kHeadings.begin(), kHeadings.end(), heading) -
                              kHeadings.begin());
 }
+
+constexpr int64_t kDueDay10am = 1'780'628'400'000;  // 2026-06-05 03:00 UTC
 
 class ReportTest : public ::testing::Test {
  protected:
@@ -153,6 +157,11 @@ class ReportTest : public ::testing::Test {
     auto minh = device("minh", 1);
     auto an = device("an", 2);
     auto reviewer = device("tai-chinh", 3);
+    // The submissions' own times (their signed clocks), 10:00 in Sơn La: Mường La on the due
+    // day, Tô Hiệu the day after; the server receives both today, so Mường La's was made offline
+    // before the deadline and synced after (timeliness.hpp rule 2).
+    minh->wall().set(kDueDay10am);
+    an->wall().set(kDueDay10am + 86'400'000);
     ASSERT_EQ(
         status_of(minh->push(
             {minh->make({put("r-muong-la",
@@ -163,7 +172,7 @@ class ReportTest : public ::testing::Test {
         "accepted");
     ASSERT_EQ(
         status_of(an->push({an->make({put("r-to-hieu", report("03646", "CT-CAPNUOC-PHUONG", 97,
-                                                              "2026-06-06", "submitted"))})
+                                                              "2026-06-01", "submitted"))})
                                 .signed_cs})),
         "accepted");
     ASSERT_EQ(status_of(an->push({an->make({put("r-draft", report("03646", "CT-BACSI-TRAMYTE", 1,
@@ -299,7 +308,15 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_EQ(th[col("Đơn vị")], "Phường Tô Hiệu");
   EXPECT_EQ(th[col("Giá trị")], "97");
   EXPECT_EQ(th[col("Đạt mục tiêu")], "Chưa đến hạn");  // "> 96 % by 2028"
-  EXPECT_EQ(th[col("Đúng hạn / Trễ / Chưa nộp")], "Trễ");  // a day after 05/06
+  // Submitted a day after 05/06 by its own signed time, though the date typed on it says 01/06:
+  // the submission counts, not the editable date (issue 14).
+  EXPECT_EQ(th[col("Đúng hạn / Trễ / Chưa nộp")], "Trễ");
+  EXPECT_EQ(th[col("Ngày ghi nhận")], "2026-06-01");
+  EXPECT_EQ(th[col("Tính hạn từ")].substr(0, 10), "2026-06-06");
+  EXPECT_EQ(th[col("Ghi chú thời gian")], "");
+  // Mường La's: made on the due day offline, received today.
+  EXPECT_EQ(ml[col("Tính hạn từ")].substr(0, 16), "2026-06-05 10:00");  // Vietnam time
+  EXPECT_EQ(ml[col("Ghi chú thời gian")], "Làm trước hạn khi không có mạng, gửi lên sau hạn");
   EXPECT_EQ(th[col("Trạng thái duyệt")], "Trả lại");
   EXPECT_EQ(th[col("Ý kiến thẩm định")], "Đề nghị bổ sung danh sách hộ được cấp nước.");
 
@@ -322,7 +339,8 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(sheet.find("<v>97</v>"), std::string::npos);
   EXPECT_NE(sheet.find("ySplit=\"1\""), std::string::npos);
   EXPECT_NE(sheet.find("state=\"frozen\""), std::string::npos);
-  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:U211\""), std::string::npos);
+  // 23 columns (A..W), the heading and the lines.
+  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:W211\""), std::string::npos);
   EXPECT_NE(sheet.find("<row r=\"211\""), std::string::npos);
   EXPECT_EQ(sheet.find("<row r=\"212\""), std::string::npos);
   EXPECT_NE(shell("unzip -p '" + xlsx + "' xl/styles.xml").find("<b/>"), std::string::npos);
@@ -369,6 +387,9 @@ TEST_F(ReportTest, AdminEndpointServesJsonCsvAndXlsx) {
     EXPECT_EQ(std::string_view(l["review_state"].get_string().value()), "returned");
     EXPECT_EQ(std::string_view(l["unit_name"].get_string().value()), "Phường Tô Hiệu");
     EXPECT_EQ(std::string_view(l["received_at"].get_string().value()).size(), 20u);  // ...Z
+    EXPECT_EQ(std::string_view(l["submitted_at"].get_string().value()).substr(0, 16), "2026-06-06T03:00");
+    EXPECT_FALSE(l["submitted_offline"].get_bool().value());
+    EXPECT_FALSE(l["clock_wrong"].get_bool().value());
   }
   EXPECT_EQ(seen, 1u);
 

@@ -2,6 +2,7 @@
 // so that no read waits for the writer (WAL: a reader sees the last commit, the writer goes on).
 #include <utility>
 
+#include "tram/engine/gzip.hpp"
 #include "sqlite_rows.hpp"
 #include "sqlite_storage.hpp"
 
@@ -183,6 +184,32 @@ class SqliteStorage::Snapshot final : public ReadSnapshot {
       if (ids.count(id)) out[id] = st->column_int(1);
     }
     return out;
+  }
+
+  Status scan_accepted(const std::function<Status(const LoggedChangeSet&)>& visit) override {
+    auto st = reader_.db().prepare(
+        "SELECT id, bytes, received_ms, clock_ahead FROM _srv_log WHERE accepted = 1 ORDER BY server_seq");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto has = st->step();
+      if (!has.ok()) return has.status();
+      if (!*has) return {};
+      if (st->column_blob(0).size() != sizeof(Hash)) continue;
+      LoggedChangeSet e;
+      e.id = blob<32>(*st, 0);
+      const auto blob_bytes = st->column_blob(1);
+      const std::string_view stored(reinterpret_cast<const char*>(blob_bytes.data()), blob_bytes.size());
+      // The log keeps a change set gzipped (push_queue.cpp); hand out the bytes as signed.
+      std::optional<std::string> inflated;
+      if (stored.size() >= 2 && stored[0] == '\x1f' && stored[1] == '\x8b') {
+        inflated = gzip_decompress(stored, 8u << 20);
+        if (!inflated) continue;
+      }
+      e.bytes = inflated ? std::string_view(*inflated) : stored;
+      e.received_ms = st->column_int(2);
+      e.clock_ahead = st->column_int(3) != 0;
+      TRAM_RETURN_IF_ERROR(visit(e));
+    }
   }
 
  private:

@@ -31,11 +31,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tram/engine/authorize.hpp"
@@ -132,6 +134,16 @@ class ReadSnapshot {
   // When the server received each of these change sets (its log entry's received_ms), for those
   // the log holds as accepted; ids it does not hold, or holds as rejected, are left out.
   virtual Result<std::map<Hash, int64_t>> received_times(const std::set<Hash>& ids) = 0;
+  // Visits every accepted change set of the log in log order (server_seq): its id, bytes as
+  // signed, the server's time of receipt and whether its clock was judged ahead. For the
+  // province report's submission times; a scan of the whole log, so not for a request path.
+  struct LoggedChangeSet {
+    Hash id{};
+    std::string_view bytes;
+    int64_t received_ms = 0;
+    bool clock_ahead = false;
+  };
+  virtual Status scan_accepted(const std::function<Status(const LoggedChangeSet&)>& visit) = 0;
 };
 
 class Storage {

@@ -7,6 +7,7 @@
 // Healing a server that lost data (§9.3): change sets stay in the outbox store 30 days after
 // their receipt; a seq_gap at or below a receipted seq, a /v1/me seq below it, or a log head that
 // went back makes the device send them again, same bytes and signatures.
+import { Hlc } from '../core/hlc.js';
 import { pushBody, verifyReceipt, verifyHead } from '../core/wire.js';
 import { req } from './idb.js';
 import { err, httpError } from './errors.js';
@@ -146,6 +147,16 @@ export async function record(sc, batch, answer) {
   const touched = new Set();
   await sc.store.tx(['meta', 'outbox', 'receipts'], 'readwrite', async (s) => {
     await noteHead(s, answer.head);
+    // A signed receipt's time is a floor for this device's clock: its next change set is never
+    // dated before the last server time it saw (HybridClock::raise_to; docs/operations.md §8).
+    const seenAt = Math.max(0, ...verified.map(({ body }) => (Number.isInteger(body.received_at_ms) ? body.received_at_ms : 0)));
+    if (seenAt) {
+      const clock = new Hlc((await req(s.meta.get('hlc'))) || {});
+      if (seenAt > clock.wall) {
+        clock.observe(seenAt, 0);
+        await req(s.meta.put(clock.toJSON(), 'hlc'));
+      }
+    }
     for (const { entry, item, body } of verified) {
       const cur = await req(s.outbox.get(entry.seq));
       if (!cur || !isPending(cur)) continue; // settled already (a duplicate answer)

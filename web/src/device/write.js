@@ -126,7 +126,10 @@ async function save(store, made, chainRead) {
       rows: made.ops.map((o) => [o.t, o.id]), state: 'waiting', active: 1, createdAt: Date.now(),
     }));
     await req(s.meta.put({ seq: made.seq, id: made.id }, 'chain'));
-    await req(s.meta.put(made.hlc, 'hlc'));
+    // Never lower the clock: a sync may have raised it to a receipt's time meanwhile (push.js).
+    const clock = new Hlc((await req(s.meta.get('hlc'))) || {});
+    clock.observe(made.hlc.wall, made.hlc.counter);
+    await req(s.meta.put(clock.toJSON(), 'hlc'));
     // Files this change set names: they may be uploaded once it is accepted (protocol §14.5).
     for (const hash of made.attachments) {
       const a = await req(s.attachments.get(hash));

@@ -45,6 +45,13 @@ class HybridClock {
   // unchanged) when it is more than max_drift_ms ahead of our wall clock.
   Status update(Hlc remote);
 
+  // Never again issues a timestamp before `trusted_wall_ms`, a time a trusted source showed (the
+  // server's signed receipt), however far it is from the local wall clock: a phone whose clock
+  // was set back cannot date its next change set before the last server time it saw. That
+  // lower bound is what makes a change set's time usable as a submission time (report/
+  // timeliness.hpp). Unlike update(), no drift check: the server's clock is the reference.
+  void raise_to(int64_t trusted_wall_ms);
+
   // The last timestamp issued or accepted (0 before the first).
   Hlc last() const { return last_; }
   // Restores persisted state, e.g. after a restart, so timestamps never repeat.

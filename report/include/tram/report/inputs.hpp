@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tram/report/timeliness.hpp"
 #include "tram/engine/crypto.hpp"
 #include "tram/engine/row_reader.hpp"
 #include "tram/engine/status.hpp"
@@ -54,6 +55,9 @@ struct ReportRow {
   std::optional<double> value;
   std::optional<Hash> recorded_by;     // the change set that wrote recorded_on, when known
   std::optional<int64_t> received_ms;  // the server's time of receipt of it, when known
+  // The change set that submitted the report, when known (the server's log); received_ms is
+  // then its receipt. timeliness.hpp, rule 2.
+  std::optional<Submission> submission;
 };
 
 struct ReportInputs {

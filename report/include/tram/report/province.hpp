@@ -80,6 +80,10 @@ struct ReportLine {
   Timeliness timeliness = Timeliness::missing;
   std::string recorded_on;             // YYYY-MM-DD
   std::optional<int64_t> received_ms;  // server time of receipt (ms since the epoch, UTC)
+  // When the submission counts from (timeliness.hpp rule 2), when the server's log showed it;
+  // the device's clock judged wrong; made on time offline, received after the deadline.
+  std::optional<int64_t> submitted_ms;
+  bool clock_wrong = false, offline_before_due = false;
   std::string difficulties, proposals;
   std::string review_state, review_comment, author, report_id;
 };
@@ -105,6 +109,9 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
 // or a lock).
 Result<ProvinceReport> build_province_report(RowReader& replica, std::string_view period,
                                              int64_t now_ms, ReceiptTimes* receipts = nullptr);
+
+// A report's standing by the timeliness rule, on its submission when known.
+Standing standing_of(const ReportRow& r, std::string_view unit_due, std::string_view today);
 
 // One thing a unit owes for a period, with the report that answers it (the most advanced one
 // when there are several: accepted, submitted, returned, draft).
