@@ -75,8 +75,73 @@ export function judge(status, recordedOn, receivedMs, unitDue, today) {
   return { timeliness, counted, capped, overdue: false, behind: timeliness === 'late' };
 }
 
-function activeIn(ind, p) {
-  return (!ind.start || ind.start <= p.ends) && (!ind.deadline || ind.deadline >= p.starts);
+// ---- against the target, at the deadline (report/src/province.cpp deadline_phase, judge_target,
+// target_met_by, expected_units; docs/operations.md §8 "After the deadline") ---------------------
+
+/** Where period `p` stands against the indicator's deadline: 'none', 'before', 'at' or 'after'. */
+export function deadlinePhase(ind, p) {
+  if (!ind.deadline) return 'none';
+  if (p.ends < ind.deadline) return 'before';
+  if (p.starts > ind.deadline) return 'after';
+  return 'at';
+}
+
+// A unit of measure as people write it: ASCII case and spaces do not count, "phần trăm" is "%".
+function foldedMeasure(m) {
+  const out = String(m ?? '').replace(/[ \t]/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return out === 'phầntrăm' || out === 'phantram' ? '%' : out;
+}
+
+/**
+ * The report's target_status for indicator `ind` in period `p`, given the unit's report (or
+ * null): 'not_due', 'met', 'not_met', 'overdue', 'not_comparable', or '' (nothing to judge).
+ */
+export function judgeTarget(ind, p, report) {
+  const numeric = ind.target != null && !!ind.comparator && ind.comparator !== 'none';
+  const value = report?.value ?? null;
+  const measure = report?.measure || '';
+  // A value in another unit than the target's is never compared, whatever the period.
+  if (report && numeric && value != null && measure && ind.measure && foldedMeasure(measure) !== foldedMeasure(ind.measure)) return 'not_comparable';
+  const phase = deadlinePhase(ind, p);
+  if (phase === 'before') return 'not_due';
+  let met = null;
+  if (report) {
+    if (numeric) met = meetsTarget(ind, value);
+    else if (report.progress === 'done') met = true;
+    else if (phase !== 'none') met = false; // a milestone not done by its deadline
+  }
+  if (phase === 'after') return met ? 'met' : 'overdue';
+  if (met == null) return '';
+  return met ? 'met' : 'not_met';
+}
+
+/** Did `unit`'s latest submitted report, from the deadline's period up to `p`, meet the target? */
+export function targetMetBy(ref, reports, ind, p, unit) {
+  let latest = null;
+  let met = false;
+  for (const r of reports) {
+    if (r.indicator !== ind.id || r.unit_code !== unit || !isSubmitted(r.status)) continue;
+    const q = periodOf(ref, r.period);
+    if (!q || q.ends < ind.deadline || q.ends > p.ends) continue;
+    const m = judgeTarget(ind, q, r) === 'met';
+    if (!latest || q.ends > latest.ends) {
+      latest = q;
+      met = m;
+    } else if (q.ends === latest.ends) {
+      met = met || m;
+    }
+  }
+  return met;
+}
+
+// Is the indicator expected from `unit` in `p`? Once it has started: before and at its deadline,
+// and after it while the unit has not met the target (shown overdue), unless no period holds the
+// deadline (it ended before the programme and was never judged).
+function expectedIn(ref, reports, ind, p, unit) {
+  if (ind.start && ind.start > p.ends) return false;
+  if (deadlinePhase(ind, p) !== 'after') return true;
+  if (!ref.periods.some((q) => deadlinePhase(ind, q) === 'at')) return false;
+  return !targetMetBy(ref, reports, ind, p, unit);
 }
 
 function splitCodes(s) {
@@ -109,10 +174,11 @@ export function dueForUnit(ref, reports, p, unit, today = todayVN()) {
     }
     item.state = item.report ? item.report.status : 'missing';
     item.standing = judge(item.report?.status, item.report?.recorded_on, item.report?._received_ms, p.unit_due, today);
+    item.targetStatus = item.indicator ? judgeTarget(item.indicator, p, item.report) : '';
     items.set(key, item);
   };
   for (const ind of ref.indicators.values()) {
-    if (activeIn(ind, p) && ind.applies_to !== 'province' && indicatorApplies(ref, ind, unit)) add('indicator', ind.id);
+    if (ind.applies_to !== 'province' && indicatorApplies(ref, ind, unit) && expectedIn(ref, reports, ind, p, unit)) add('indicator', ind.id);
   }
   for (const task of ref.tasks.values()) {
     if (splitCodes(task.units).includes(unit) && (!task.deadline || task.deadline >= p.starts)) add('task', task.id);
@@ -159,6 +225,25 @@ export function meetsTarget(ind, value) {
     case 'range': return value >= ind.target;
     default: return null;
   }
+}
+
+// The reviewer's comment that goes with the report's current outcome, or ''. review_comment is a
+// field of the report that a decision may leave alone (an accept without a comment by tram-field,
+// or by this app before it cleared it), so an accepted report could still carry the reason it
+// was once returned for. The review rows (insert-only, one per decision, written in the same
+// change set as the status) say which decision a comment belongs to.
+export function currentReviewComment(report, reviews = []) {
+  if (!report || (report.status !== 'accepted' && report.status !== 'returned')) return '';
+  let last = null;
+  for (const r of reviews) {
+    if (r.report !== report.id) continue;
+    // Latest by date, then by id (UUIDv7: time-ordered), as the history lists them.
+    if (!last || r.reviewed_on > last.reviewed_on || (r.reviewed_on === last.reviewed_on && r.id > last.id)) last = r;
+  }
+  if (last && last.decision === report.status) return last.comment || '';
+  // No review row for this outcome on the device: only a return's reason is sure to be its own
+  // (a return requires a comment).
+  return report.status === 'returned' ? report.review_comment || '' : '';
 }
 
 // Row ids in the SDK's style (UUIDv7: time-ordered, random), made here so that a report and its

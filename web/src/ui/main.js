@@ -36,6 +36,7 @@ let shell = null;
 let bar = null;
 let cleanups = [];
 let renderSeq = 0;
+let drawnHash = null; // the route the screen on display was drawn for
 
 function home(p) {
   if (!p) return 'enrol';
@@ -47,6 +48,14 @@ function home(p) {
 async function route() {
   const seq = ++renderSeq;
   for (const c of cleanups.splice(0)) c();
+  const hash = location.hash;
+  if (hash !== drawnHash && shell.main.firstChild) {
+    // Another route: the old screen goes at once, so that a tap while the new one loads cannot
+    // act on it (a to-do list of the previous period opened a report for the wrong period).
+    // A live redraw of the same route keeps it in place.
+    clear(shell.main).append(h('div.screen', { 'aria-busy': 'true' }));
+    drawnHash = null;
+  }
   let { path, params } = parseHash();
   const ready = dev?.state === 'ready';
   if (!SCREENS[path]) path = '';
@@ -72,10 +81,14 @@ async function route() {
     const el = await SCREENS[path](ctx);
     if (seq !== renderSeq) return; // the user moved on while this screen loaded
     clear(shell.main).append(el);
+    drawnHash = hash;
     shell.main.focus({ preventScroll: true });
   } catch (e) {
     console.error(e);
-    if (seq === renderSeq) clear(shell.main).append(h('div.screen', h('div.card', h('p.error', problemText(e)))));
+    if (seq === renderSeq) {
+      clear(shell.main).append(h('div.screen', h('div.card', h('p.error', problemText(e)))));
+      drawnHash = hash;
+    }
   }
   if (LIVE.has(path) && dev?.on) {
     let timer = 0;

@@ -64,12 +64,28 @@ test('"Việc cần làm" lists what the commune owes, late items first', async 
   assert.ok(!codes.includes('CT-CAPNUOC-PHUONG'), 'a ward indicator is not due from a commune');
   assert.ok(!codes.includes('CT-CAOTOC-CT03'), 'a province-wide milestone is not due from a commune');
   await shot(official, '03-todo');
-  // Report on the first half of 2026, now late.
-  await go(official, '#/todo?period=2026-H1');
+  // Report on the first half of 2026, now late. A tap while the list redraws must not open a
+  // report for the period shown before: tapped before the app has seen the route change (the
+  // item's guard), and right after it (the old list is already gone).
+  const race = await official.evaluate(() => new Promise((resolve) => {
+    const old = [...document.querySelectorAll('a.item')].map((a) => a.getAttribute('href'));
+    let left = -1;
+    window.addEventListener('hashchange', () => {
+      left = document.querySelectorAll('a.item').length;
+      document.querySelector('a.item')?.click();
+    }, { once: true });
+    location.hash = '#/todo?period=2026-H1';
+    document.querySelector('a.item:not([href*="period=2026-H1"])')?.click();
+    setTimeout(() => resolve({ old, left, hash: location.hash }), 50);
+  }));
+  assert.ok(race.old.length > 0 && race.old.every((href) => !href.includes('period=2026-H1')), `the list shown was another period's: ${race.old}`);
+  assert.equal(race.hash, '#/todo?period=2026-H1', 'a tap on the old list opened a report');
+  assert.equal(race.left, 0, 'the old list was still there when the route changed');
   await waitText(official, '.card.period', '6 tháng đầu năm 2026');
   await waitText(official, '.card.period', 'đã quá hạn');
   await clickText(official, 'a.item', 'CT-CAPNUOC-XA');
   await official.waitForSelector('#f-value');
+  assert.match(await official.evaluate(() => location.hash), /period=2026-H1/, 'the form is for the period asked for');
 });
 
 test('the report form checks the value against the range, keeps a photo, and submits offline into the outbox', async () => {
@@ -219,6 +235,21 @@ test('the reviewer accepts the corrected report', async () => {
   await syncNow(page);
   await go(page, '#/review?period=2026-H1&state=accepted');
   await waitText(page, 'a.item', 'Xã Mường La');
+  // Accepted without a comment: the reason it was returned for is history, not the verdict shown
+  // next to "Đã duyệt" (the accept clears review_comment).
+  const reason = 'Đề nghị bổ sung danh sách hộ được cấp nước.';
+  await syncNow(official);
+  await go(official, `#/report?id=${shared.report}`);
+  await waitText(official, '.report-head', 'Đã duyệt');
+  await waitText(official, '.history-card', reason);
+  assert.ok(!(await official.$eval('dl.fields', (e) => e.textContent)).includes(reason), 'the earlier return\'s reason is shown as the review comment');
+  assert.equal(await official.$$eval('.card.returned', (l) => l.length), 0);
+  await go(page, `#/review-item?id=${shared.report}`);
+  await waitText(page, '.history-card', reason);
+  assert.ok(!(await page.$eval('dl.fields', (e) => e.textContent)).includes(reason), 'the reviewer sees the old reason as the comment');
+  // Leave these routes, so that the next test's visits to them draw afresh.
+  await go(official, '#/todo');
+  await go(page, '#/review');
 });
 
 test('the reviewer and the official exchange comments (ý kiến) on the report, written offline and synced', async () => {

@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dueForUnit, judge, currentPeriod, targetText, meetsTarget, uuid7, isoUtcSeconds } from '../../src/ui/data.js';
+import { dueForUnit, judge, judgeTarget, currentPeriod, targetText, meetsTarget, uuid7, isoUtcSeconds, currentReviewComment } from '../../src/ui/data.js';
+import { decisionOps } from '../../src/ui/screens/review-item.js';
 import { fmtDate, parseNumber, todayVN, fmtTimeVN, periodLabel } from '../../src/ui/format.js';
 import { normaliseCode } from '../../src/ui/screens/enrol.js';
 import { usersWithDevices, fold } from '../../src/ui/screens/admin-user-list.js';
@@ -53,7 +54,9 @@ test('what each unit owes is what the province report expects of it', { skip: !e
   const dir = mkdtempSync(join(tmpdir(), 'tram-ui-rules-'));
   try {
     execFileSync(bin, ['seed', '--data', join(dir, 'data')], { stdio: 'ignore' });
-    for (const period of ['2026-H1', '2027']) {
+    // Every period: after an indicator's deadline (CT-BACSI-TRAMYTE's is 2027-12-31) the report
+    // keeps it while the target is not met, so the phone's list must too.
+    for (const period of ['2026-H1', '2027', '2028-H1', '2029', '2030']) {
       const rep = JSON.parse(execFileSync(bin, ['report', '--data', join(dir, 'data'), '--period', period, '--json'], { maxBuffer: 64 << 20 }));
       const expected = new Map();
       for (const l of rep.lines) {
@@ -71,6 +74,68 @@ test('what each unit owes is what the province report expects of it', { skip: !e
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// A report row as a device stores it (only the fields the rules read).
+const rep = (period, unit, indicator, value, status = 'submitted', extra = {}) => ({ id: `${indicator}/${unit}/${period}/${status}`, period, unit_code: unit, indicator, value, status, recorded_on: '2026-01-01', ...extra });
+
+test('after the deadline, an indicator stays due (overdue) until a report meets the target', () => {
+  const ref = seedRef({ onlyUnit: '03808' });
+  const P = (id) => ref.periods.find((x) => x.id === id);
+  const doctors = (items) => items.find((i) => i.code === 'CT-BACSI-TRAMYTE'); // range 2–3, deadline 2027-12-31
+  // No report at all: due in 2027 (the deadline's period, not yet judged) and in every later
+  // period, overdue; the web app used to drop it from 2028-H1 on.
+  assert.equal(doctors(dueForUnit(ref, [], P('2027'), '03808', '2027-01-01')).targetStatus, '');
+  for (const id of ['2028-H1', '2028', '2029', '2030']) {
+    const it = doctors(dueForUnit(ref, [], P(id), '03808', '2027-01-01'));
+    assert.ok(it, `still due in ${id}`);
+    assert.equal(it.targetStatus, 'overdue', id);
+    assert.equal(it.state, 'missing');
+  }
+  // Not met at the deadline (1 doctor): still owed in 2028-H1 and judged overdue there, also
+  // with a report of 1 in 2028-H1 (reported but not reaching the target).
+  const notMet = [rep('2027', '03808', 'CT-BACSI-TRAMYTE', 1)];
+  assert.equal(doctors(dueForUnit(ref, notMet, P('2027'), '03808', '2028-01-01')).targetStatus, 'not_met');
+  assert.equal(doctors(dueForUnit(ref, notMet, P('2028-H1'), '03808', '2028-01-01')).targetStatus, 'overdue');
+  const stillOne = [...notMet, rep('2028-H1', '03808', 'CT-BACSI-TRAMYTE', 1)];
+  const h1 = doctors(dueForUnit(ref, stillOne, P('2028-H1'), '03808', '2028-07-01'));
+  assert.equal(h1.report.value, 1);
+  assert.equal(h1.targetStatus, 'overdue');
+  assert.ok(doctors(dueForUnit(ref, stillOne, P('2028'), '03808', '2028-07-01')), 'still owed in 2028');
+  // A report reaching the target clears the unit from the later periods, not the one it is in.
+  const reached = [...notMet, rep('2028-H1', '03808', 'CT-BACSI-TRAMYTE', 2)];
+  assert.equal(doctors(dueForUnit(ref, reached, P('2028-H1'), '03808', '2028-07-01')).targetStatus, 'met');
+  for (const id of ['2028', '2029', '2030']) assert.equal(doctors(dueForUnit(ref, reached, P(id), '03808', '2028-07-01')), undefined, id);
+  // A draft reaching it does not count (only submitted reports do); nor does another unit's.
+  const draft = [...notMet, rep('2028-H1', '03808', 'CT-BACSI-TRAMYTE', 3, 'draft'), rep('2028-H1', '03646', 'CT-BACSI-TRAMYTE', 3)];
+  assert.equal(doctors(dueForUnit(ref, draft, P('2028'), '03808', '2028-07-01')).targetStatus, 'overdue');
+  // The latest submitted report counts: met in 2028-H1, fallen back in 2028 → due again in 2029.
+  const fell = [...reached, rep('2028', '03808', 'CT-BACSI-TRAMYTE', 1)];
+  assert.equal(doctors(dueForUnit(ref, fell, P('2029'), '03808', '2029-01-01')).targetStatus, 'overdue');
+  // Met at the deadline: gone from every later period.
+  const metAtDeadline = [rep('2027', '03808', 'CT-BACSI-TRAMYTE', 2, 'accepted')];
+  assert.equal(doctors(dueForUnit(ref, metAtDeadline, P('2028-H1'), '03808', '2028-01-01')), undefined);
+});
+
+test('target status as the province report judges it', () => {
+  const ref = seedRef();
+  const ind = (c) => ref.indicators.get(c);
+  const P = (id) => ref.periods.find((x) => x.id === id);
+  const water = ind('CT-CAPNUOC-XA'); // > 90 %, deadline 2028-12-31
+  assert.equal(judgeTarget(water, P('2026-H1'), { value: 78.5 }), 'not_due');
+  assert.equal(judgeTarget(water, P('2028-H1'), { value: 95 }), 'not_due', 'the half year ends before the deadline');
+  assert.equal(judgeTarget(water, P('2028'), { value: 95 }), 'met');
+  assert.equal(judgeTarget(water, P('2028'), { value: 90 }), 'not_met');
+  assert.equal(judgeTarget(water, P('2028'), null), '');
+  assert.equal(judgeTarget(water, P('2029'), null), 'overdue');
+  assert.equal(judgeTarget(water, P('2029'), { value: 91 }), 'met');
+  assert.equal(judgeTarget(water, P('2028'), { value: 126, measure: 'hộ' }), 'not_comparable');
+  assert.equal(judgeTarget(water, P('2028'), { value: 95, measure: 'PHẦN TRĂM' }), 'not_comparable', 'only ASCII letters fold');
+  assert.equal(judgeTarget(water, P('2028'), { value: 95, measure: ' Phần trăm ' }), 'met');
+  const road = ind('CT-CAOTOC-CT03'); // a milestone, deadline 2030-12-31
+  assert.equal(judgeTarget(road, P('2030'), { progress: 'done' }), 'met');
+  assert.equal(judgeTarget(road, P('2030'), { progress: 'on_track' }), 'not_met');
+  assert.equal(judgeTarget(road, P('2029'), { progress: 'done' }), 'not_due');
 });
 
 test('timeliness: on or before unit_due is on time, never later than the server received it', () => {
@@ -169,4 +234,37 @@ test('a comment (ý kiến) as the report screen writes it passes the schema\'s 
   const lan = { role: 'official', units: ['03646'], all_units: false, name: 'Cầm Thị Lan' };
   const refused = checkOps(schema, lan, [{ ...commentOp(report, lan, 'x', '2026-06-04'), id: '019e8b40-7d80-752e-89a7-834df2a74de7' }], none);
   assert.equal(refused[0]?.code, 'forbidden_scope');
+});
+
+test('an accept without a comment clears the earlier return\'s reason, and only the current outcome\'s comment is shown', () => {
+  const schema = new Schema(readFileSync(join(REPO, 'schemas/sonla-2026/v2.json'), 'utf8'));
+  const thu = { role: 'reviewer', units: [], all_units: true, name: 'Nguyễn Thị Thu' };
+  const id = '019e8b40-7d80-752e-89a7-834df2a74de4';
+  // The report as it stands after a return and the official's resubmission.
+  const stored = { id, unit_code: '03808', period: '2026-H1', indicator: 'CT-CAPNUOC-XA', value: 91, status: 'submitted', review_comment: 'Thiếu ảnh minh chứng.', reviewed_by: 'Nguyễn Thị Thu', author: 'Lò Văn Minh', recorded_on: '2026-06-02', recorded_at: '2026-06-02T03:00:00Z', device: 'a'.repeat(64) };
+  const lookup = (t, rid) => (t === 'progress_report' && rid === id ? stored : null);
+  const ops = decisionOps(stored, 'accepted', '', 'Nguyễn Thị Thu', '2026-06-08', '019e8b40-7d80-752e-89a7-834df2a74de9');
+  assert.equal(ops[0].f.review_comment, null, 'the accept writes the comment field, empty');
+  assert.equal(ops[1].f.comment, undefined);
+  assert.deepEqual(checkOps(schema, thu, ops, lookup), [], 'the workflow lets an accept clear review_comment');
+  const withText = decisionOps(stored, 'accepted', 'Tốt.', 'Nguyễn Thị Thu', '2026-06-08', '019e8b40-7d80-752e-89a7-834df2a74dea');
+  assert.equal(withText[0].f.review_comment, 'Tốt.');
+  assert.equal(withText[1].f.comment, 'Tốt.');
+  const ret = decisionOps(stored, 'returned', 'Sai số liệu.', 'Nguyễn Thị Thu', '2026-06-08', '019e8b40-7d80-752e-89a7-834df2a74deb');
+  assert.deepEqual(checkOps(schema, thu, ret, lookup), []);
+
+  // Shown: the comment of the decision the report is in, from its review rows.
+  const returnedRow = { id: 'r1', report: id, decision: 'returned', comment: 'Thiếu ảnh minh chứng.', reviewed_on: '2026-06-04' };
+  const acceptedRow = { id: 'r2', report: id, decision: 'accepted', reviewed_on: '2026-06-08' };
+  // Accepted by a client that left the old reason in place (tram-field): not shown.
+  assert.equal(currentReviewComment({ ...stored, status: 'accepted' }, [returnedRow, acceptedRow]), '');
+  assert.equal(currentReviewComment({ ...stored, status: 'accepted' }, [acceptedRow, returnedRow]), '', 'order of rows does not matter');
+  assert.equal(currentReviewComment({ ...stored, status: 'accepted', review_comment: 'Tốt.' }, [returnedRow, { ...acceptedRow, comment: 'Tốt.' }]), 'Tốt.');
+  assert.equal(currentReviewComment({ ...stored, status: 'returned' }, [returnedRow]), 'Thiếu ảnh minh chứng.');
+  // Returned, resubmitted, returned again on the same day: the later row (by id) counts.
+  assert.equal(currentReviewComment({ ...stored, status: 'returned', review_comment: 'Lần 2.' }, [returnedRow, { ...returnedRow, id: 'r3', comment: 'Lần 2.' }]), 'Lần 2.');
+  assert.equal(currentReviewComment(stored, [returnedRow]), '', 'a resubmitted report shows no verdict yet');
+  // Without review rows on the device: a return's reason (required) is shown, an accept's is not trusted.
+  assert.equal(currentReviewComment({ ...stored, status: 'returned' }, []), 'Thiếu ảnh minh chứng.');
+  assert.equal(currentReviewComment({ ...stored, status: 'accepted' }, []), '');
 });

@@ -4,7 +4,7 @@
 import { h, toast } from '../dom.js';
 import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
-import { refData, unitTitle, periodOf, targetText, itemTitle, uuid7, isoUtcSeconds, groupOf } from '../data.js';
+import { refData, unitTitle, periodOf, targetText, itemTitle, uuid7, isoUtcSeconds, groupOf, currentReviewComment } from '../data.js';
 import { fieldInput } from '../form.js';
 import { photosField } from '../photos.js';
 import { problemMessage, problemText } from '../errors.js';
@@ -44,13 +44,15 @@ export default async function report(ctx) {
 
   const evidenceRows = existing ? await dev.query('evidence', (e) => e.report === existing.id) : [];
   const history = existing ? await historyBlock(dev, existing) : null;
+  const reviews = existing ? await dev.query('review', (x) => x.report === existing.id).catch(() => []) : [];
+  const reviewComment = currentReviewComment(existing, reviews);
   const returned = status === 'returned' && h('div.card.returned', { role: 'note' },
     h('h3', t('report.returned_title')),
-    h('p.comment', existing.review_comment || ''),
+    h('p.comment', reviewComment),
     existing.reviewed_by && h('p.small', t('report.returned_by', { name: existing.reviewed_by })),
     h('p.small', t('report.returned_help')));
 
-  if (!editable) return h('div.screen', head, returned, viewBlock(dev, schema, existing, ind, evidenceRows), history);
+  if (!editable) return h('div.screen', head, returned, viewBlock(dev, schema, { ...existing, review_comment: reviewComment }, ind, evidenceRows), history);
   return h('div.screen', head, returned, formBlock(ctx, { schema, wf, existing, r, ind, period, evidenceRows }), history);
 }
 

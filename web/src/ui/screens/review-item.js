@@ -5,7 +5,7 @@
 import { h, toast } from '../dom.js';
 import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
-import { refData, unitTitle, itemTitle, targetText, meetsTarget, uuid7 } from '../data.js';
+import { refData, unitTitle, itemTitle, targetText, meetsTarget, uuid7, currentReviewComment } from '../data.js';
 import { photosField } from '../photos.js';
 import { problemText } from '../errors.js';
 import { link } from '../router.js';
@@ -25,10 +25,12 @@ export default async function reviewItem(ctx) {
   const ind = r.indicator && ref.indicators.get(r.indicator);
   const evidence = await dev.query('evidence', (e) => e.report === r.id);
   const meets = meetsTarget(ind, r.value);
+  const reviews = await dev.query('review', (x) => x.report === r.id).catch(() => []);
+  const reviewComment = currentReviewComment(r, reviews); // an earlier decision's is in the history
 
   const facts = [];
   for (const f of schema.fields(T)) {
-    const v = r[f.name];
+    const v = f.name === 'review_comment' ? reviewComment : r[f.name];
     if (v == null || v === '' || ['unit_code', 'indicator', 'task', 'period', 'device', 'evidence', 'status', 'recorded_at', 'measure'].includes(f.name)) continue;
     const shown = f.type === 'enum' ? enumLabel(T, f.name, v) : f.type === 'date' ? fmtDate(v) : f.type === 'real' ? fmtNum(v, 4) + (f.name === 'value' && r.measure ? ' ' + r.measure : '') : v;
     facts.push(h('dt', fieldLabel(f, T)), h('dd', shown));
@@ -48,6 +50,16 @@ export default async function reviewItem(ctx) {
     decide, await historyBlock(dev, r));
 }
 
+// The decision's two ops: the report's status, reviewer and comment — written even when empty,
+// as null, so that an accept without a comment clears the reason of an earlier return — and the
+// insert-only review row.
+export function decisionOps(r, to, text, me, today, reviewId) {
+  const f = { status: to, reviewed_by: me, review_comment: text || null };
+  const review = { report: r.id, unit_code: r.unit_code, decision: to, reviewer: me, reviewed_on: today };
+  if (text) review.comment = text;
+  return [{ t: T, id: r.id, k: 'put', f }, { t: 'review', id: reviewId, k: 'put', f: review }];
+}
+
 function decisionForm(ctx, r) {
   const { dev } = ctx;
   const p = dev.principal;
@@ -64,14 +76,9 @@ function decisionForm(ctx, r) {
       comment.focus();
       return;
     }
-    const me = p.name || p.user;
-    const f = { status: to, reviewed_by: me };
-    if (text) f.review_comment = text;
-    const review = { report: r.id, unit_code: r.unit_code, decision: to, reviewer: me, reviewed_on: todayVN() };
-    if (text) review.comment = text;
     accept.disabled = ret.disabled = true;
     try {
-      await dev.write([{ t: T, id: r.id, k: 'put', f }, { t: 'review', id: uuid7(), k: 'put', f: review }]);
+      await dev.write(decisionOps(r, to, text, p.name || p.user, todayVN(), uuid7()));
       toast(to === 'accepted' ? t('review.accepted_toast') : t('review.returned_toast'));
       if (navigator.onLine) ctx.syncNow?.().catch(() => {});
       ctx.go('review');

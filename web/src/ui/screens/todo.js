@@ -4,7 +4,7 @@ import { h, pill } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { fmtDate, todayVN, daysBetween, periodLabel } from '../format.js';
 import { refData, dueForUnit, currentPeriod, periodOf, unitTitle, itemTitle, targetText } from '../data.js';
-import { link } from '../router.js';
+import { link, parseHash } from '../router.js';
 
 const ORDER = { returned: 0, missing: 1, draft: 2, submitted: 3, accepted: 4 };
 
@@ -46,6 +46,7 @@ export default async function todo(ctx) {
   const chips = h('div.chips', { role: 'tablist' }, ref.periods.filter((q) => q.starts <= today || q.id === period.id || q.id === currentPeriod(ref, today)?.id).map((q) =>
     h('a.chip', { href: link('todo', { period: q.id }), class: q.id === period.id ? 'on' : '', role: 'tab' }, q.id)));
 
+  const defaultPeriod = currentPeriod(ref, today)?.id; // the period of a route without ?period=
   const sections = [];
   for (const unit of units) {
     const items = dueForUnit(ref, reports, period, unit, today);
@@ -55,7 +56,7 @@ export default async function todo(ctx) {
     sections.push(h('section',
       units.length > 1 && h('h2.unit', unitTitle(ref, unit)),
       h('p.summary', t('todo.summary', { n: items.length, open, late })),
-      items.length ? h('ul.items', items.map((it) => itemCard(ref, it, unit))) : h('p.empty', t('todo.nothing'))));
+      items.length ? h('ul.items', items.map((it) => itemCard(ref, it, unit, defaultPeriod))) : h('p.empty', t('todo.nothing'))));
   }
 
   // Earlier periods with something still owed (as `tram-field due` says "Also late").
@@ -71,13 +72,25 @@ export default async function todo(ctx) {
   return h('div.screen', head, chips, earlier.length > 0 && h('ul.card.alert', earlier), sections);
 }
 
-function itemCard(ref, it, unit) {
+// A tap on an item opens its report only while the route is still this list's period: the hash
+// changes before the new list is drawn, and an old item must not open a report for another period.
+function stillThisPeriod(it, defaultPeriod) {
+  const { path, params } = parseHash();
+  return (path === 'todo' || path === '') && (params.period || defaultPeriod) === it.period; // '': an official's home
+}
+
+function itemCard(ref, it, unit, defaultPeriod) {
   const href = it.report ? link('report', { id: it.report.id }) : link('report', { [it.kind]: it.code, period: it.period, unit });
   const target = it.indicator ? targetText(it.indicator) : it.task?.deadline ? t('target.by', { date: fmtDate(it.task.deadline) }) : '';
-  return h('li', h('a.item', { href },
+  const onclick = (e) => {
+    if (!stillThisPeriod(it, defaultPeriod)) e.preventDefault();
+  };
+  return h('li', h('a.item', { href, onclick },
     h('div.item-top', h('span.code', it.code),
       it.state === 'missing' && it.standing.behind ? pill(t('state.overdue'), 'bad') : reportPills(it.state, it.report?._pending),
       it.state !== 'missing' && it.standing.behind && pill(t('state.late'), 'bad')),
     h('div.item-title', itemTitle(ref, it)),
-    target && h('div.item-target', t('todo.target'), ': ', target)));
+    target && h('div.item-target', t('todo.target'), ': ', target,
+      // Judged at and after the indicator's deadline (as the province report's "Đạt mục tiêu").
+      ['met', 'not_met', 'overdue'].includes(it.targetStatus) && [' · ', pill(t('target.' + it.targetStatus), it.targetStatus === 'met' ? 'ok' : 'bad')])));
 }
