@@ -8,7 +8,8 @@ import csv, json, os, unicodedata
 here = os.path.join(os.path.dirname(__file__), "..", "schemas", "sonla-2026", "seed")
 out_dir = os.path.join(here, "rows")
 os.makedirs(out_dir, exist_ok=True)
-nfc = lambda s: unicodedata.normalize("NFC", s) if isinstance(s, str) else s
+# NFC, and no stray spaces at either end (the source CSV has "Xã Chiềng Xuân " with one).
+nfc = lambda s: unicodedata.normalize("NFC", s).strip() if isinstance(s, str) else s
 
 def write(table, rows):
     rows = [{k: nfc(v) for k, v in r.items() if v is not None and v != ""} for r in rows]
