@@ -58,7 +58,16 @@ void append_value(std::string& out, const Value& v) {
       break;
     }
     case ValueType::real: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::get<double>(v));
+      const double d = std::get<double>(v);
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+      // An integral real beyond 64-bit integers written in fixed notation (2^64 as
+      // 18446744073709551616) is a JSON integer simdjson refuses, so every reader would refuse
+      // the change set or page holding it: written in scientific notation instead (found by
+      // fuzz/pull_page; docs/changeset-format.md §5.5).
+      if ((d >= 18446744073709551616.0 || d < -9223372036854775808.0) &&
+          std::string_view(buf, static_cast<size_t>(end - buf)).find_first_of(".e") == std::string_view::npos) {
+        end = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific).ptr;
+      }
       out.append(buf, end);
       break;
     }

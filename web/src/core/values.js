@@ -23,7 +23,11 @@ export function formatReal(x) {
   if (point >= k) fixed = BigInt(Math.abs(x)).toString();
   else if (point > 0) fixed = digits.slice(0, point) + '.' + digits.slice(point);
   else fixed = '0.' + '0'.repeat(-point) + digits;
-  return sign + (fixed.length <= sci.length ? fixed : sci);
+  const out = fixed.length <= sci.length ? fixed : sci;
+  // An integral real beyond 64-bit integers in fixed notation is a JSON integer the server's
+  // reader refuses: scientific notation instead, as engine/src/json.cpp writes it.
+  if ((x >= 2 ** 64 || x < -(2 ** 63)) && !/[.e]/.test(out)) return sign + sci;
+  return sign + out;
 }
 
 // The shortest round-trip digits of a positive finite double (no leading or trailing zeros)
