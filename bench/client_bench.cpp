@@ -1,8 +1,10 @@
 // Client SDK benchmark against a running tram-server on loopback (scripts/run-client-bench.sh):
 //  - local save: insert + sign + commit (WAL, synchronous=FULL) latency, p50 and p99;
-//  - a fresh device pulling every row the server holds into its local store, end to end.
+//  - a fresh device pulling every row the server holds into its local store, end to end:
+//    --pulls N pairs (5), each a fresh device pulling one page at a time then a fresh device
+//    with read-ahead, alternating so that both see the machine's load alike; medians.
 // Usage: tram-client-bench --server http://127.0.0.1:PORT --admin-token TOKEN --dir DIR
-//                          [--saves 2000] [--json]
+//                          [--saves 2000] [--pulls 5] [--json]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
     return die("--server http://127.0.0.1:PORT --admin-token TOKEN --dir DIR [--saves N] [--json]");
   }
   const int saves = opt.count("saves") ? std::stoi(opt["saves"]) : 2000;
+  const int pulls = std::clamp(opt.count("pulls") ? std::stoi(opt["pulls"]) : 5, 1, 50);
   std::filesystem::create_directories(dir);
   auto transport = make_http_transport(url);
   if (!transport.ok()) return die(transport.status().to_string());
@@ -111,23 +114,39 @@ int main(int argc, char** argv) {
     if (!report.ok()) return report.status();
     return std::pair(*report, s);
   };
-  auto serial = pull_all("bench-reviewer-serial", false);
-  if (!serial.ok()) return die(serial.status().to_string());
-  auto ahead = pull_all("bench-reviewer", true);
-  if (!ahead.ok()) return die(ahead.status().to_string());
-  const SyncReport* report = &ahead->first;
-  const double pull_s = ahead->second;
-  const double rows_per_s = static_cast<double>(report->rows_pulled) / pull_s;
-  const double serial_rows_per_s = static_cast<double>(serial->first.rows_pulled) / serial->second;
+  std::vector<double> ahead_rates, serial_rates, ratios, ahead_s;
+  SyncReport last;
+  for (int k = 0; k < pulls; ++k) {
+    auto serial = pull_all("bench-reviewer-serial-" + std::to_string(k), false);
+    if (!serial.ok()) return die(serial.status().to_string());
+    auto ahead = pull_all("bench-reviewer-" + std::to_string(k), true);
+    if (!ahead.ok()) return die(ahead.status().to_string());
+    if (ahead->first.rows_pulled != serial->first.rows_pulled || ahead->first.rows_pulled == 0) {
+      return die("the two pulls of a pair stored different row counts");
+    }
+    last = ahead->first;
+    ahead_s.push_back(ahead->second);
+    ahead_rates.push_back(static_cast<double>(ahead->first.rows_pulled) / ahead->second);
+    serial_rates.push_back(static_cast<double>(serial->first.rows_pulled) / serial->second);
+    ratios.push_back(ahead_rates.back() / serial_rates.back());
+  }
+  const SyncReport* report = &last;
+  const double pull_s = percentile(ahead_s, 0.5);
+  const double rows_per_s = percentile(ahead_rates, 0.5);
+  const double serial_rows_per_s = percentile(serial_rates, 0.5);
 
   if (json) {
     std::printf("{\"saves\":%d,\"save_p50_ms\":%.3f,\"save_p99_ms\":%.3f,\"pull_rows\":%llu,\"pull_s\":%.3f,"
-                "\"pull_rows_per_s\":%.0f,\"pull_serial_rows_per_s\":%.0f,\"pull_bytes_per_row\":%.1f}\n",
+                "\"pull_rows_per_s\":%.0f,\"pull_serial_rows_per_s\":%.0f,\"pull_bytes_per_row\":%.1f,\"pull_pairs\":%d,"
+                "\"pull_rows_per_s_min\":%.0f,\"pull_rows_per_s_max\":%.0f,\"pull_ahead_ratio\":%.2f}\n",
                 saves, p50, p99, static_cast<unsigned long long>(report->rows_pulled), pull_s, rows_per_s, serial_rows_per_s,
-                static_cast<double>(report->bytes_received) / static_cast<double>(std::max<uint64_t>(1, report->rows_pulled)));
+                static_cast<double>(report->bytes_received) / static_cast<double>(std::max<uint64_t>(1, report->rows_pulled)), pulls,
+                *std::min_element(ahead_rates.begin(), ahead_rates.end()), *std::max_element(ahead_rates.begin(), ahead_rates.end()),
+                percentile(ratios, 0.5));
   } else {
     std::printf("local save (insert + sign + commit): p50 %.3f ms, p99 %.3f ms over %d saves\n", p50, p99, saves);
-    std::printf("fresh device pull: %llu rows in %.2f s = %.0f rows/s (one page at a time: %.0f rows/s), %.1f bytes/row\n",
+    std::printf("fresh device pull, medians of %d alternating pairs: %llu rows in %.2f s = %.0f rows/s (one page at a time:"
+                " %.0f rows/s), %.1f bytes/row\n", pulls,
                 static_cast<unsigned long long>(report->rows_pulled), pull_s, rows_per_s, serial_rows_per_s,
                 static_cast<double>(report->bytes_received) / static_cast<double>(std::max<uint64_t>(1, report->rows_pulled)));
   }

@@ -4,9 +4,19 @@
 // idle connections open meanwhile. Every loop is bounded.
 //   tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100]
 //                [--changesets 10000] [--rows 10] [--batch 100] [--threads 4] [--idle 0]
-//                [--pull-probe 0] [--probe-changesets 2000] [--json]
-// --threads: connections pushing at once (the 100 devices do not wait for each other; the
-// server's group commit writes what arrives together in one transaction).
+//                [--pull-probe 0] [--probe-changesets 2000] [--text stock|varied] [--corpus FILE]
+//                [--push-form base64|json] [--json]
+// --threads: connections pushing at once (the devices do not wait for each other; the server's
+// group commit writes what arrives together in one transaction). Each connection carries the
+// pushes of its share of the devices in turn, over keep-alive.
+// --batch: change sets per push request (100: a device back after days offline; 1: an official
+// sending each report as it is saved). --changesets are dealt round the --devices, so
+// --devices 10000 --changesets 10000 --batch 1 is ten thousand phones sending one report each.
+// --text varied: the narrative and difficulties of each report are words drawn at random from
+// --corpus (bench/corpus-vi.txt, the programme's own words, built by bench/build-corpus.py)
+// instead of three fixed sentences, which gzip squeezes far better than officials' real text.
+// --push-form json: each change set travels as a JSON string of its bytes ("csj",
+// docs/protocol.md §7.1) instead of base64 ("cs"), so gzip sees the text itself.
 // --pull-probe N: then measures whether pulls wait for pushes (the server reads devices,
 // sessions and pages on read connections of their own, never behind the writer): N pulls of one
 // 100-row page by the reviewer with the server otherwise quiet, then up to N more while the push
@@ -31,6 +41,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -38,6 +50,7 @@
 
 #include "tram/engine/gzip.hpp"
 #include "tram/engine/device_chain.hpp"
+#include "tram/engine/json.hpp"
 #include "tram/engine/uuid.hpp"
 
 using namespace tram;
@@ -164,7 +177,8 @@ struct SimDevice {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"devices", "100"}, {"changesets", "10000"}, {"rows", "10"},
                                             {"batch", "100"},   {"threads", "4"},         {"idle", "0"},
-                                            {"pull-probe", "0"}, {"probe-changesets", "2000"}, {"units-file", TRAM_UNITS_CSV}};
+                                            {"pull-probe", "0"}, {"probe-changesets", "2000"}, {"units-file", TRAM_UNITS_CSV},
+                                            {"text", "stock"}, {"corpus", TRAM_CORPUS}, {"push-form", "base64"}};
   bool json_out = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -172,7 +186,8 @@ int main(int argc, char** argv) {
     else if (a == "--help") {
       std::puts("tram-loadgen --server http://127.0.0.1:PORT --admin-token TOKEN [--devices 100] [--changesets 10000]\n"
                 "             [--rows 10] [--batch 100] [--threads 4] [--idle 0] [--pull-probe 0]\n"
-                "             [--probe-changesets 2000] [--json]");
+                "             [--probe-changesets 2000] [--text stock|varied] [--corpus FILE]\n"
+                "             [--push-form base64|json] [--json]");
       return 0;
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) opt[a.substr(2)] = argv[++i];
   }
@@ -183,7 +198,20 @@ int main(int argc, char** argv) {
   const size_t n_devices = std::stoul(opt["devices"]), n_cs = std::stoul(opt["changesets"]), n_rows = std::stoul(opt["rows"]);
   const size_t batch = std::stoul(opt["batch"]), threads = std::max<size_t>(1, std::stoul(opt["threads"]));
   const size_t n_probe = std::stoul(opt["pull-probe"]), n_probe_cs = n_probe > 0 ? std::stoul(opt["probe-changesets"]) : 0;
+  const bool varied = opt["text"] == "varied", json_form = opt["push-form"] == "json";
+  if (!varied && opt["text"] != "stock") return die("--text stock|varied");
+  if (!json_form && opt["push-form"] != "base64") return die("--push-form base64|json");
+  if (n_devices == 0 || batch == 0) return die("--devices and --batch must be at least 1");
   crypto_init();
+
+  // The corpus's words, in text order with their repeats: drawing uniformly from this list
+  // draws each word with its frequency in the programme.
+  std::vector<std::string> words;
+  if (varied) {
+    std::ifstream in(opt["corpus"]);
+    for (std::string w; in >> w;) words.push_back(w);
+    if (words.size() < 100) return die("--text varied: no corpus words in " + opt["corpus"]);
+  }
 
   std::vector<std::string> units;
   {
@@ -194,8 +222,9 @@ int main(int argc, char** argv) {
   }
   if (units.empty()) return die("no units in " + opt["units-file"]);
 
-  // Enrol the devices (users, codes, keys, sessions) through the admin API.
-  Connection setup(port);
+  // Enrol the devices (users, codes, keys, sessions) through the admin API. Keys and clocks are
+  // made here, in order (the seeded generator is not shared between threads); the requests then
+  // run on a few connections at once, since 10,000 devices one after another take minutes.
   FakeClock wall(1'780'000'000'000);
   SeededRandom rng(2026);
   std::vector<std::unique_ptr<HybridClock>> clocks;
@@ -203,34 +232,68 @@ int main(int argc, char** argv) {
   dom::parser parser;
   for (size_t i = 0; i <= n_devices; ++i) {
     SimDevice& d = devices[i];
-    const bool reviewer = i == n_devices;
-    d.user = reviewer ? "load-reviewer" : "load-" + std::to_string(i);
+    d.user = i == n_devices ? "load-reviewer" : "load-" + std::to_string(i);
     d.unit = units[i % units.size()];
-    const std::string user_body = reviewer ? "{\"id\":\"" + d.user + "\",\"role\":\"reviewer\",\"all_units\":true}"
-                                           : "{\"id\":\"" + d.user + "\",\"role\":\"official\",\"units\":[\"" + d.unit + "\"]}";
-    if (setup.request("POST", "/v1/admin/users", user_body, {admin}).status != 200) return die("cannot create users (admin token?)");
-    auto code = setup.request("POST", "/v1/admin/enrolment-codes", "{\"user\":\"" + d.user + "\"}", {admin});
-    std::string_view c;
-    if (code.status != 200 || parser.parse(code.body)["code"].get_string().get(c)) return die("no enrolment code");
     clocks.push_back(std::make_unique<HybridClock>(wall, 300'000));
     d.chain = std::make_unique<DeviceChain>(DeviceKey::generate(rng), *clocks.back(), d.user, "sonla-2026", 2);
+  }
+  const auto setup_t0 = std::chrono::steady_clock::now();
+  std::atomic<size_t> enrolled{0};
+  std::string setup_error;
+  std::mutex setup_mu;
+  auto enrol = [&](Connection& setup, dom::parser& parser, size_t i) -> std::string {
+    SimDevice& d = devices[i];
+    const bool reviewer = i == n_devices;
+    const std::string user_body = reviewer ? "{\"id\":\"" + d.user + "\",\"role\":\"reviewer\",\"all_units\":true}"
+                                           : "{\"id\":\"" + d.user + "\",\"role\":\"official\",\"units\":[\"" + d.unit + "\"]}";
+    if (setup.request("POST", "/v1/admin/users", user_body, {admin}).status != 200) return "cannot create users (admin token?)";
+    auto code = setup.request("POST", "/v1/admin/enrolment-codes", "{\"user\":\"" + d.user + "\"}", {admin});
+    std::string_view c;
+    if (code.status != 200 || parser.parse(code.body)["code"].get_string().get(c)) return "no enrolment code";
     const std::string key = to_hex(d.chain->device());
     if (setup.request("POST", "/v1/enroll", "{\"code\":\"" + std::string(c) + "\",\"public_key\":\"" + key + "\"}", {}).status != 200) {
-      return die("enrolment failed");
+      return "enrolment failed";
     }
     auto ch = setup.request("POST", "/v1/auth/challenge", "{\"device\":\"" + key + "\"}", {});
     std::string_view chal;
-    if (parser.parse(ch.body)["challenge"].get_string().get(chal)) return die("no challenge");
+    if (parser.parse(ch.body)["challenge"].get_string().get(chal)) return "no challenge";
     const std::string challenge(chal);
     auto s = setup.request("POST", "/v1/auth/session",
                            "{\"device\":\"" + key + "\",\"challenge\":\"" + challenge + "\",\"signature\":\"" +
                                to_hex(d.chain->key().sign("tram-session-v1:" + challenge)) + "\"}", {});
     std::string_view tok;
-    if (parser.parse(s.body)["token"].get_string().get(tok)) return die("no session");
+    if (parser.parse(s.body)["token"].get_string().get(tok)) return "no session";
     d.token = "Authorization: Bearer " + std::string(tok);
+    return "";
+  };
+  {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < std::min<size_t>(16, n_devices + 1); ++t) {
+      pool.emplace_back([&] {
+        Connection setup(port);
+        dom::parser p;
+        for (size_t i = enrolled++; i <= n_devices; i = enrolled++) {
+          if (std::string e = enrol(setup, p, i); !e.empty()) {
+            std::lock_guard lock(setup_mu);
+            setup_error = e;
+            enrolled = n_devices + 1;  // the others stop at their next device
+          }
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
   }
+  if (!setup_error.empty()) return die(setup_error);
+  const double setup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_t0).count();
 
   // Pre-sign: n_cs change sets of n_rows new progress reports (about 480 bytes of JSON a row).
+  // Varied text: a narrative of 18-30 words and difficulties of 4-12, about the length of the
+  // stock sentences.
+  auto draw = [&](uint64_t lo, uint64_t hi) {
+    std::string s;
+    for (uint64_t n = lo + rng.below(hi - lo + 1), k = 0; k < n; ++k) (s += k ? " " : "") += words[rng.below(words.size())];
+    return s;
+  };
   UuidV7Generator ids(wall, rng);
   static const char* kNarratives[] = {"Đã hoàn thành lắp đặt hệ thống cấp nước sinh hoạt tập trung cho bản Nà Cài và bản Huổi Một, phục vụ 215 hộ dân",
                                       "Trạm y tế xã đã có 2 bác sĩ; đang phối hợp với Sở Y tế tuyển dụng thêm 1 bác sĩ theo chương trình hỗ trợ",
@@ -246,7 +309,8 @@ int main(int argc, char** argv) {
         ops.push_back(Op{"progress_report", ids.next(), OpKind::put,
                          {{1, Value{Text{d.unit}}}, {2, Value{Text{"CT-BACSI-TRAMYTE"}}}, {4, Value{Text{"2026-H1"}}},
                           {5, Value{static_cast<double>(rng.below(100))}}, {6, Value{Text{"on_track"}}},
-                          {7, Value{Text{kNarratives[rng.below(3)]}}}, {8, Value{Text{"Đường giao thông sạt lở mùa mưa"}}},
+                          {7, Value{Text{varied ? draw(18, 30) : kNarratives[rng.below(3)]}}},
+                          {8, Value{Text{varied ? draw(4, 12) : "Đường giao thông sạt lở mùa mưa"}}},
                           {11, Value{Text{"Lò Văn Minh"}}}, {12, Value{*Date::parse("2026-06-03")}}, {13, Value{Text{"draft"}}}},
                          {}});
       }
@@ -275,8 +339,14 @@ int main(int argc, char** argv) {
       for (size_t off = 0; off < d.pending.size(); off += batch) {
         std::string body = "{\"changesets\":[";
         for (size_t k = off; k < std::min(d.pending.size(), off + batch); ++k) {
-          body += (k > off ? "," : "") + std::string("{\"cs\":\"") + to_base64(d.pending[k].bytes) + "\",\"sig\":\"" +
-                  to_hex(d.pending[k].sig) + "\"}";
+          if (json_form) {
+            body += (k > off ? "," : "") + std::string("{\"csj\":");
+            json::append_string(body, d.pending[k].bytes);
+            body += ",\"sig\":\"" + to_hex(d.pending[k].sig) + "\"}";
+          } else {
+            body += (k > off ? "," : "") + std::string("{\"cs\":\"") + to_base64(d.pending[k].bytes) + "\",\"sig\":\"" +
+                    to_hex(d.pending[k].sig) + "\"}";
+          }
         }
         body += "]}";
         requests[i].push_back(gzip_compress(body));
@@ -296,7 +366,7 @@ int main(int argc, char** argv) {
   // Push: each thread drives its share of the devices over one keep-alive connection.
   std::mutex mu;
   std::vector<double> latencies;
-  std::atomic<uint64_t> accepted{0}, wire_up{0}, wire_down{0}, failures{0};
+  std::atomic<uint64_t> accepted{0}, wire_up{0}, wire_down{0}, failures{0}, duplicates{0};
   auto push_all = [&](const std::vector<std::vector<std::string>>& reqs, std::vector<double>& lat,
                       std::atomic<uint64_t>& ok, std::atomic<uint64_t>& failed) {
     std::vector<std::thread> pool;
@@ -317,7 +387,11 @@ int main(int argc, char** argv) {
               continue;
             }
             for (dom::element e : root["results"].get_array()) {
-              if (std::string_view(e["status"].get_string().value()) == "accepted") ++ok;
+              // A duplicate is a retry of a push whose answer was lost (the connection timed out
+              // after 30 s and resent it): the change set is in, with its original receipt.
+              const std::string_view status = e["status"].get_string().value();
+              if (status == "accepted") ++ok;
+              if (status == "duplicate") ++ok, ++duplicates;
             }
           }
         }
@@ -329,6 +403,8 @@ int main(int argc, char** argv) {
     }
     for (auto& th : pool) th.join();
   };
+  // On stderr, so that a profiler can be attached to the server for the push alone.
+  std::fprintf(stderr, "tram-loadgen: %zu devices enrolled in %.1f s, pushing\n", n_devices + 1, setup_s);
   const auto t0 = std::chrono::steady_clock::now();
   push_all(requests, latencies, accepted, failures);
   const double push_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -423,12 +499,14 @@ int main(int argc, char** argv) {
     std::printf("{\"rows\":%zu,\"changesets\":%zu,\"accepted_changesets\":%llu,\"push_seconds\":%.3f,\"push_rows_per_s\":%.0f,"
                 "\"push_changesets_per_s\":%.0f,\"push_p50_ms\":%.2f,\"push_p99_ms\":%.2f,\"push_bytes_per_row\":%.1f,"
                 "\"push_response_bytes_per_row\":%.1f,\"pulled_rows\":%llu,\"pull_seconds\":%.3f,\"pull_rows_per_s\":%.0f,"
-                "\"pull_bytes_per_row\":%.1f,\"failures\":%llu,\"idle_connections\":%zu",
+                "\"pull_bytes_per_row\":%.1f,\"failures\":%llu,\"idle_connections\":%zu,\"setup_seconds\":%.1f,"
+                "\"devices\":%zu,\"batch\":%zu,\"threads\":%zu,\"text\":\"%s\",\"push_form\":\"%s\",\"duplicates\":%llu",
                 rows_total, n_cs, static_cast<unsigned long long>(accepted.load()), push_s, rows_per_s,
                 static_cast<double>(accepted.load()) / push_s, percentile(latencies, 0.5), percentile(latencies, 0.99),
                 up_per_row, static_cast<double>(main_wire_down) / static_cast<double>(rows_total),
                 static_cast<unsigned long long>(pulled), pull_s, static_cast<double>(pulled) / pull_s, down_per_row,
-                static_cast<unsigned long long>(failures.load() + pull_failures), idle.size());
+                static_cast<unsigned long long>(failures.load() + pull_failures), idle.size(), setup_s, n_devices, batch, threads,
+                opt["text"].c_str(), opt["push-form"].c_str(), static_cast<unsigned long long>(duplicates.load()));
     if (n_probe > 0) {
       std::printf(",\"probe_pulls_quiet\":%zu,\"probe_pull_quiet_p50_ms\":%.2f,\"probe_pull_quiet_p99_ms\":%.2f,"
                   "\"probe_pulls_busy\":%zu,\"probe_pull_busy_p50_ms\":%.2f,\"probe_pull_busy_p99_ms\":%.2f,"

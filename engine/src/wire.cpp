@@ -502,12 +502,15 @@ Result<std::vector<PushItem>> read_push_body(std::string_view body, size_t max_i
   size_t i = 0;
   for (dom::element el : items) {
     PushItem& it = out[i++];
-    std::string_view b64, sig_hex;
-    if (el["cs"].get_string().get(b64) || el["sig"].get_string().get(sig_hex)) {
-      it.message = "each item is {\"cs\": base64, \"sig\": hex}";
+    std::string_view b64, text, sig_hex;
+    // "csj": the bytes as a JSON string (protocol.md §7.1), so that gzip sees the change set's
+    // text rather than its base64; exactly one of "cs" and "csj".
+    const bool has_cs = !el["cs"].get_string().get(b64), has_csj = !el["csj"].get_string().get(text);
+    if (has_cs == has_csj || el["sig"].get_string().get(sig_hex)) {
+      it.message = "each item is {\"cs\": base64, \"sig\": hex} or {\"csj\": string, \"sig\": hex}";
       continue;
     }
-    auto bytes = from_base64(b64);
+    auto bytes = has_cs ? from_base64(b64) : std::optional<std::string>(std::string(text));
     auto sig = from_hex<64>(sig_hex);
     if (!bytes || !sig) {
       it.message = "cs must be base64 and sig 128 hex digits";

@@ -385,6 +385,32 @@ TEST(WireRoundTrip, PushBodiesReadBackAsWritten) {
   EXPECT_EQ(mixed[2].cs->bytes, "{}");
 }
 
+// protocol.md §7.1: "csj" carries the same bytes as a JSON string; exactly one of cs and csj.
+TEST(WireRoundTrip, PushItemsAsJsonStringsReadBackAsTheSameBytes) {
+  SignedChangeSet cs;
+  cs.bytes = "{\"v\":1,\"author\":\"Lò Văn Minh \\\"a\\\"\",\"ctl\":\"" + std::string(1, '\0') + "\"}";
+  cs.sig = server_key().sign(cs.bytes);
+  std::string body = R"({"changesets":[{"csj":)";
+  json::append_string(body, cs.bytes);
+  body += R"(,"sig":")" + to_hex(cs.sig) + R"("}]})";
+  auto items = must(wire::read_push_body(body, 500));
+  ASSERT_EQ(items.size(), 1u);
+  ASSERT_TRUE(items[0].cs) << items[0].message;
+  EXPECT_EQ(items[0].cs->bytes, cs.bytes);
+  EXPECT_EQ(items[0].cs->sig, cs.sig);
+  EXPECT_EQ(items[0].cs->bytes, must(wire::read_push_body(wire::write_push_body(std::vector<SignedChangeSet>{cs}), 500))[0].cs->bytes);
+  const std::string sig = R"("sig":")" + to_hex(cs.sig) + R"(")";
+  auto bad = must(wire::read_push_body(R"({"changesets":[{"cs":"e30=","csj":"{}",)" + sig + R"(},{)" + sig +
+                                           R"(},{"csj":7,)" + sig + R"(},{"csj":"{}",)" + sig + "}]}", 500));
+  ASSERT_EQ(bad.size(), 4u);
+  EXPECT_FALSE(bad[0].cs);  // both
+  EXPECT_FALSE(bad[1].cs);  // neither
+  EXPECT_FALSE(bad[2].cs);  // not a string
+  EXPECT_NE(bad[0].message.find("csj"), std::string::npos);
+  ASSERT_TRUE(bad[3].cs);
+  EXPECT_EQ(bad[3].cs->bytes, "{}");
+}
+
 TEST(WireRoundTrip, RowImagesReadBackAsWritten) {
   const Hash w0 = *from_hex<32>(kW0);
   RowImage img;

@@ -599,6 +599,30 @@ int connect_loopback(uint16_t port) {
   return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? fd : -1;
 }
 
+// The value of a /metrics line (a full name with labels) asked from the loopback address `from`, or -1.
+double metric_from(const char* from, uint16_t port, const std::string& name) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in local{}, addr{};
+  local.sin_family = addr.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from, &local.sin_addr);
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string raw;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[16384];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  const size_t at = raw.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(raw.substr(at + name.size() + 2));
+}
+
 // Slow and greedy clients: a request dribbled in slower than the deadline is cut; a stranger
 // over the per-address limit pushes out the address's oldest stranger rather than being refused
 // (crowd_test.cpp has the attacks), and everyone else is still served.
@@ -628,7 +652,15 @@ TEST(ServerLimits, SlowConnectionsAreCutAndGreedyClientsGiveWay) {
     held.push_back(connect_loopback(greedy.port()));
     ASSERT_GE(held.back(), 0);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Wait until the server has admitted the four (not a fixed sleep): /metrics, asked from another
+  // loopback address so as not to be a fifth stranger of 127.0.0.1, counts them and itself.
+  double open_now = -1;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int k = 0; k < 500 && open_now < 5 && std::chrono::steady_clock::now() < until; ++k) {
+    if (k) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    open_now = metric_from("127.0.0.2", greedy.port(), "tram_connections");
+  }
+  ASSERT_GE(open_now, 5) << "the four held connections were not admitted";
   EXPECT_EQ(http(greedy.port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(::recv(held[0], buf, sizeof buf, 0), 0) << "the oldest idle connection gave way";
   for (int i = 1; i < 4; ++i) {
