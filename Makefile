@@ -1,6 +1,6 @@
 # Tram: the two commands a newcomer needs are `make run` and `make test`.
 # Each sets up what it needs first (Debian packages, configure, build).
-.PHONY: deps build web run serve engine-demo test bench bench-web bench-links asan arm64 clean format
+.PHONY: deps build web run serve engine-demo test soak bench bench-web bench-links asan arm64 fuzz fuzz-smoke clean format
 
 deps:
 	@scripts/setup-deps.sh
@@ -39,6 +39,12 @@ serve: build
 test: build
 	@ctest --preset dev
 
+# The soak (issue 17), not in `make test`: 1,000 server SIGKILLs under pushes from 4 devices,
+# 1,000 SIGKILLs of an SDK process writing and syncing, 10,000 convergence seeds; one summary line
+# per phase. Counts: SOAK_SERVER_KILLS, SOAK_SDK_KILLS, SOAK_SEEDS (tests/soak/run.sh has the rest).
+soak: deps
+	@tests/soak/run.sh
+
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
@@ -61,13 +67,24 @@ bench-links: deps
 	@tests/links/bench.sh
 
 # Every test again under AddressSanitizer + UBSan, but the browser tests (their server and device
-# code is JavaScript and the server paths they take are covered here by the C++ tests) and the
-# install test (it builds an outside project, which the sanitizer runtime does not reach).
+# code is JavaScript and the server paths they take are covered here by the C++ tests), the
+# install test (it builds an outside project, which the sanitizer runtime does not reach) and the
+# power-loss tests (they LD_PRELOAD a SQLite VFS shim, and the sanitizer runtime must come first).
 asan: deps
 	@scripts/build-web.sh
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@ctest --preset asan -LE "web|install"
+	@ctest --preset asan -LE "web|install|power"
+
+# The libFuzzer targets of every decoder of untrusted bytes (fuzz/README.md), built with clang
+# (preset fuzz, ASan + UBSan), each run for FUZZ_SECONDS on a copy of its seed corpus; fails on
+# any crash. `make fuzz-smoke`: 30 s each, what CI runs.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@FUZZ_PARALLEL=$${FUZZ_PARALLEL:-2} fuzz/run.sh 30
 
 # The device side for ARM64, what phones run (engine, client SDK, tram-field), cross-built with
 # Debian's toolchain; its tests run under qemu-user against this machine's x86-64 tram-server

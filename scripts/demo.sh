@@ -49,8 +49,9 @@ admin() {
   show tram-server admin "$@"
   timeout 60 "$SERVER" admin "$@"
 }
-# The id printed by `tram-field report` ("Recorded report <id>").
-report_id() { awk '/^(Recorded|Updated) report /{print $3; exit}'; }
+# The id printed by `tram-field report` ("Recorded report <id>"; in Vietnamese, under a vi_VN
+# locale: "Đã ghi báo cáo <id>").
+report_id() { awk '/^(Recorded|Updated) report /{print $3; exit} /^Đã (ghi|sửa) báo cáo /{print $5; exit}'; }
 
 SERVER_PID=""
 cleanup() {
@@ -178,9 +179,9 @@ field tuan sync
 field minh sync
 note "Both edits were accepted; the merge kept one and recorded the conflict:"
 echo "On Quàng Văn Tuấn's phone (tram-field status):"
-field tuan status | sed -n '/^Conflicts/,/^Receipts/p'
+field tuan status | sed -n '/^\(Conflicts\|Chỉnh sửa trùng\)/,/^\(Receipts\|Biên nhận\)/p'
 echo "On Lò Văn Minh's phone (tram-field status):"
-field minh status | sed -n '/^Conflicts/,/^Receipts/p'
+field minh status | sed -n '/^\(Conflicts\|Chỉnh sửa trùng\)/,/^\(Receipts\|Biên nhận\)/p'
 
 # ------------------------------------------------------------------------------------------
 step "6. A stale edit: Mường La submits; the second phone, still offline, edits the old draft"
@@ -203,7 +204,7 @@ field huong sync
 # ------------------------------------------------------------------------------------------
 step "8. Mường La sees why, fixes the report and submits it again; the reviewer accepts"
 field minh sync
-field minh status | sed -n '/^Returned/,$p'
+field minh status | sed -n '/^\(Returned\|Bị trả lại\)/,$p'
 field minh report --id "$MINH_REPORT" --value 81 \
   --narrative "Bản Nà Lời: 126 hộ có nước sạch; đã bổ sung danh sách hộ có xác nhận của trưởng bản. Tỷ lệ toàn xã đạt 81%."
 field minh comment "$MINH_REPORT" --text "Xã đã bổ sung danh sách 126 hộ có xác nhận của trưởng bản Nà Lời, kính đề nghị Sở xem xét."

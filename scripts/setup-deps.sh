@@ -18,7 +18,8 @@ else
     build-essential cmake ninja-build pkg-config ccache
     libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
     libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev libcli11-dev
-    chromium fonts-noto-core jq sqlite3
+    gettext locales  # msgfmt compiles po/*/vi.po at build time; locales: vi_VN.UTF-8 (below)
+    chromium fonts-noto-core jq sqlite3 curl
     systemd  # systemd-analyze: the installed tram-server.service is checked (tests/consumer/systemd_verify.sh)
     openjdk-17-jdk-headless  # the Java binding (client-sdk/java) and its test (label java)
   )
@@ -26,6 +27,20 @@ else
   # so a machine without node gets it from Debian only as a last resort (its npm is packaged apart).
   if ! command -v node >/dev/null; then packages+=(nodejs npm); fi
 fi
+
+# The Vietnamese locale, so that LANG=vi_VN.UTF-8 works as officials set it (tram-field and
+# tram-server choose their messages by it; they fall back to C.UTF-8 + LANGUAGE=vi without it).
+# Only with the default package list; as root, else a note (not a failure).
+vi_locale() {
+  locale -a 2>/dev/null | grep -qix 'vi_VN.utf-\?8' && return 0
+  command -v localedef >/dev/null || return 0
+  if [[ $(id -u) -eq 0 ]]; then
+    localedef -i vi_VN -f UTF-8 vi_VN.UTF-8
+  else
+    echo "tram: note: the vi_VN.UTF-8 locale is not generated (as root: localedef -i vi_VN -f UTF-8 vi_VN.UTF-8)" >&2
+  fi
+}
+args_given=$#
 
 missing=()
 for p in "${packages[@]}"; do
@@ -37,6 +52,7 @@ for p in "${packages[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
+  if [[ $args_given -eq 0 ]]; then vi_locale; fi
   exit 0
 fi
 
@@ -57,3 +73,4 @@ if [[ -n $foreign ]] && ! dpkg --print-foreign-architectures | grep -qx "$foreig
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ $args_given -eq 0 ]]; then vi_locale; fi

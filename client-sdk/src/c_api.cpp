@@ -383,6 +383,18 @@ tram_status tram_add_attachment(tram_client* client, const char* path, size_t pa
   });
 }
 
+tram_status tram_download_attachment(tram_client* client, const char* hash_hex, size_t hash_len, const char* dest_path,
+                                     size_t dest_len, uint64_t* out_size) {
+  return guard(client, [&](Client& c) {
+    const auto hash = from_hex<32>(str(hash_hex, hash_len));
+    if (!hash) return set(TRAM_ERR_INVALID_ARGUMENT, "an attachment is named by 64 hex digits");
+    auto r = c.download_attachment(*hash, str(dest_path, dest_len));
+    if (!r.ok()) return set(r.status());
+    if (out_size) *out_size = *r;
+    return set(TRAM_OK, "");
+  });
+}
+
 tram_status tram_export_bundle(tram_client* client, const char* path, size_t path_len, uint64_t* out_count) {
   return guard(client, [&](Client& c) {
     auto r = c.export_bundle(str(path, path_len));

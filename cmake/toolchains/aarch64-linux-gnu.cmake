@@ -20,7 +20,8 @@ set(ENV{PKG_CONFIG_PATH} "")
 # of the multiarch libc6:arm64 that the -dev:arm64 packages bring, not the cross toolchain's copy
 # in /usr/aarch64-linux-gnu: the two are different builds of glibc 2.36, and a loader of one with
 # the libc of the other hangs in the first pthread_create.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /)
+# By absolute path (Debian's qemu-user): tests run tram-field with a PATH of their own.
+set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64 -L /)
 # GCC 12's -Wrestrict misfires inside std::string at -O2 and above (GCC bug 105329): a warning
 # here, not an error, so that TRAM_WERROR stays on for everything else.
 set(CMAKE_CXX_FLAGS_INIT "-Wno-error=restrict")

@@ -114,7 +114,7 @@ std::string unit_label(App& app, const std::string& code) {
 }
 
 Result<Row> find_report(App& app, const std::string& id) {
-  if (id.empty()) return Status(Errc::invalid_argument, "give the report's id");
+  if (id.empty()) return Status(Errc::invalid_argument, _("give the report's id"));
   auto exact = app.client->get(kReports, id);
   if (!exact.ok()) return exact.status();
   if (exact->has_value()) return **exact;
@@ -130,9 +130,9 @@ Result<Row> find_report(App& app, const std::string& id) {
       if (one.ok() && one->has_value()) return **one;
       return hits[0];
     }
-    if (hits.size() > 1) return Status(Errc::invalid_argument, "the id " + id + " is ambiguous: " + std::to_string(hits.size()) + " reports start with it");
+    if (hits.size() > 1) return Status(Errc::invalid_argument, fmt(_("the id {1} is ambiguous: {2} reports start with it"), id, std::to_string(hits.size())));
   }
-  return Status(Errc::not_found, "no report " + id + " on this device (`tram-field list` shows them)");
+  return Status(Errc::not_found, fmt(_("no report {1} on this device (`tram-field list` shows them)"), id));
 }
 
 
@@ -151,13 +151,24 @@ const std::map<std::string, std::string>& progress_labels() {
 
 const std::map<std::string, std::string>& status_labels() {
   static const std::map<std::string, std::string> m = {
-      {"draft", "nháp"}, {"submitted", "đã gửi"}, {"accepted", "đã chấp nhận"}, {"returned", "trả lại để sửa"}};
+      {"draft", "bản nháp"}, {"submitted", "đã gửi"}, {"accepted", "đã duyệt"}, {"returned", "trả lại để chỉnh sửa"}};
   return m;
 }
 
 std::string label(const std::map<std::string, std::string>& m, const std::string& k) {
   auto it = m.find(k);
-  return it == m.end() ? k : k + " (" + it->second + ")";
+  // English sessions show the schema's word with the Vietnamese one (what the web app shows);
+  // Vietnamese sessions the Vietnamese word alone (the glossary's, ../shared/GLOSSARY-vi.md).
+  if (it == m.end()) return k;
+  return vietnamese() ? it->second : k + " (" + it->second + ")";
+}
+
+std::string role_label(const std::string& role) {
+  if (role == "official") return _("official");
+  if (role == "reviewer") return _("reviewer");
+  if (role == "department") return _("department");
+  if (role == "admin") return _("administrator");
+  return role;
 }
 
 std::optional<std::string> parse_progress(const std::string& s) {
@@ -205,21 +216,21 @@ Result<Value> field_value(const TableDef& t, const std::string& field, const std
     }
     case ValueType::real: {
       double d = 0;
-      if (!parse_number(typed, d)) return Status(Errc::invalid_value, "--" + f->name + " must be a number, not \"" + typed + "\"");
+      if (!parse_number(typed, d)) return Status(Errc::invalid_value, fmt(_("--{1} must be a number, not \"{2}\""), f->name, typed));
       v = d;
       break;
     }
     case ValueType::integer: {
       double d = 0;
       if (!parse_number(typed, d) || d != static_cast<double>(static_cast<int64_t>(d))) {
-        return Status(Errc::invalid_value, "--" + f->name + " must be a whole number");
+        return Status(Errc::invalid_value, fmt(_("--{1} must be a whole number"), f->name));
       }
       v = static_cast<int64_t>(d);
       break;
     }
     case ValueType::date: {
       auto d = Date::parse(typed);
-      if (!d) return Status(Errc::invalid_value, f->name + " must be a date YYYY-MM-DD");
+      if (!d) return Status(Errc::invalid_value, fmt(_("{1} must be a date YYYY-MM-DD"), f->name));
       v = *d;
       break;
     }
@@ -235,7 +246,7 @@ Result<Value> field_value(const TableDef& t, const std::string& field, const std
   if (f->kind == FieldKind::enumeration && std::find(f->values.begin(), f->values.end(), value_text(v)) == f->values.end()) {
     std::string allowed;
     for (const auto& a : f->values) allowed += (allowed.empty() ? "" : ", ") + a;
-    return Status(Errc::invalid_value, f->name + " must be one of: " + allowed);
+    return Status(Errc::invalid_value, fmt(_("{1} must be one of: {2}"), f->name, allowed));
   }
   // Numbers are checked when the report is committed, by the engine's authorize() (the range of
   // the report's indicator, in words an official reads, docs/schema-format.md §9.1), not here
@@ -261,8 +272,7 @@ Status open_device(App& app, bool creating) {
     if (ec) return Status(Errc::storage_error, "cannot create " + app.home + ": " + ec.message());
     ::chmod(app.home.c_str(), 0700);
   } else if (!fs::exists(fs::path(app.home) / "device.db")) {
-    return Status(Errc::not_enrolled, "no device in " + app.home + ": enrol it first with `tram-field init --home " + app.home +
-                                          " --server URL --code CODE`");
+    return Status(Errc::not_enrolled, fmt(_("no device in {1}: enrol it first with `tram-field init --home {1} --server URL --code CODE`"), app.home));
   }
   app.config = load_config(app.home);
   // The simulated wrong clock: the flag, else the environment, else what init stored.
@@ -273,7 +283,7 @@ Status open_device(App& app, bool creating) {
   if (!offset.empty()) {
     char* end = nullptr;
     const long long days = std::strtoll(offset.c_str(), &end, 10);
-    if (end != offset.c_str() + offset.size()) return Status(Errc::invalid_argument, "--clock-offset-days must be a whole number");
+    if (end != offset.c_str() + offset.size()) return Status(Errc::invalid_argument, _("--clock-offset-days must be a whole number"));
     app.config.clock_offset_days = days;
   }
   app.clock.offset_ms = app.config.clock_offset_days * 86'400'000;
@@ -316,22 +326,23 @@ Status open_device(App& app, bool creating) {
   o.sync.max_time_ms = 1800 * 1000;
   if (app.args.has("max-time-s")) {
     const long long s = std::atoll(app.args.get("max-time-s").c_str());
-    if (s < 1) return Status(Errc::invalid_argument, "--max-time-s must be at least 1");
+    if (s < 1) return Status(Errc::invalid_argument, _("--max-time-s must be at least 1"));
     o.sync.max_time_ms = s * 1000;
   }
   o.transport_options.ca_file = app.config.ca_file;
   o.transport_options.pin_sha256 = app.config.pin;
   if (app.args.has("attempts")) {
     const int n = std::atoi(app.args.get("attempts").c_str());
-    if (n < 1) return Status(Errc::invalid_argument, "--attempts must be at least 1");
+    if (n < 1) return Status(Errc::invalid_argument, _("--attempts must be at least 1"));
     o.sync.max_attempts = n;
   }
   auto client = Client::open(std::move(o));
   if (!client.ok()) {
     const char* env = std::getenv("TRAM_FIELD_KEY");
     const bool typed = !env || !*env;
-    return Status(client.code(), "cannot open the device in " + app.home + ": " + client.status().message() +
-                                     (typed ? " (is the passphrase right?)" : " (is TRAM_FIELD_KEY this device's key?)"));
+    return Status(client.code(), fmt(typed ? _("cannot open the device in {1}: {2} (is the passphrase right?)")
+                                           : _("cannot open the device in {1}: {2} (is TRAM_FIELD_KEY this device's key?)"),
+                                     app.home, client.status().message()));
   }
   app.client = std::move(client).value();
   app.info = app.client->info();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "i18n.hpp"
 #include "tram/client.hpp"
 #include "tram/report/inputs.hpp"
 #include "tram/report/timeliness.hpp"
@@ -97,6 +98,8 @@ bool is_pending(App& app, const std::string& table, const std::string& id);
 const std::map<std::string, std::string>& progress_labels();
 const std::map<std::string, std::string>& status_labels();
 std::string label(const std::map<std::string, std::string>& m, const std::string& k);
+// A user's role as people say it (official → cán bộ xã, phường in Vietnamese).
+std::string role_label(const std::string& role);
 // Accepts the schema's values and the Vietnamese words an official would type.
 std::optional<std::string> parse_progress(const std::string& s);
 std::string content_type_of(const std::filesystem::path& p);
@@ -132,5 +135,6 @@ int cmd_receipt(App& app);
 int cmd_export_bundle(App& app);
 int cmd_import_receipts(App& app);
 int cmd_dismiss(App& app);
+int cmd_reset(App& app);  // outbox.cpp
 
 }  // namespace tram::field

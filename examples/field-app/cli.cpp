@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -25,65 +26,39 @@ const std::vector<std::string>& Args::all(const std::string& k) const {
 }
 
 const std::set<std::string>& global_values() {
-  static const std::set<std::string> v = {"home", "schemas", "clock-offset-days"};
+  static const std::set<std::string> v = {"home", "schemas", "clock-offset-days", "lang"};
   return v;
 }
 const std::set<std::string>& global_flags() {
-  static const std::set<std::string> f = {"json", "help"};
+  static const std::set<std::string> f = {"json", "help", "version"};
   return f;
 }
 
-bool parse_args(const CommandSpec& spec, const std::vector<std::string>& argv, Args& out, std::string& error) {
-  out.command = spec.name;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a.size() > 2 && a.rfind("--", 0) == 0) {
-      std::string key = a.substr(2), value;
-      const size_t eq = key.find('=');
-      const bool inline_value = eq != std::string::npos;
-      if (inline_value) {
-        value = key.substr(eq + 1);
-        key.resize(eq);
-      }
-      const bool takes_value = spec.values.count(key) || global_values().count(key);
-      const bool is_flag = spec.flags.count(key) || global_flags().count(key);
-      if (!takes_value && !is_flag) {
-        error = "unknown option --" + key + " for '" + spec.name + "'";
-        return false;
-      }
-      if (is_flag) {
-        if (inline_value) {
-          error = "--" + key + " takes no value";
-          return false;
-        }
-        out.options[key].push_back("1");
-        continue;
-      }
-      if (!inline_value) {
-        if (i + 1 >= argv.size()) {
-          error = "--" + key + " needs a value";
-          return false;
-        }
-        value = argv[++i];
-      }
-      auto& slot = out.options[key];
-      if (!slot.empty() && !spec.repeatable.count(key)) {
-        error = "--" + key + " given twice";
-        return false;
-      }
-      slot.push_back(value);
-    } else if (a == "--") {
-      for (++i; i < argv.size(); ++i) out.positional.push_back(argv[i]);
-    } else {
-      out.positional.push_back(a);
+namespace {
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
     }
   }
-  if (!out.has("help") && out.positional.size() != spec.positionals) {
-    error = "'" + spec.name + "' takes " + (spec.positionals ? std::to_string(spec.positionals) : "no") +
-            " argument" + (spec.positionals == 1 ? "" : "s") + " (usage: tram-field " + spec.usage + ")";
-    return false;
+  return row[b.size()];
+}
+}  // namespace
+
+std::string closest(const std::string& word, const std::set<std::string>& known) {
+  std::string best;
+  size_t best_d = 3;
+  for (const auto& k : known) {
+    const size_t d = distance(word, k);
+    if (d < best_d || (best.empty() && word.size() >= 3 && k.rfind(word, 0) == 0)) best = k, best_d = std::min(d, best_d);
   }
-  return true;
+  return best;
 }
 
 Json& Json::num(double d) {

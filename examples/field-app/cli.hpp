@@ -1,5 +1,6 @@
-// Command-line plumbing for tram-field: option parsing, the JSON of --json (over json::Writer), and
-// text helpers (column padding by characters, dates and times in UTC).
+// Command-line plumbing for tram-field: the command grammar (parsed with CLI11 in main.cpp), the
+// JSON of --json (over json::Writer), and text helpers (column padding by characters, dates and
+// times in UTC).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,8 @@
 
 namespace tram::field {
 
-// One command's grammar: options that take a value, flags, and how many positionals.
+// One command's grammar: options that take a value, flags, and how many positionals. The texts
+// are English msgids, translated where they are shown (po/tram-field/).
 struct CommandSpec {
   std::string name;
   std::string usage;    // the synopsis after "tram-field "
@@ -22,6 +24,7 @@ struct CommandSpec {
   std::string help;     // the rest of --help
   std::set<std::string> values, flags, repeatable;
   size_t positionals = 0;
+  std::set<std::string> required = {};  // options the command cannot run without
 };
 
 struct Args {
@@ -40,8 +43,8 @@ struct Args {
 const std::set<std::string>& global_values();
 const std::set<std::string>& global_flags();
 
-// Parses argv after the command has been found; `error` gets the reason when it fails.
-bool parse_args(const CommandSpec& spec, const std::vector<std::string>& argv, Args& out, std::string& error);
+// "did you mean --csv?" for a word close to one of `known` (edit distance ≤ 2 or a prefix), or "".
+std::string closest(const std::string& word, const std::set<std::string>& known);
 
 // One JSON document for --json: the engine's json::Writer (commas and nesting placed by it), with
 // the shorthands the commands use and values as plain JSON (numbers, text, dates as text).

@@ -2,6 +2,7 @@
 // rule (report/include/tram/report/timeliness.hpp, docs/operations.md §8), the same the server's
 // province report applies. The rows come from this device's replica through the SDK.
 #include "app.hpp"
+#include "i18n.hpp"
 
 #include <algorithm>
 
@@ -49,21 +50,21 @@ class DeviceReceipts final : public reporting::ReceiptTimes {
 std::string deadline_note(const std::string& today, const std::string& due) {
   auto a = Date::parse(today), b = Date::parse(due);
   const int64_t d = a && b ? b->days - a->days : 0;
-  if (d > 0) return "due in " + std::to_string(d) + " day" + (d == 1 ? "" : "s");
-  if (d == 0) return "due today";
-  return "overdue by " + std::to_string(-d) + " day" + (d == -1 ? "" : "s");
+  if (d > 0) return fmt(P_("due in {1} day", "due in {1} days", static_cast<unsigned long>(d)), std::to_string(d));
+  if (d == 0) return _("due today");
+  return fmt(P_("overdue by {1} day", "overdue by {1} days", static_cast<unsigned long>(-d)), std::to_string(-d));
 }
 
 std::string target_text(const DueItem& it) {
-  if (it.task) return it.task->deadline.empty() ? "" : "by " + it.task->deadline;
+  if (it.task) return it.task->deadline.empty() ? "" : fmt(_("by {1}"), it.task->deadline);
   if (!it.indicator) return "";
   const reporting::Indicator& ind = *it.indicator;
   std::string out;
   if (ind.comparator == "range" && ind.target && ind.target_max) out = shortest(*ind.target) + "–" + shortest(*ind.target_max);
   else if (ind.target && ind.comparator != "none") out = ind.comparator + " " + shortest(*ind.target);
-  else out = ind.kind == "milestone" ? "milestone" : "";
+  else out = ind.kind == "milestone" ? _("milestone") : "";
   if (!ind.measure.empty() && ind.target) out += " " + ind.measure;
-  if (!ind.deadline.empty()) out += (out.empty() ? "" : ", ") + std::string("by ") + ind.deadline;
+  if (!ind.deadline.empty()) out += (out.empty() ? "" : ", ") + fmt(_("by {1}"), ind.deadline);
   return out;
 }
 
@@ -74,15 +75,15 @@ std::string target_note(const DueItem& it) {
     case TargetStatus::none:
       return "";
     case TargetStatus::not_due:
-      return "target not yet due";
+      return _("target not yet due");
     case TargetStatus::met:
-      return "target met";
+      return _("target met");
     case TargetStatus::not_met:
-      return "target NOT met";
+      return _("target NOT met");
     case TargetStatus::overdue:
-      return "target OVERDUE (deadline " + it.indicator->deadline + " passed)";
+      return fmt(_("target OVERDUE (deadline {1} passed)"), it.indicator->deadline);
     case TargetStatus::not_comparable:
-      return "value not comparable (in " + it.report->measure + ", the target in " + it.indicator->measure + ")";
+      return fmt(_("value not comparable (in {1}, the target in {2})"), it.report->measure, it.indicator->measure);
   }
   return "";
 }
@@ -94,7 +95,7 @@ std::string title_of(const DueItem& it) {
 Result<std::vector<std::string>> units_in_view(App& app, const ReportInputs& in, const std::string& wanted) {
   if (!wanted.empty()) {
     if (!app.info.all_units && std::find(app.info.units.begin(), app.info.units.end(), wanted) == app.info.units.end()) {
-      return Status(Errc::forbidden_scope, "unit " + wanted + " is not one of this device's units");
+      return Status(Errc::forbidden_scope, fmt(_("unit {1} is not one of this device's units"), wanted));
     }
     return std::vector<std::string>{wanted};
   }
@@ -112,7 +113,7 @@ Result<ReportInputs> load_inputs(App& app, bool receipt_times) {
   // A device of some units receives only their indicator_unit rows: not seeing rows for an
   // indicator does not make it every unit's (report/include/tram/report/province.hpp).
   if (in.ok()) in->all_units = app.info.all_units;
-  if (in.ok() && in->periods.empty()) return Status(Errc::not_found, "this device has no reporting periods yet: run `tram-field sync`");
+  if (in.ok() && in->periods.empty()) return Status(Errc::not_found, _("this device has no reporting periods yet: run `tram-field sync`"));
   return in;
 }
 
@@ -121,7 +122,7 @@ Result<ReportPeriod> choose_period(App& app, const ReportInputs& in, const std::
   if (const ReportPeriod* p = in.period(wanted)) return *p;
   std::string known;
   for (const auto& p : in.periods) known += (known.empty() ? "" : ", ") + p.code;
-  return Status(Errc::invalid_value, "no reporting period " + wanted + " (known: " + known + ")");
+  return Status(Errc::invalid_value, fmt(_("no reporting period {1} (known: {2})"), wanted, known));
 }
 
 int cmd_due(App& app) {
@@ -168,10 +169,13 @@ int cmd_due(App& app) {
     for (const auto& [code, n] : late_periods) j.begin_object().kv("period", code).kv("owed", static_cast<uint64_t>(n)).end_object();
     return app.emit(j.end_array().end_object());
   }
-  std::printf("Today %s. Period %s (%s – %s): units report by %s, %s; Sở Tài chính aggregates by %s.\n", today.c_str(), p->code.c_str(), p->starts.c_str(),
-              p->ends.c_str(), p->unit_due.c_str(), deadline_note(today, p->unit_due).c_str(), p->finance_due.c_str());
+  std::printf("%s\n", fmt(_("Today {1}. Period {2} ({3} – {4}): units report by {5}, {6}; Sở Tài chính aggregates by {7}."), today, p->code,
+                          p->starts, p->ends, p->unit_due, deadline_note(today, p->unit_due), p->finance_due)
+                          .c_str());
   const bool summary = units->size() > 3;
-  if (summary) std::printf("  %s %6s %6s %6s %6s %6s\n", cell("unit", 28).c_str(), "due", "draft", "sent", "accept", "LATE");
+  // TRANSLATORS: column headings, at most 6 characters each except the first.
+  if (summary) std::printf("  %s %s %s %s %s %s\n", cell(_("unit"), 28).c_str(), cell(_("due"), 6).c_str(), cell(_("draft"), 6).c_str(),
+                           cell(_("sent"), 6).c_str(), cell(_("accept"), 6).c_str(), cell(_("LATE"), 6).c_str());
   for (const auto& u : *units) {
     const auto& items = by_unit[u];
     if (summary) {
@@ -186,19 +190,24 @@ int cmd_due(App& app) {
       continue;
     }
     std::printf("%s\n", unit_label(app, u).c_str());
-    if (items.empty()) std::printf("  nothing assigned to this unit for %s\n", p->code.c_str());
+    if (items.empty()) std::printf("  %s\n", fmt(_("nothing assigned to this unit for {1}"), p->code).c_str());
     for (const auto& it : items) {
-      std::string state = it.state == "missing" ? "missing" : label(status_labels(), it.state);
-      if (it.standing.behind()) state += "  LATE";
-      if (it.standing.capped) state += "  (counted from the server's receipt, " + it.standing.counted_on + ")";
-      if (is_pending_item(it)) state += "  (not synced)";
+      std::string state = it.state == "missing" ? _("missing") : label(status_labels(), it.state);
+      if (it.standing.behind()) state += std::string("  ") + _("LATE");
+      if (it.standing.capped) state += "  " + fmt(_("(counted from the server's receipt, {1})"), it.standing.counted_on);
+      if (is_pending_item(it)) state += std::string("  ") + _("(not synced)");
       if (const std::string t = target_note(it); !t.empty()) state += "  " + t;
       std::printf("  %s %s %s\n", cell(it.code, 24).c_str(), cell(target_text(it), 32).c_str(), state.c_str());
       std::printf("      %s\n", clip(title_of(it), 96).c_str());
-      if (it.report) std::printf("      report %s\n", it.report->id.c_str());
+      if (it.report) std::printf("      %s\n", fmt(_("report {1}"), it.report->id).c_str());
     }
   }
-  for (const auto& [code, n] : late_periods) std::printf("Also late: period %s, %zu report%s not submitted (`tram-field due --period %s`)\n", code.c_str(), n, n == 1 ? "" : "s", code.c_str());
+  for (const auto& [code, n] : late_periods) {
+    std::printf("%s\n", fmt(P_("Also late: period {1}, {2} report not submitted (`tram-field due --period {1}`)",
+                                "Also late: period {1}, {2} reports not submitted (`tram-field due --period {1}`)", n),
+                            code, std::to_string(n))
+                            .c_str());
+  }
   return 0;
 }
 

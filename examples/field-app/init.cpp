@@ -54,12 +54,12 @@ class InitCleanup {
 
 int cmd_init(App& app) {
   const std::string server = app.args.get("server"), code_typed = app.args.get("code");
-  if (server.empty() || code_typed.empty()) return app.fail("init needs --server URL and --code CODE", Errc::invalid_argument);
+  if (server.empty() || code_typed.empty()) return app.fail(_("init needs --server URL and --code CODE"), Errc::invalid_argument);
   InitCleanup cleanup(app);
   if (Status st = open_device(app, true); !st.ok()) return app.fail(st);
   if (app.info.enrolled) {
-    return app.fail(Status(Errc::already_exists, "this device is already enrolled as " + app.info.user + " at " + app.info.server_url +
-                                                     "; use another --home for another user"));
+    return app.fail(Status(Errc::already_exists, fmt(_("this device is already enrolled as {1} at {2}; use another --home for another user"),
+                                                         app.info.user, app.info.server_url)));
   }
   // The server compares the exact string: upper-case it and put the dashes back (protocol.md §5.1).
   std::string code;
@@ -68,7 +68,7 @@ int cmd_init(App& app) {
   }
   if (code.size() == 16) code = code.substr(0, 4) + "-" + code.substr(4, 4) + "-" + code.substr(8, 4) + "-" + code.substr(12, 4);
   if (Status st = app.client->enroll(server, code); !st.ok()) {
-    return app.fail(Status(st.code(), "enrolment failed: " + st.message() + " (nothing was kept in " + app.home + ")"));
+    return app.fail(Status(st.code(), fmt(_("enrolment failed: {1} (nothing was kept in {2})"), st.message(), app.home)));
   }
   cleanup.enrolled();
   app.info = app.client->info();
@@ -80,12 +80,12 @@ int cmd_init(App& app) {
   if (Status st = save_config(app); !st.ok()) return app.fail(st);
   std::optional<Result<SyncReport>> first;
   if (!app.args.has("no-sync")) {
-    if (!app.json) std::printf("Enrolled. Fetching the programme's reference data…\n");
+    if (!app.json) std::printf("%s\n", _("Enrolled. Fetching the programme's reference data…"));
     first.emplace(run_sync(app));
   }
   std::string units;
   for (const auto& u : app.info.units) units += (units.empty() ? "" : ", ") + unit_label(app, u);
-  if (app.info.all_units) units = "all units of the province";
+  if (app.info.all_units) units = _("all units of the province");
   if (app.json) {
     Json j;
     j.begin_object().kv("enrolled", true).kv("user", app.info.user).kv("name", app.person()).kv("role", app.info.role);
@@ -100,12 +100,12 @@ int cmd_init(App& app) {
     }
     return app.emit(j.end_object());
   }
-  std::printf("This device acts for %s (%s, %s) on %s.\n", app.person().c_str(), app.info.user.c_str(), app.info.role.c_str(), units.c_str());
-  std::printf("Device key %s\nServer key %s (pinned: receipts are checked against it)\n", to_hex(app.info.device).c_str(),
-              to_hex(app.info.server_key).c_str());
-  if (first && first->ok()) std::printf("Received %llu rows. Ready to work offline.\n", static_cast<unsigned long long>((*first)->rows_pulled));
+  std::printf("%s\n", fmt(_("This device acts for {1} ({2}, {3}) on {4}."), app.person(), app.info.user, role_label(app.info.role), units).c_str());
+  std::printf("%s\n%s\n", fmt(_("Device key {1} (this device's signature on its reports)"), to_hex(app.info.device)).c_str(),
+              fmt(_("Server key {1} (pinned: receipts are checked against it)"), to_hex(app.info.server_key)).c_str());
+  if (first && first->ok()) std::printf("%s\n", fmt(_("Received {1} rows. Ready to work offline."), std::to_string((*first)->rows_pulled)).c_str());
   if (first && !first->ok()) {
-    std::printf("The first sync did not finish (%s); run `tram-field sync` when there is signal.\n", first->status().to_string().c_str());
+    std::printf("%s\n", fmt(_("The first sync did not finish ({1}); run `tram-field sync` when there is signal."), first->status().to_string()).c_str());
   }
   return 0;
 }

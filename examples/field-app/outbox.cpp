@@ -4,7 +4,10 @@
 
 #include <simdjson.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <iostream>
 
 namespace fs = std::filesystem;
 
@@ -30,7 +33,7 @@ std::string ops_summary(const std::string& ops_json) {
     if (!out.empty()) out += "; ";
     out += std::string(table) + " " + std::string(id);
     if (kind == "delete") {
-      out += " deleted";
+      out += std::string(" ") + _("deleted");
       continue;
     }
     simdjson::dom::object fields;
@@ -40,7 +43,7 @@ std::string ops_summary(const std::string& ops_json) {
     for (auto field : fields) {
       if (n++ < 4) names += (names.empty() ? "" : ", ") + std::string(field.key);
     }
-    if (n > 4) names += " and " + std::to_string(n - 4) + " more";
+    if (n > 4) names += fmt(_(" and {1} more"), std::to_string(n - 4));
     if (!names.empty()) out += " (" + names + ")";
   }
   return out;
@@ -93,41 +96,58 @@ int cmd_status(App& app) {
   }
   std::string units;
   for (const auto& u : i.units) units += (units.empty() ? "" : ", ") + unit_label(app, u);
-  std::printf("Device     %s (%s, %s) · %s\n", app.person().c_str(), i.user.c_str(), i.role.c_str(), i.all_units ? "all units" : units.c_str());
-  std::printf("Server     %s\n", i.server_url.c_str());
-  std::printf("Last sync  %s%s\n", i.last_sync_ms ? human_time(*i.last_sync_ms).c_str() : "never",
-              i.last_error.empty() ? "" : ("  (last attempt failed: " + i.last_error + ")").c_str());
-  std::printf("Outbox     %zu change set%s waiting to be sent\n", pending, pending == 1 ? "" : "s");
+  // The headings are padded as a column; Vietnamese ones are longer (cell() counts letters, not bytes).
+  const auto head = [](const char* h) { return cell(h, vietnamese() ? 16 : 10); };
+  std::printf("%s %s (%s, %s) · %s\n", head(_("Device")).c_str(), app.person().c_str(), i.user.c_str(), role_label(i.role).c_str(),
+              i.all_units ? _("all units") : units.c_str());
+  std::printf("%s %s\n", head(_("Server")).c_str(), i.server_url.c_str());
+  std::printf("%s %s%s\n", head(_("Last sync")).c_str(), i.last_sync_ms ? human_time(*i.last_sync_ms).c_str() : _("never"),
+              i.last_error.empty() ? "" : ("  " + fmt(_("(last attempt failed: {1})"), i.last_error)).c_str());
+  std::printf("%s %s\n", head(_("Outbox")).c_str(),
+              fmt(P_("{1} change set waiting to be sent", "{1} change sets waiting to be sent", pending), std::to_string(pending)).c_str());
   for (const auto& e : *outbox) {
     if (e.state == OutboxEntry::pending) std::printf("  #%llu  %s  %s\n", static_cast<unsigned long long>(e.seq), human_time(e.created_ms).c_str(), ops_summary(e.ops_json).c_str());
   }
   if (rejected) {
-    std::printf("Rejected   %zu change set%s refused by the server (fix the report, then `tram-field dismiss SEQ`):\n", rejected, rejected == 1 ? "" : "s");
+    std::printf("%s %s\n", head(_("Rejected")).c_str(),
+                fmt(P_("{1} change set refused by the server (fix the report, then `tram-field dismiss SEQ`):",
+                       "{1} change sets refused by the server (fix the report, then `tram-field dismiss SEQ`):", rejected),
+                    std::to_string(rejected))
+                    .c_str());
     for (const auto& e : *outbox) {
       if (e.state == OutboxEntry::rejected) {
         std::printf("  #%llu  %s: %s\n        (%s)\n", static_cast<unsigned long long>(e.seq), e.code.c_str(), e.message.c_str(), ops_summary(e.ops_json).c_str());
       }
     }
   }
-  std::printf("Conflicts  %zu\n", conflicts->size());
+  std::printf("%s %zu\n", head(_("Conflicts")).c_str(), conflicts->size());
   for (const auto& c : *conflicts) {
-    std::printf("  %s %s, field %s: %s\n", c.table.c_str(), c.row.c_str(), c.field.c_str(),
-                c.mine_lost ? "your edit lost to a concurrent edit" : "your edit won over a concurrent edit");
+    std::printf("  %s\n", fmt(c.mine_lost ? _("{1} {2}, field {3}: your edit lost to a concurrent edit")
+                                          : _("{1} {2}, field {3}: your edit won over a concurrent edit"),
+                              c.table, c.row, c.field)
+                              .c_str());
     auto now = app.client->get(c.table, c.row);
-    if (now.ok() && now->has_value()) std::printf("      kept: \"%s\"\n", text_of(**now, c.field).c_str());
-    std::printf("      lost: \"%s\"\n", value_text(c.loser_value).c_str());
+    if (now.ok() && now->has_value()) std::printf("      %s\n", fmt(_("kept: \"{1}\""), text_of(**now, c.field)).c_str());
+    std::printf("      %s\n", fmt(_("lost: \"{1}\""), value_text(c.loser_value)).c_str());
   }
-  std::printf("Receipts   %llu (proof of submission: `tram-field receipt ID`)\n", static_cast<unsigned long long>(i.receipts));
+  std::printf("%s %s\n", head(_("Receipts")).c_str(),
+              fmt(_("{1} (proof of submission: `tram-field receipt ID`)"), std::to_string(i.receipts)).c_str());
   if (!returned->empty()) {
-    std::printf("Returned for correction:\n");
+    std::printf("%s\n", _("Returned for correction:"));
     for (const auto& r : *returned) {
       std::printf("  %s  %s %s: \"%s\" — %s\n", r.id.c_str(), unit_label(app, text_of(r, "unit_code")).c_str(),
                   (!text_of(r, "indicator").empty() ? text_of(r, "indicator") : text_of(r, "task")).c_str(), text_of(r, "review_comment").c_str(),
                   text_of(r, "reviewed_by").c_str());
     }
   }
-  if (i.clock_ahead) std::printf("Clock      the server says this phone's clock is ahead: set the date and time (its edits cannot win a conflict until then)\n");
-  if (app.config.clock_offset_days) std::printf("           (simulated: this device's clock is off by %lld days)\n", static_cast<long long>(app.config.clock_offset_days));
+  if (i.clock_ahead) {
+    std::printf("%s %s\n", head(_("Clock")).c_str(),
+                _("the server says this phone's clock is ahead: set the date and time (its edits cannot win a conflict until then)"));
+  }
+  if (app.config.clock_offset_days) {
+    std::printf("%s %s\n", head("").c_str(),
+                fmt(_("(simulated: this device's clock is off by {1} days)"), std::to_string(app.config.clock_offset_days)).c_str());
+  }
   return 0;
 }
 
@@ -149,7 +169,7 @@ int cmd_receipt(App& app) {
   if (!receipts.ok()) return app.fail(receipts.status());
   if (receipts->empty()) {
     if (!r.ok()) return app.fail(r.status());
-    return app.fail(Status(Errc::not_found, "no receipt yet for report " + row.id + ": it has not reached the server (run `tram-field sync`)"));
+    return app.fail(Status(Errc::not_found, fmt(_("no receipt yet for report {1}: it has not reached the server (run `tram-field sync`)"), row.id)));
   }
   const Row* report = &row;
   bool all_ok = true;
@@ -173,22 +193,27 @@ int cmd_receipt(App& app) {
     app.emit(j);
     return all_ok ? 0 : kFailed;
   }
-  std::printf("Proof of submission for report %s (%s, %s)\n", report->id.c_str(), unit_label(app, text_of(*report, "unit_code")).c_str(), text_of(*report, "period").c_str());
-  std::printf("  server key %s (pinned at enrolment)\n", to_hex(app.info.server_key).c_str());
+  std::printf("%s\n", fmt(_("Proof of submission for report {1} ({2}, {3})"), report->id, unit_label(app, text_of(*report, "unit_code")),
+                          text_of(*report, "period"))
+                          .c_str());
+  std::printf("  %s\n", fmt(_("server key {1} (pinned at enrolment)"), to_hex(app.info.server_key)).c_str());
+  // A column of labels: Vietnamese ones are longer.
+  const auto col = [](const char* label) { return cell(label, vietnamese() ? 30 : 23); };
   for (size_t k = 0; k < receipts->size(); ++k) {
     const auto& rc = (*receipts)[k];
-    std::printf("  change set #%llu  %s\n", static_cast<unsigned long long>(rc.seq), to_hex(rc.id).c_str());
-    std::printf("    received by the server  %s  [%s]\n", human_time(rc.received_at_ms).c_str(), iso_utc(rc.received_at_ms).c_str());
-    std::printf("    server_seq              %llu\n", static_cast<unsigned long long>(rc.server_seq));
-    std::printf("    status                  %s%s\n", rc.status.c_str(), rc.code.empty() ? "" : (" (" + rc.code + ")").c_str());
+    std::printf("  %s\n", fmt(_("change set #{1}  {2}"), std::to_string(rc.seq), to_hex(rc.id)).c_str());
+    std::printf("    %s %s  [%s]\n", col(_("received by the server")).c_str(), human_time(rc.received_at_ms).c_str(), iso_utc(rc.received_at_ms).c_str());
+    std::printf("    %s %llu\n", col(_("server_seq")).c_str(), static_cast<unsigned long long>(rc.server_seq));
+    std::printf("    %s %s%s\n", col(_("status")).c_str(), rc.status.c_str(), rc.code.empty() ? "" : (" (" + rc.code + ")").c_str());
     if (rc.clock_ahead) {
-      std::printf("    clock_ahead             the device's clock was ahead of the server's (it said %s); the server's time above is the proof\n",
-                  text_of(*report, "recorded_at").c_str());
+      std::printf("    %s %s\n", col(_("clock_ahead")).c_str(),
+                  fmt(_("the device's clock was ahead of the server's (it said {1}); the server's time above is the proof"), text_of(*report, "recorded_at"))
+                      .c_str());
     }
-    if (checks[k].ok()) std::printf("    signature verified      Ed25519 by the server over the receipt body\n");
-    else std::printf("    SIGNATURE NOT VALID     %s\n", checks[k].to_string().c_str());
+    if (checks[k].ok()) std::printf("    %s %s\n", col(_("signature verified")).c_str(), _("Ed25519 by the server over the receipt body"));
+    else std::printf("    %s %s\n", col(_("SIGNATURE NOT VALID")).c_str(), checks[k].to_string().c_str());
   }
-  if (!all_ok) return app.fail(Status(Errc::bad_signature, "a receipt does not verify against the pinned server key"));
+  if (!all_ok) return app.fail(Status(Errc::bad_signature, _("a receipt does not verify against the pinned server key")));
   return 0;
 }
 
@@ -230,6 +255,91 @@ int cmd_dismiss(App& app) {
     return app.emit(j.begin_object().kv("dismissed", static_cast<uint64_t>(seq)).end_object());
   }
   std::printf("Dismissed rejected change set #%llu.\n", seq);
+  return 0;
+}
+
+// tram-field reset: forgets this device (its key, records, outbox and evidence files in --home)
+// so that the home can be enrolled again, e.g. after a forgotten passphrase. What the server has
+// not confirmed would be lost with it: first it is offered as a bundle (a prompt on a terminal,
+// --export-bundle FILE in scripts), and without a terminal it refuses unless told which.
+int cmd_reset(App& app) {
+  const fs::path db = fs::path(app.home) / "device.db";
+  std::error_code ec;
+  if (!fs::exists(db, ec)) return app.fail(Status(Errc::not_found, fmt(_("nothing to reset: no device in {1}"), app.home)));
+  std::string bundle = app.args.get("export-bundle");
+  bool discard = app.args.has("discard-unsent");
+  if (!bundle.empty() && discard) return app.fail(_("--export-bundle and --discard-unsent exclude each other"), Errc::invalid_argument);
+  // Read without the key: the outbox and the evidence files are not encrypted (only the
+  // device's secret key is), so a forgotten passphrase does not hide what would be lost.
+  auto unsent = Client::unsent(db.string());
+  if (!unsent.ok()) return app.fail(unsent.status());
+  const bool has_unsent = unsent->changesets > 0 || unsent->files > 0;
+  const bool terminal = ::isatty(STDIN_FILENO) && !app.json;
+  if (has_unsent) {
+    const std::string what = fmt(_("{1} change set(s) and {2} evidence file(s) ({3}) have not reached the server"),
+                                 std::to_string(unsent->changesets), std::to_string(unsent->files), kib(unsent->file_bytes));
+    if (bundle.empty() && !discard) {
+      if (!terminal) {
+        return app.fail(Status(Errc::invalid_argument, fmt(_("{1}: run again with --export-bundle FILE to carry them to the office, or "
+                                                             "--discard-unsent to lose them; nothing was reset"), what)));
+      }
+      const std::string suggested = (fs::path(app.home).parent_path() / "tram-unsent.bundle").string();
+      std::printf("%s.\n", what.c_str());
+      std::printf("%s", fmt(_("Write them to a bundle file first? File name [{1}], or 'discard' to lose them, or 'cancel': "), suggested).c_str());
+      std::fflush(stdout);
+      std::string answer;
+      if (!std::getline(std::cin, answer) || answer == "cancel" || answer == "q") {
+        std::printf("%s\n", _("Nothing was reset."));
+        return kFailed;
+      }
+      if (answer == "discard") discard = true;
+      else bundle = answer.empty() ? suggested : answer;
+    }
+    if (!bundle.empty()) {
+      // Signing the bundle needs the device's key, so the passphrase; without it nothing can
+      // carry these change sets to the server (their chain is this key's alone).
+      if (Status st = open_device(app, false); !st.ok()) {
+        return app.fail(Status(st.code(), fmt(_("{1}: cannot export them without this device's key ({2}). Without the passphrase the "
+                                                "unsent change sets cannot be signed into a bundle or sent; `reset --discard-unsent` loses "
+                                                "them. Nothing was reset."),
+                                              what, st.message())));
+      }
+      auto n = app.client->export_bundle(bundle);
+      if (!n.ok()) return app.fail(Status(n.code(), fmt(_("cannot write the bundle: {1}; nothing was reset"), n.status().message())));
+      app.client.reset();  // SQLite closes its files before they are removed
+      if (!app.json) {
+        std::printf("%s\n", fmt(_("Wrote {1} change set(s) and {2} evidence file(s) to {3}: carry it to the office "
+                                   "(`tram-server admin import-bundle --in FILE`)."),
+                                 std::to_string(*n), std::to_string(unsent->files), bundle).c_str());
+      }
+    }
+  } else if (terminal && !app.args.has("yes")) {
+    std::printf("%s", fmt(_("Reset the device in {1}? Its key is forgotten and it must be enrolled again. [y/N] "), app.home).c_str());
+    std::fflush(stdout);
+    std::string answer;
+    if (!std::getline(std::cin, answer) || (answer != "y" && answer != "Y" && answer != "yes" && answer != "có" && answer != "c")) {
+      std::printf("%s\n", _("Nothing was reset."));
+      return kFailed;
+    }
+  }
+  app.client.reset();
+  // Only what tram-field and the SDK keep in --home: a bundle written there stays.
+  for (const char* name : {"device.db", "device.db-wal", "device.db-shm", "device.db-journal", "device.db.files", "field.conf", "passphrase.salt"}) {
+    fs::remove_all(fs::path(app.home) / name, ec);
+    if (ec) return app.fail(Status(Errc::storage_error, fmt(_("cannot remove {1}: {2}"), (fs::path(app.home) / name).string(), ec.message())));
+  }
+  if (app.json) {
+    Json j;
+    j.begin_object().kv("reset", true).kv("bundle", bundle).kv("discarded_changesets", discard ? unsent->changesets : uint64_t{0});
+    j.kv("discarded_files", discard ? unsent->files : uint64_t{0});
+    return app.emit(j.end_object());
+  }
+  if (discard && has_unsent) {
+    std::printf("%s\n", fmt(_("Discarded {1} change set(s) and {2} evidence file(s) that had not reached the server."),
+                             std::to_string(unsent->changesets), std::to_string(unsent->files)).c_str());
+  }
+  std::printf("%s\n", fmt(_("This device is reset: {1} no longer holds its key or records. The server still knows the old device: ask the "
+                             "administrator to revoke it and for a new enrolment code, then run `tram-field init`."), app.home).c_str());
   return 0;
 }
 

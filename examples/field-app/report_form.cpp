@@ -46,7 +46,9 @@ std::optional<int> refuse_out_of_range(App& app, const TableDef& t, const std::m
   const FieldDef* f = t.field(std::string_view("value"));
   const std::string vi = (f && !f->label.empty() ? f->label : "value") + ": " + problem->vi;
   const std::string en = "value: " + problem->en;
-  std::fprintf(stderr, "tram-field: %s\n            (%s)\n", vi.c_str(), en.c_str());
+  // The engine says it in both languages; a Vietnamese session needs only the first.
+  if (vietnamese()) std::fprintf(stderr, "tram-field: %s\n", vi.c_str());
+  else std::fprintf(stderr, "tram-field: %s\n            (%s)\n", vi.c_str(), en.c_str());
   if (app.json) {
     Json j;
     j.begin_object().key("error").begin_object().kv("code", "invalid_value").kv("message", vi).kv("message_en", en).kv("rule", problem->rule);
@@ -75,14 +77,15 @@ int cmd_report(App& app) {
     for (const char* immutable : {"unit", "period"}) {
       const std::string field = std::string(immutable) == "unit" ? "unit_code" : "period";
       if (app.args.has(immutable) && app.args.get(immutable) != text_of(*existing, field)) {
-        return app.fail(Status(Errc::invalid_argument, std::string("a report's ") + immutable + " cannot change (it is " +
-                                                           text_of(*existing, field) + "); make a new report instead"));
+        return app.fail(Status(Errc::invalid_argument, fmt(std::string(immutable) == "unit" ? _("a report's unit cannot change (it is {1}); make a new report instead")
+                                                                                                    : _("a report's period cannot change (it is {1}); make a new report instead"),
+                                                               text_of(*existing, field))));
       }
     }
     const std::string status = text_of(*existing, "status");
     if (status != "draft" && status != "returned") {
-      return app.fail(Status(Errc::workflow_violation, "report " + existing->id + " is " + label(status_labels(), status) +
-                                                           ": only draft or returned reports can be edited"));
+      return app.fail(Status(Errc::workflow_violation, fmt(_("report {1} is {2}: only draft or returned reports can be edited"), existing->id,
+                                                               label(status_labels(), status))));
     }
   }
 
@@ -91,8 +94,8 @@ int cmd_report(App& app) {
     unit = app.args.get("unit");
     if (unit.empty()) {
       if (app.info.units.size() != 1) {
-        return app.fail("give --unit CODE: this device reports for " +
-                        (app.info.all_units ? std::string("the whole province") : std::to_string(app.info.units.size()) + " units"));
+        return app.fail(app.info.all_units ? std::string(_("give --unit CODE: this device reports for the whole province"))
+                                         : fmt(_("give --unit CODE: this device reports for {1} units"), std::to_string(app.info.units.size())));
       }
       unit = app.info.units[0];
     }
@@ -121,7 +124,7 @@ int cmd_report(App& app) {
     const std::string code = app.args.get("indicator");
     auto ind = app.client->get("indicator", code);
     if (!ind.ok()) return app.fail(ind.status());
-    if (!ind->has_value()) return app.fail(Status(Errc::not_found, "no indicator " + code + " (`tram-field due` lists your unit's)"));
+    if (!ind->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no indicator {1} (`tram-field due` lists your unit's)"), code)));
     set("indicator", code);
     const std::string task = text_of(**ind, "task");
     if (!app.args.has("task") && !task.empty() && !existing) set("task", task);
@@ -132,12 +135,12 @@ int cmd_report(App& app) {
     const std::string code = app.args.get("task");
     auto task = app.client->get("task", code);
     if (!task.ok()) return app.fail(task.status());
-    if (!task->has_value()) return app.fail(Status(Errc::not_found, "no task " + code));
+    if (!task->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no task {1}"), code)));
     set("task", code);
   }
   if (app.args.has("progress")) {
     auto p = parse_progress(app.args.get("progress"));
-    if (!p) return app.fail("--progress must be not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)");
+    if (!p) return app.fail(_("--progress must be not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)"));
     set("progress", *p);
   }
   for (const char* f : {"value", "measure", "narrative", "difficulties", "proposals"}) {
@@ -154,8 +157,7 @@ int cmd_report(App& app) {
       const bool by_indicator = app.args.has("indicator");
       if (by_indicator ? text_of(r, "indicator") == app.args.get("indicator")
                        : text_of(r, "indicator").empty() && text_of(r, "task") == app.args.get("task")) {
-        return app.fail(Status(Errc::already_exists, "unit " + unit + " already has a report on this for " + period_code + ": " + r.id +
-                                                         " (edit it with --id " + r.id + ")"));
+        return app.fail(Status(Errc::already_exists, fmt(_("unit {1} already has a report on this for {2}: {3} (edit it with --id {3})"), unit, period_code, r.id)));
       }
     }
   }
@@ -167,15 +169,15 @@ int cmd_report(App& app) {
   };
   std::vector<Evidence> evidence;
   for (const auto& file : app.args.all("evidence")) {
-    if (!fs::is_regular_file(file)) return app.fail(Status(Errc::not_found, "no file " + file));
+    if (!fs::is_regular_file(file)) return app.fail(Status(Errc::not_found, fmt(_("no file {1}"), file)));
     auto ref = app.client->add_attachment(file);
-    if (!ref.ok()) return app.fail(Status(ref.code(), "cannot keep " + file + ": " + ref.status().message()));
+    if (!ref.ok()) return app.fail(Status(ref.code(), fmt(_("cannot keep {1}: {2}"), file, ref.status().message())));
     auto caption = make_text(app.args.get("caption", fs::path(file).filename().string()));
     if (!caption.ok()) return app.fail(caption.status());
     evidence.push_back({*ref, content_type_of(file), std::get<Text>(*caption).s});
   }
   if (!evidence.empty()) fields["evidence"] = evidence.front().ref;
-  if (existing && fields.empty()) return app.fail("nothing to change: give the fields to edit (--value, --narrative, …)");
+  if (existing && fields.empty()) return app.fail(_("nothing to change: give the fields to edit (--value, --narrative, …)"));
 
   WriteTxn txn;
   std::string id;
@@ -189,7 +191,7 @@ int cmd_report(App& app) {
     txn.insert("evidence", "", {{"report", Text{id}}, {"unit_code", Text{unit}}, {"file", e.ref}, {"caption", Text{e.caption}}, {"content_type", Text{e.content_type}}});
   }
   auto committed = app.client->commit(txn);
-  if (!committed.ok()) return app.fail(Status(committed.code(), "refused: " + committed.status().message()));
+  if (!committed.ok()) return app.fail(Status(committed.code(), fmt(_("refused: {1}"), committed.status().message())));
   auto saved = app.client->get(kReports, id);
   const std::string status = saved.ok() && saved->has_value() ? text_of(**saved, "status") : "";
   if (app.json) {
@@ -199,10 +201,18 @@ int cmd_report(App& app) {
     if (saved.ok() && saved->has_value()) j.key("report").raw(app.client->row_to_json(**saved));
     return app.emit(j.end_object());
   }
-  std::printf("%s report %s\n  unit %s · period %s · status %s\n", existing ? "Updated" : "Recorded", id.c_str(), unit_label(app, unit).c_str(),
-              period_code.c_str(), label(status_labels(), status).c_str());
-  if (!evidence.empty()) std::printf("  %zu evidence file%s kept on the device\n", evidence.size(), evidence.size() == 1 ? "" : "s");
-  std::printf("  signed on this device as change set #%llu; it leaves with the next `tram-field sync`.\n", static_cast<unsigned long long>(committed->seq));
+  // scripts/demo.sh reads the id from the English "Recorded report <id>".
+  std::printf("%s\n  %s\n", fmt(existing ? _("Updated report {1}") : _("Recorded report {1}"), id).c_str(),
+              fmt(_("unit {1} · period {2} · status {3}"), unit_label(app, unit), period_code, label(status_labels(), status)).c_str());
+  if (!evidence.empty()) {
+    std::printf("  %s\n", fmt(P_("{1} evidence file kept on the device", "{1} evidence files kept on the device", evidence.size()),
+                              std::to_string(evidence.size()))
+                              .c_str());
+  }
+  std::printf("  %s\n", fmt(_("signed on this device (change set #{1}: the device's numbered, signed record of this edit); "
+                              "it leaves with the next `tram-field sync`."),
+                            std::to_string(committed->seq))
+                            .c_str());
   return 0;
 }
 
@@ -223,12 +233,12 @@ int cmd_comment(App& app) {
   WriteTxn txn;
   const std::string id = txn.insert("comment", "", fields);
   auto committed = app.client->commit(txn);
-  if (!committed.ok()) return app.fail(Status(committed.code(), "refused: " + committed.status().message()));
+  if (!committed.ok()) return app.fail(Status(committed.code(), fmt(_("refused: {1}"), committed.status().message())));
   if (app.json) {
     Json j;
     return app.emit(j.begin_object().kv("id", id).kv("report", r->id).kv("seq", committed->seq).end_object());
   }
-  std::printf("Comment %s added to report %s\n", id.c_str(), r->id.c_str());
+  std::printf("%s\n", fmt(_("Comment {1} added to report {2}"), id, r->id).c_str());
   return 0;
 }
 

@@ -2,6 +2,13 @@
 // reports and of those waiting for review, and one report with its reviews, comments and evidence.
 #include "app.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 
 namespace fs = std::filesystem;
 
@@ -53,13 +60,13 @@ int transition(App& app, const std::string& to) {
   const std::string from = text_of(row, "status");
   const bool reviewing = to != "submitted";
   if (!reviewing && from != "draft" && from != "returned") {
-    return app.fail(Status(Errc::workflow_violation, "report " + row.id + " is " + label(status_labels(), from) + ": only a draft or returned report can be submitted"));
+    return app.fail(Status(Errc::workflow_violation, fmt(_("report {1} is {2}: only a draft or returned report can be submitted"), row.id, label(status_labels(), from))));
   }
   if (reviewing && from != "submitted") {
-    return app.fail(Status(Errc::workflow_violation, "report " + row.id + " is " + label(status_labels(), from) + ": only a submitted report can be reviewed"));
+    return app.fail(Status(Errc::workflow_violation, fmt(_("report {1} is {2}: only a submitted report can be reviewed"), row.id, label(status_labels(), from))));
   }
   const std::string comment = app.args.get("comment");
-  if (to == "returned" && comment.empty()) return app.fail("say what to fix: return ID --comment TEXT");
+  if (to == "returned" && comment.empty()) return app.fail(_("say what to fix: return ID --comment TEXT"));
   const TableDef& t = app.table(kReports);
   std::map<std::string, Value> fields;
   auto st = field_value(t, "status", to);
@@ -68,6 +75,9 @@ int transition(App& app, const std::string& to) {
   WriteTxn txn;
   if (reviewing) {
     const std::string reviewer = app.args.get("reviewer", app.person());
+    // The comment belongs to this decision: an accept without one clears the earlier return's
+    // (else "accepted" would show next to the old "fix this").
+    if (comment.empty()) fields["review_comment"] = Value{};
     for (auto [field, typed] : {std::pair<std::string, std::string>{"review_comment", comment}, {"reviewed_by", reviewer}}) {
       if (typed.empty()) continue;
       auto v = field_value(t, field, typed);
@@ -97,10 +107,11 @@ int transition(App& app, const std::string& to) {
     if (!comment.empty()) j.kv("comment", comment);
     return app.emit(j.end_object());
   }
-  const char* verb = to == "submitted" ? "Submitted" : to == "accepted" ? "Accepted" : "Returned";
-  std::printf("%s report %s (%s → %s)\n", verb, row.id.c_str(), from.c_str(), to.c_str());
-  if (!comment.empty()) std::printf("  comment: %s\n", comment.c_str());
-  std::printf("  signed as change set #%llu; it leaves with the next `tram-field sync`.\n", static_cast<unsigned long long>(committed->seq));
+  const char* verb = to == "submitted" ? _("Submitted report {1} ({2} → {3})") : to == "accepted" ? _("Accepted report {1} ({2} → {3})") : _("Returned report {1} ({2} → {3})");
+  const auto state = [](const std::string& s) { return vietnamese() ? label(status_labels(), s) : s; };
+  std::printf("%s\n", fmt(verb, row.id, state(from), state(to)).c_str());
+  if (!comment.empty()) std::printf("  %s\n", fmt(_("comment: {1}"), comment).c_str());
+  std::printf("  %s\n", fmt(_("signed as change set #{1}; it leaves with the next `tram-field sync`."), std::to_string(committed->seq)).c_str());
   return 0;
 }
 
@@ -117,6 +128,101 @@ int cmd_reviews(App& app) {
   return list_reports(app, {eq("status", app.args.get("status", "submitted"))}, "Reports waiting for review");
 }
 
+namespace {
+
+// An evidence file of a report written out by `show --save DIR` or `show --open`.
+struct SavedEvidence {
+  std::string hash, caption, path, error;
+  uint64_t bytes = 0;
+  bool opened = false;
+};
+
+std::string extension_of(const std::string& content_type) {
+  if (content_type == "image/jpeg") return ".jpg";
+  if (content_type == "image/png") return ".png";
+  if (content_type == "image/heic") return ".heic";
+  if (content_type == "application/pdf") return ".pdf";
+  return ".bin";
+}
+
+// The program's path in $PATH, or "" (then --open says where the file is instead).
+std::string in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  for (size_t start = 0; start <= dirs.size();) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    start = end + 1;
+  }
+  return "";
+}
+
+// Runs xdg-open on a file, silenced, waiting at most 10 s for it (it hands the file to the
+// desktop's viewer and returns; a viewer that stays is not our child's concern after that).
+bool run_opener(const std::string& opener, const std::string& file) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+    }
+    ::execl(opener.c_str(), opener.c_str(), file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int k = 0; k < 100; ++k) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    ::usleep(100'000);
+  }
+  return true;  // still running: it has the file
+}
+
+// show --save DIR / --open: the report's evidence files, downloaded (or copied from this device)
+// and verified by hash, named by hash and type so that two reports' photos never collide.
+Result<std::vector<SavedEvidence>> save_evidence(App& app, const Row& report, const std::vector<Row>& evidence) {
+  std::string dir = app.args.get("save");
+  const bool open = app.args.has("open");
+  if (dir.empty() && open) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/tram-evidence-XXXXXX";
+    if (!::mkdtemp(templ.data())) return Status(Errc::storage_error, fmt(_("cannot make a directory in {1}"), templ));
+    dir = templ;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir, ec)) return Status(Errc::invalid_argument, fmt(_("--save {1}: not a directory"), dir));
+  std::vector<std::pair<std::string, const Row*>> files;  // hash, its evidence row (or none)
+  for (const auto& x : evidence) {
+    if (!text_of(x, "file").empty()) files.push_back({text_of(x, "file"), &x});
+  }
+  const std::string own = text_of(report, "evidence");
+  if (!own.empty() && std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.first == own; })) files.push_back({own, nullptr});
+  const std::string opener = open ? in_path("xdg-open") : "";
+  std::vector<SavedEvidence> out;
+  for (const auto& [hex, row] : files) {
+    SavedEvidence e;
+    e.hash = hex;
+    e.caption = row ? text_of(*row, "caption") : "";
+    e.path = (fs::path(dir) / (hex + extension_of(row ? text_of(*row, "content_type") : ""))).string();
+    const auto hash = from_hex<32>(hex);
+    auto got = hash ? app.client->download_attachment(*hash, e.path) : Result<uint64_t>(Status(Errc::invalid_value, "not a hash"));
+    if (!got.ok()) {
+      e.error = got.status().to_string();
+      e.path.clear();
+    } else {
+      e.bytes = *got;
+      if (!opener.empty()) e.opened = run_opener(opener, e.path);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_show(App& app) {
   auto r = find_report(app, app.args.positional[0]);
   if (!r.ok()) return app.fail(r.status());
@@ -129,6 +235,14 @@ int cmd_show(App& app) {
     if (!q->ok()) return app.fail(q->status());
   }
   if (!receipts.ok()) return app.fail(receipts.status());
+  std::optional<std::vector<SavedEvidence>> saved;
+  bool saved_failed = false;
+  if (app.args.has("save") || app.args.has("open")) {
+    auto written = save_evidence(app, row, *evidence);
+    if (!written.ok()) return app.fail(written.status());
+    saved = std::move(written).value();
+    for (const auto& e : *saved) saved_failed |= !e.error.empty();
+  }
   if (app.json) {
     Json j;
     j.begin_object().key("report").raw(app.client->row_to_json(row));
@@ -138,7 +252,17 @@ int cmd_show(App& app) {
       j.end_array();
     }
     j.kv("receipts", static_cast<uint64_t>(receipts->size()));
-    return app.emit(j.end_object());
+    if (saved) {
+      j.key("saved").begin_array();
+      for (const auto& e : *saved) {
+        j.begin_object().kv("hash", e.hash).kv("path", e.path).kv("bytes", e.bytes).kv("opened", e.opened);
+        if (!e.error.empty()) j.kv("error", e.error);
+        j.end_object();
+      }
+      j.end_array();
+    }
+    app.emit(j.end_object());
+    return saved_failed ? kFailed : 0;
   }
   std::printf("Report %s%s\n", row.id.c_str(), row.pending ? "  (has edits not yet synced)" : "");
   const TableDef& t = app.table(kReports);
@@ -162,6 +286,22 @@ int cmd_show(App& app) {
     std::printf("  comment by %s on %s: %s\n", text_of(x, "author").c_str(), text_of(x, "written_on").c_str(), text_of(x, "body").c_str());
   }
   std::printf("  receipts: %zu%s\n", receipts->size(), receipts->empty() ? "" : " (`tram-field receipt ID` shows and verifies them)");
+  if (saved) {
+    if (saved->empty()) std::printf("%s\n", _("  no evidence files to save"));
+    for (const auto& e : *saved) {
+      const std::string name = e.caption.empty() ? e.hash.substr(0, 16) : e.caption;
+      if (!e.error.empty()) {
+        std::printf("%s\n", fmt(_("  evidence {1}: not saved: {2}"), name, e.error).c_str());
+      } else if (app.args.has("open") && e.opened) {
+        std::printf("%s\n", fmt(_("  evidence {1}: opened {2} ({3})"), name, e.path, kib(e.bytes)).c_str());
+      } else if (app.args.has("open")) {
+        std::printf("%s\n", fmt(_("  evidence {1}: no viewer could open it (xdg-open); the file is {2} ({3})"), name, e.path, kib(e.bytes)).c_str());
+      } else {
+        std::printf("%s\n", fmt(_("  evidence {1}: saved to {2} ({3})"), name, e.path, kib(e.bytes)).c_str());
+      }
+    }
+    if (saved_failed) return kFailed;
+  }
   return 0;
 }
 

@@ -27,9 +27,9 @@ class ProgressBar {
     const auto now = Clock::now();
     if (p.phase == "wait") {
       finish_line();
-      const std::string line = p.retry_in_ms > 0 ? "  retry   in " + std::to_string((p.retry_in_ms + 999) / 1000) + " s (attempt " +
-                                                      std::to_string(p.attempt + 1) + "): " + p.retry
-                                                : "  cut     " + p.retry + "; going on from where the server stands";
+      const std::string line = p.retry_in_ms > 0 ? "  " + fmt(_("retry in {1} s (attempt {2}): {3}"), std::to_string((p.retry_in_ms + 999) / 1000),
+                                                                std::to_string(p.attempt + 1), p.retry)
+                                                : "  " + fmt(_("cut: {1}; going on from where the server stands"), p.retry);
       std::fprintf(stderr, "%s\n", line.c_str());
       return;
     }
@@ -75,7 +75,6 @@ class ProgressBar {
   }
 
   std::string render(const Progress& p) const {
-    char buf[240];
     const double r = rate();
     char speed[48] = "";
     if (r > 0) std::snprintf(speed, sizeof speed, ", %.1f KiB/s", r / 1024);
@@ -83,21 +82,21 @@ class ProgressBar {
       const uint64_t total = std::max<uint64_t>(p.upload_bytes_total, 1);
       const uint64_t done = std::min(p.upload_bytes_done, total);
       std::string left;
-      if (r > 0 && done < total) left = ", " + duration(static_cast<double>(total - done) / r) + " left";
-      std::snprintf(buf, sizeof buf, "  upload  [%s] %llu/%llu evidence file%s, %s of %s%s%s", fill(done, total).c_str(),
-                    static_cast<unsigned long long>(p.files_done), static_cast<unsigned long long>(p.files_total),
-                    p.files_total == 1 ? "" : "s", kib(p.upload_bytes_done).c_str(), kib(p.upload_bytes_total).c_str(), speed, left.c_str());
-      return buf;
+      if (r > 0 && done < total) left = ", " + fmt(_("{1} left"), duration(static_cast<double>(total - done) / r));
+      return "  " + fmt(P_("upload  [{1}] {2}/{3} evidence file, {4} of {5}", "upload  [{1}] {2}/{3} evidence files, {4} of {5}", p.files_total),
+                        fill(done, total), std::to_string(p.files_done), std::to_string(p.files_total), kib(p.upload_bytes_done),
+                        kib(p.upload_bytes_total)) +
+             speed + left;
     }
     if (p.phase == "pull") {
-      std::snprintf(buf, sizeof buf, "  pull    %llu row%s received, %s%s", static_cast<unsigned long long>(p.rows_pulled), p.rows_pulled == 1 ? "" : "s",
-                    kib(p.bytes_received).c_str(), speed);
-      return buf;
+      return "  " + fmt(P_("pull    {1} row received, {2}", "pull    {1} rows received, {2}", p.rows_pulled), std::to_string(p.rows_pulled), kib(p.bytes_received)) +
+             speed;
     }
     const uint64_t total = std::max<uint64_t>(p.changesets_total, 1);
-    std::snprintf(buf, sizeof buf, "  %-7s [%s] %llu/%llu change sets, %s sent%s", p.phase.c_str(), fill(std::min(p.changesets_done, total), total).c_str(),
-                  static_cast<unsigned long long>(p.changesets_done), static_cast<unsigned long long>(p.changesets_total), kib(p.bytes_sent).c_str(), speed);
-    return buf;
+    // TRANSLATORS: {1} is the phase (push), a change set is one signed batch of edits from this device.
+    return "  " + fmt(_("{1} [{2}] {3}/{4} change sets, {5} sent"), cell(p.phase, 7), fill(std::min(p.changesets_done, total), total),
+                      std::to_string(p.changesets_done), std::to_string(p.changesets_total), kib(p.bytes_sent)) +
+           speed;
   }
   static std::string fill(uint64_t done, uint64_t total) {
     const int width = 24;
@@ -127,12 +126,13 @@ int cmd_sync(App& app) {
   auto r = run_sync(app);
   if (!r.ok()) {
     if (r.status().message().starts_with("server_lost_data")) {
-      return app.fail(Status(r.code(), r.status().message() + " (this device's own records are intact; the outbox waits)"));
+      return app.fail(Status(r.code(), fmt(_("{1} (this device's own records are intact; the outbox waits)"), r.status().message())));
     }
     auto outbox = app.client->outbox();
     const size_t waiting = outbox.ok() ? outbox->size() : 0;
-    return app.fail(Status(r.code(), "sync did not finish: " + r.status().message() + " (" + std::to_string(waiting) +
-                                         (waiting == 1 ? " change set stays" : " change sets stay") + " in the outbox; nothing is lost)"));
+    return app.fail(Status(r.code(), fmt(P_("sync did not finish: {1} ({2} change set stays in the outbox; nothing is lost)",
+                                            "sync did not finish: {1} ({2} change sets stay in the outbox; nothing is lost)", waiting),
+                                         r.status().message(), std::to_string(waiting))));
   }
   auto outbox = app.client->outbox();
   auto returned = all_rows(*app.client, kReports, {eq("status", "returned")});
@@ -151,29 +151,39 @@ int cmd_sync(App& app) {
     }
     return app.emit(j.end_array().end_object());
   }
-  auto count = [](uint64_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+  auto n = [](uint64_t v) { return std::to_string(v); };
   std::string sent;
-  if (s.accepted) sent += count(s.accepted, "change set", "change sets") + " accepted";
-  if (s.duplicates) sent += (sent.empty() ? "" : ", ") + count(s.duplicates, "already held", "already held");
-  if (s.rejected) sent += (sent.empty() ? "" : ", ") + count(s.rejected, "change set", "change sets") + " REJECTED";
-  if (s.attachments_uploaded) sent += (sent.empty() ? "" : ", ") + count(s.attachments_uploaded, "evidence file", "evidence files") + " uploaded";
-  std::printf("Synced: %s; received %s (%s up, %s down)\n", sent.empty() ? "nothing to send" : sent.c_str(),
-              count(s.rows_pulled, "row", "rows").c_str(), kib(s.bytes_sent).c_str(), kib(s.bytes_received).c_str());
+  auto add = [&](const std::string& part) { sent += (sent.empty() ? "" : ", ") + part; };
+  if (s.accepted) add(fmt(P_("{1} change set accepted", "{1} change sets accepted", s.accepted), n(s.accepted)));
+  if (s.duplicates) add(fmt(P_("{1} already held", "{1} already held", s.duplicates), n(s.duplicates)));
+  if (s.rejected) add(fmt(P_("{1} change set REJECTED", "{1} change sets REJECTED", s.rejected), n(s.rejected)));
+  if (s.attachments_uploaded) add(fmt(P_("{1} evidence file uploaded", "{1} evidence files uploaded", s.attachments_uploaded), n(s.attachments_uploaded)));
+  std::printf("%s\n", fmt(P_("Synced: {1}; received {2} row ({3} up, {4} down)", "Synced: {1}; received {2} rows ({3} up, {4} down)", s.rows_pulled),
+                          sent.empty() ? std::string(_("nothing to send")) : sent, n(s.rows_pulled), kib(s.bytes_sent), kib(s.bytes_received))
+                          .c_str());
   if (s.server_log_behind) {
-    std::printf("  the server had lost part of its log (restored from a backup?): %s sent again from this device\n",
-                count(s.resent, "change set", "change sets").c_str());
+    std::printf("  %s\n", fmt(P_("the server had lost part of its log (restored from a backup?): {1} change set sent again from this device",
+                                 "the server had lost part of its log (restored from a backup?): {1} change sets sent again from this device", s.resent),
+                              n(s.resent))
+                              .c_str());
   }
   for (const auto& e : *outbox) {
-    if (e.state == OutboxEntry::rejected) std::printf("  rejected #%llu  %s: %s\n", static_cast<unsigned long long>(e.seq), e.code.c_str(), e.message.c_str());
+    if (e.state == OutboxEntry::rejected) std::printf("  %s\n", fmt(_("rejected #{1}  {2}: {3}"), n(e.seq), e.code, e.message).c_str());
   }
   if (!returned->empty() && !app.info.all_units) {
-    std::printf("  %zu report%s returned for correction: see `tram-field status`\n", returned->size(), returned->size() == 1 ? "" : "s");
+    std::printf("  %s\n", fmt(P_("{1} report returned for correction: see `tram-field status`", "{1} reports returned for correction: see `tram-field status`",
+                                 returned->size()),
+                              n(returned->size()))
+                              .c_str());
   }
   if (app.info.conflicts > conflicts_before) {
     const uint64_t fresh = app.info.conflicts - conflicts_before;
-    std::printf("  %llu new conflict%s recorded: see `tram-field status`\n", static_cast<unsigned long long>(fresh), fresh == 1 ? "" : "s");
+    std::printf("  %s\n", fmt(P_("{1} new conflict recorded (two people edited the same report): see `tram-field status`",
+                                 "{1} new conflicts recorded (two people edited the same report): see `tram-field status`", fresh),
+                              n(fresh))
+                              .c_str());
   }
-  if (app.info.clock_ahead) std::printf("  warning: the server says this phone's clock is ahead; set the date and time\n");
+  if (app.info.clock_ahead) std::printf("  %s\n", _("warning: the server says this phone's clock is ahead; set the date and time"));
   return 0;
 }
 

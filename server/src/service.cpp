@@ -23,7 +23,7 @@ using api::ok;
 
 Service::Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceKey server_key, std::string admin_token,
                  ClockSource& clock, RandomSource& random)
-    : config_(std::move(config)), storage_(std::move(storage)), server_key_(std::move(server_key)), clock_(clock),
+    : config_(std::move(config)), audit_(config_.audit_path), storage_(std::move(storage)), server_key_(std::move(server_key)), clock_(clock),
       random_(random), metrics_(std::make_unique<api::Metrics>()) {
   {
     simdjson::dom::parser p;
@@ -35,7 +35,7 @@ Service::Service(ServiceConfig config, std::unique_ptr<Storage> storage, DeviceK
   pushes_ = std::make_unique<api::PushQueue>(*ctx_);
   pages_ = std::make_unique<api::Pages>(*ctx_);
   attachments_ = std::make_unique<api::Attachments>(*ctx_);
-  bundles_ = std::make_unique<api::Bundles>(*ctx_, *pushes_);
+  bundles_ = std::make_unique<api::Bundles>(*ctx_, *pushes_, *attachments_);
   admin_ = std::make_unique<api::Admin>(*this, *attachments_, *bundles_, std::move(admin_token));
 }
 
@@ -107,17 +107,23 @@ Response Service::route(const Request& req, std::string& route_name) {
   Response err;
   auto who = sessions_->authenticate(req, err);
   if (!who) return err;
-  if (attachment) return attachments_->handle(req, std::string(path.substr(16)), *who);
-  if (path == "/v1/push") return pushes_->push(req.body, *who);
-  if (path == "/v1/pull") return pages_->pull(req, who->user);
-  if (path == "/v1/snapshot") return pages_->snapshot(req, who->user);
-  if (report) {
-    // The province report is province-wide data: for users with all units (reviewers, the
-    // department), the same content as the admin route and `tram-server report`.
-    if (!who->user.all_units) return error(403, "forbidden_scope", "the province report is for users with all units");
-    return report_response(*this, api::query_param(req.target, "period"), api::query_param(req.target, "format"));
-  }
-  return sessions_->me(*who, key_statement_count_);
+  Response out = [&]() -> Response {
+    if (attachment) return attachments_->handle(req, std::string(path.substr(16)), *who);
+    if (path == "/v1/push") return pushes_->push(req.body, *who);
+    if (path == "/v1/pull") return pages_->pull(req, who->user);
+    if (path == "/v1/snapshot") return pages_->snapshot(req, who->user);
+    if (report) {
+      // The province report is province-wide data: for users with all units (reviewers, the
+      // department), the same content as the admin route and `tram-server report`.
+      if (!who->user.all_units) return error(403, "forbidden_scope", "the province report is for users with all units");
+      return report_response(*this, api::query_param(req.target, "period"), api::query_param(req.target, "format"));
+    }
+    return sessions_->me(*who, key_statement_count_);
+  }();
+  // Who asked, for the request's log line (the first 16 hex digits name a device in `admin devices`).
+  out.log_user = who->user.id;
+  out.log_device = to_hex(who->device.key).substr(0, 16);
+  return out;
 }
 
 // nullopt when the schema has no table "unit" (a test schema): nothing to check against.
@@ -177,6 +183,18 @@ Status Service::create_user(const UserRecord& user) {
   std::lock_guard lock(writer_);
   TRAM_RETURN_IF_ERROR(storage_->create_user(user));
   storage_->checkpoint();
+  std::string units;
+  for (const std::string& u : user.units) units += (units.empty() ? "" : ",") + u;
+  audit_.record("user_saved", "admin", {{"user", user.id}, {"role", std::string(role_name(user.role))},
+                                        {"units", user.all_units ? "province" : units}, {"name", user.name}});
+  return {};
+}
+
+Status Service::delete_user(const std::string& id) {
+  std::lock_guard lock(writer_);
+  TRAM_RETURN_IF_ERROR(storage_->delete_user(id));
+  storage_->checkpoint();
+  audit_.record("user_deleted", "admin", {{"user", id}});
   return {};
 }
 
@@ -197,6 +215,8 @@ Result<std::string> Service::issue_enrolment_code(const std::string& user, int64
   }
   std::lock_guard lock(writer_);
   TRAM_RETURN_IF_ERROR(storage_->add_enrolment_code(blake2b_256(code), user, clock_.now_ms() + ttl_ms));
+  // Never the code itself: the trail must not let its reader enrol a phone.
+  audit_.record("enrolment_code_issued", "admin", {{"user", user}, {"valid_hours", std::to_string(ttl_ms / 3'600'000)}});
   return code;
 }
 
@@ -208,15 +228,24 @@ Status Service::set_device_state(const PublicKey& device, DeviceState state) {
   std::lock_guard lock(writer_);
   TRAM_RETURN_IF_ERROR(storage_->set_device_state(device, state));
   storage_->checkpoint();
+  audit_.record(state == DeviceState::revoked ? "device_revoked" : "device_state_set", "admin",
+                {{"device", to_hex(device)}, {"state", std::string(device_state_name(state))}});
   return {};
 }
 
 Status Service::backup(const std::string& path) {
   std::lock_guard lock(writer_);
-  return storage_->backup(path);
+  TRAM_RETURN_IF_ERROR(storage_->backup(path));
+  audit_.record("backup_written", "admin", {{"to", path}});
+  return {};
 }
 
-Response Service::import_bundle(const std::string& bundle) { return bundles_->import(bundle); }
+Response Service::import_bundle(const std::string& bundle) {
+  Response r = bundles_->import(bundle);
+  audit_.record(r.status == 200 ? "bundle_imported" : "bundle_refused", "admin",
+                {{"bytes", std::to_string(bundle.size())}, {"status", std::to_string(r.status)}, {"error", r.error_code}});
+  return r;
+}
 
 Result<std::string> Service::push_as(const PublicKey& device, const std::string& body) {
   return bundles_->push_as(device, body);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "audit.hpp"
 #include "storage/log_watermark.hpp"
 #include "storage/storage.hpp"
 #include "tram/engine/clock.hpp"
@@ -38,6 +39,7 @@ struct Response {
   int retry_after_s = 0;   // > 0: sent as Retry-After (429, 503)
   std::string content_encoding;  // "gzip": the body is already compressed (the transport leaves it)
   std::vector<std::pair<std::string, std::string>> headers;  // further headers (static files)
+  std::string log_user, log_device;  // who asked (authenticated routes), for the log line only
 };
 
 // What changed in one committed push, for live notifications: the units whose rows changed,
@@ -79,6 +81,7 @@ struct ServiceConfig {
   // key devices trusted before it (rotations, address moves); served at /v1/server-key.
   std::string key_statements = "[]";
   std::string schema_json;  // the newest schema file, served at GET /v1/schema (the web app's forms)
+  std::string audit_path;   // DATA/audit.log (audit.hpp); empty: no audit trail
   // Abuse limits (429 with Retry-After beyond them).
   int max_enrol_failures_per_minute = 10;     // wrong enrolment codes per address
   size_t max_challenges_per_device = 8;       // outstanding (unanswered, unexpired) challenges
@@ -94,6 +97,8 @@ class Service {
 
   // Administration, shared by the CLI and the admin HTTP API.
   Status create_user(const UserRecord& user);
+  // Removes a user and revokes their devices (their history stays); not_found if none.
+  Status delete_user(const std::string& id);
   // A new single-use enrolment code for `user`, valid for ttl_ms.
   Result<std::string> issue_enrolment_code(const std::string& user, int64_t ttl_ms);
   Result<std::vector<DeviceRecord>> devices();
@@ -106,6 +111,7 @@ class Service {
   Result<std::vector<UnitInfo>> units();
   // When the device last made an authenticated request (since this server started), or 0.
   int64_t last_seen_ms(const PublicKey& device);
+  // `by`: who asked, for the audit trail ("admin": the CLI or the admin token).
   Status set_device_state(const PublicKey& device, DeviceState state);
   Status backup(const std::string& path);
   // The province report for a reporting period (report.hpp), read from one snapshot of the
@@ -130,6 +136,9 @@ class Service {
   void set_web_app(std::unique_ptr<api::WebApp> app);
   bool serves_web_app() const { return web_ != nullptr; }
 
+  // The audit trail of administrative events (audit.hpp): the CLI commands write to it too.
+  const AuditLog& audit() const { return audit_; }
+
   // The log is behind the last head this server signed (set at start-up, see main.cpp).
   void set_log_behind(const LogBehind& b) { log_behind_ = b; }
 
@@ -150,6 +159,7 @@ class Service {
   Response route(const Request& req, std::string& route_name);
 
   ServiceConfig config_;
+  AuditLog audit_;
   std::unique_ptr<Storage> storage_;
   DeviceKey server_key_;
   ClockSource& clock_;

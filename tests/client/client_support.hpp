@@ -134,6 +134,7 @@ class Relay {
   }
   uint64_t cuts() const { return cuts_; }
   uint64_t bytes_up() const { return up_bytes_; }  // forwarded from devices to the server
+  uint64_t bytes_down() const { return down_bytes_; }  // forwarded from the server to devices
 
  private:
   void accept_loop() {
@@ -189,6 +190,7 @@ class Relay {
         }
         budget -= send_n;
         if (k == 0) up_bytes_ += send_n;
+        if (k == 1) down_bytes_ += send_n;
         if (send_n && ::send(k == 0 ? server : client, buf, send_n, MSG_NOSIGNAL) < 0) closed = true;
       }
       if (closed) break;
@@ -203,6 +205,7 @@ class Relay {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> cuts_{0};
   std::atomic<uint64_t> up_bytes_{0};
+  std::atomic<uint64_t> down_bytes_{0};
   std::atomic<uint64_t> epoch_{0};
   std::mutex mu_;
   size_t cut_max_ = 0;

@@ -407,7 +407,7 @@ TEST_F(ClientTest, ALinkThatCutsAtRandomBytesStillConvergesExactly) {
   EXPECT_EQ(*all, *mine);
   auto [rc, out] = run_cli({"admin", "devices", "--data", data_});
   size_t at_60 = 0;
-  for (size_t at = out.find("seq=60\n"); at != std::string::npos; at = out.find("seq=60\n", at + 1)) ++at_60;
+  for (size_t at = out.find("seq=60 "); at != std::string::npos; at = out.find("seq=60 ", at + 1)) ++at_60;
   EXPECT_EQ(at_60, 2u) << out;  // each official's chain holds exactly its 60 change sets
 }
 

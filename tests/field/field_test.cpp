@@ -43,7 +43,8 @@ struct Proc {
 Proc run(const std::string& bin, const std::vector<std::string>& args, const std::string& env = "") {
   static int counter = 0;
   const std::string err_path = (fs::temp_directory_path() / ("tram-field-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err")).string();
-  std::string cmd = env + " " + quote(bin);
+  // English messages whatever the machine's locale (the texts checked here are English).
+  std::string cmd = "LC_ALL=C " + env + " " + quote(bin);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " 2>" + quote(err_path) + " </dev/null";
   Proc r;
@@ -338,8 +339,9 @@ TEST_F(FieldTest, ReviewCycleReturnFixResubmitAccept) {
   json("huong", {"sync"});
   const Doc waiting = json("huong", {"reviews", "--period", "2026-H1"});
   EXPECT_NE(waiting.text().find(id), std::string::npos) << waiting.text();
-  // Returning without a comment is refused: the schema requires review_comment.
-  EXPECT_EQ(field("huong", {"return", id}).rc, 1);
+  // Returning without a comment is refused (the schema requires review_comment): --comment is a
+  // required option, so it is a usage error (exit 2) before anything is opened.
+  EXPECT_EQ(field("huong", {"return", id}).rc, 2);
   const std::string comment = "Đề nghị bổ sung biên bản xác nhận của Công an xã.";
   const Doc ret = json("huong", {"return", id, "--comment", comment});
   EXPECT_EQ(ret.str({"status"}), "returned");
@@ -365,12 +367,15 @@ TEST_F(FieldTest, ReviewCycleReturnFixResubmitAccept) {
   EXPECT_EQ(resent.num({"rejected"}), 0);
 
   json("huong", {"sync"});
-  EXPECT_EQ(json("huong", {"accept", id, "--comment", "Đạt yêu cầu."}).str({"status"}), "accepted");
+  // Accepted without a comment: the return's comment ("fix this") must not stay next to it.
+  EXPECT_EQ(json("huong", {"accept", id}).str({"status"}), "accepted");
   ASSERT_EQ(json("huong", {"sync"}).num({"accepted"}), 1);
   json("hoa", {"sync"});
   const Doc final_state = json("hoa", {"show", id});
   EXPECT_EQ(final_state.str({"report", "fields", "status"}), "accepted");
   EXPECT_EQ(final_state.str({"report", "fields", "reviewed_by"}), "Cán bộ huong");
+  const std::string cleared = final_state.str({"report", "fields", "review_comment"});
+  EXPECT_TRUE(cleared == "<missing>" || cleared == "null" || cleared.empty()) << cleared;
   EXPECT_EQ(final_state.array("reviews").size(), 2u);
   EXPECT_EQ(final_state.array("comments").size(), 1u);
   // Accepted is locked: the official can no longer edit it.

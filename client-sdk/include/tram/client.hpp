@@ -204,9 +204,20 @@ struct SyncReport {
   std::string server_moved_to;
 };
 
+// What a device holds that the server has not confirmed (Client::unsent).
+struct Unsent {
+  uint64_t changesets = 0;   // pending in the outbox (signed, not yet receipted)
+  uint64_t files = 0;        // evidence files not yet confirmed by the server, still on the device
+  uint64_t file_bytes = 0;
+};
+
 class Client {
  public:
   static Result<std::unique_ptr<Client>> open(Options options);
+  // Read from the local database at `path` without opening the device: it needs no wrapping
+  // key, so an app can say what a reset would lose even when the passphrase is forgotten
+  // (change sets and files are stored unencrypted; only the device's secret key is sealed).
+  static Result<Unsent> unsent(const std::string& path);
   ~Client();
 
   // Enrols this device with a code from the administrator: makes the key pair, stores it
@@ -253,9 +264,20 @@ class Client {
   // Evidence files: copies the file into the device's store and returns its reference, to be
   // written into an attachment field; sync uploads it once the change set is accepted.
   Result<AttachmentRef> add_attachment(const std::string& file_path);
+  // An evidence file by its hash, written to dest_path (0600) only once its bytes hash to it:
+  // this device's own copy when it has one, else the server's, where a device may download what
+  // a row it may read names (a reviewer: every unit's; an official: their units'). Downloads
+  // into dest_path + ".part" in parts that grow on a good link and shrink after a cut; a call
+  // after a failure goes on from the bytes in the .part file. Returns the file's size.
+  // Errors: rejected "not_found: …" out of scope or unknown; not_found when its device has not
+  // uploaded it completely yet; bad_signature "hash_mismatch: …" (nothing is kept); unavailable.
+  // Waits for a running sync() to end (one network user of the session at a time).
+  Result<uint64_t> download_attachment(const Hash& hash, const std::string& dest_path);
 
   // Store and forward: the pending outbox as a signed bundle file, for when there is no
-  // signal; the receipt bundle the server (admin import) returns, imported back.
+  // signal, carrying the evidence files the server has not confirmed yet (protocol §16.2:
+  // those of pending change sets, and those of accepted ones whose upload did not finish); the receipt bundle the server (admin import) returns,
+  // imported back (the files the server stored are then not uploaded again).
   Result<size_t> export_bundle(const std::string& path);
   Result<SyncReport> import_receipts(const std::string& path);
 

@@ -120,6 +120,17 @@ tram_status tram_conflicts(tram_client* client, char** out_json, size_t* out_len
 /* Copies an evidence file in; out: its 64-hex hash, to write into an attachment field. */
 tram_status tram_add_attachment(tram_client* client, const char* path, size_t path_len, char** out_hash, size_t* out_len);
 
+/* Writes the evidence file named by hash_hex (64 hex) to dest_path, only once its bytes hash to
+ * it: this device's own copy, else the server's (a device may download what a row it may read
+ * names). Downloads into dest_path + ".part" in parts; a call after a cut goes on from there.
+ * out_size (may be NULL): the file's size. Errors: TRAM_ERR_REJECTED "not_found: …" outside this
+ * device's scope or unknown; TRAM_ERR_NOT_FOUND not uploaded completely yet; TRAM_ERR_CRYPTO
+ * "hash_mismatch: …" (nothing is kept at dest_path); TRAM_ERR_UNAVAILABLE. */
+tram_status tram_download_attachment(tram_client* client, const char* hash_hex, size_t hash_len, const char* dest_path,
+                                     size_t dest_len, uint64_t* out_size);
+
+/* The outbox as a signed bundle file, with the evidence files its change sets name that the
+ * server has not confirmed (docs/protocol.md §16.2). out_count: the change sets in it. */
 tram_status tram_export_bundle(tram_client* client, const char* path, size_t path_len, uint64_t* out_count);
 tram_status tram_import_receipts(tram_client* client, const char* path, size_t path_len, char** out_json, size_t* out_len);
 

@@ -432,6 +432,26 @@ NATIVE(void, dismissRejected)(JNIEnv* env, jclass cls, jlong handle, jlong seq) 
   if (st != TRAM_OK) throw_last(env, st);
 }
 
+NATIVE(jlong, downloadAttachment)(JNIEnv* env, jclass cls, jlong handle, jbyteArray hash, jbyteArray dest) {
+  (void)cls;
+  tram_client* c = client_of(env, handle);
+  if (!c) return 0;
+  size_t hn = 0, dn = 0;
+  char* h = copy_bytes(env, hash, &hn);
+  if (!h) return 0;
+  char* d = copy_bytes(env, dest, &dn);
+  if (!d) {
+    free(h);
+    return 0;
+  }
+  uint64_t size = 0;
+  tram_status st = tram_download_attachment(c, h, hn, d, dn, &size);
+  free(h);
+  free(d);
+  if (st != TRAM_OK) throw_last(env, st);
+  return (jlong)size;
+}
+
 NATIVE(jlong, exportBundle)(JNIEnv* env, jclass cls, jlong handle, jbyteArray path) {
   (void)cls;
   tram_client* c = client_of(env, handle);

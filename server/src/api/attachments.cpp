@@ -120,8 +120,21 @@ Response Attachments::handle(const Request& req, const std::string& rest, const 
   if (req.method == "GET" && status_route) return state(received, complete);
   if (req.method == "GET") {
     if (!complete) return error(404, "not_found", "the attachment has not been uploaded completely yet");
+    // ?offset=N[&length=M]: a part of the file, so that a download cut on a weak link goes on
+    // from the bytes the device already holds (protocol §14.3). Without them, the whole file.
+    const std::string off = query_param(req.target, "offset"), len = query_param(req.target, "length");
+    if ((!off.empty() && !decimal(off)) || (!len.empty() && !decimal(len))) {
+      return error(400, "malformed", "offset and length are byte counts");
+    }
+    const uint64_t from = off.empty() ? 0 : std::stoull(off);
+    if (from > received) return error(416, "range", "offset beyond the file's " + std::to_string(received) + " bytes");
+    const uint64_t n = len.empty() ? received - from : std::min<uint64_t>(std::stoull(len), received - from);
     std::ifstream in(done, std::ios::binary);
-    Response r = ok(std::string(std::istreambuf_iterator<char>(in), {}));
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string bytes(n, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(n));
+    if (static_cast<uint64_t>(in.gcount()) != n) return error(503, "storage", "cannot read the attachment");
+    Response r = ok(std::move(bytes));
     r.content_type = "application/octet-stream";
     return r;
   }
@@ -171,6 +184,40 @@ Response Attachments::handle(const Request& req, const std::string& rest, const 
   }
   if (Status st = add_holders(*hash, acc.units); !st.ok()) return error(503, "storage", st.message());
   return state(bytes.size(), true);
+}
+
+// An evidence file carried in a store-and-forward bundle (protocol §16.2), stored as if the
+// bundle's device had uploaded it: the same naming rule (a row in the device's scope names the
+// hash) and the same hash check, so a bundle grants nothing an online upload would not.
+Status Attachments::store_carried(const Hash& hash, std::string_view bytes, const Caller& caller) {
+  const auto& config = ctx_.config;
+  if (config.attachments_dir.empty()) return {Errc::not_found, "attachments are not enabled on this server"};
+  if (blake2b_256(bytes) != hash) return {Errc::invalid_value, "hash_mismatch: the file's bytes do not hash to " + to_hex(hash)};
+  if (bytes.size() > config.max_attachment_bytes) return {Errc::too_large, "over the server's attachment limit"};
+  auto acc = access(hash, caller.user);
+  if (!acc.ok()) return acc.status();
+  if (!acc->named) return {Errc::forbidden_scope, "no row of this device's units names it"};
+  const fs::path dir(config.attachments_dir);
+  const fs::path done = dir / to_hex(hash);
+  std::error_code ec;
+  std::lock_guard lock(mu_);
+  if (!fs::exists(done, ec)) {
+    fs::create_directories(dir / "partial", ec);
+    const fs::path tmp = dir / "partial" / (to_hex(hash) + ".bundle." + to_hex(caller.device.key));
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      out.flush();
+      if (!out) return {Errc::storage_error, "cannot write the attachment"};
+    }
+    fs::rename(tmp, done, ec);
+    if (ec) return {Errc::storage_error, ec.message()};
+  }
+  {
+    std::lock_guard wlock(ctx_.writer);
+    TRAM_RETURN_IF_ERROR(ctx_.storage.mark_attachment_received(hash, bytes.size(), ctx_.clock.now_ms()));
+  }
+  return add_holders(hash, acc->units);
 }
 
 Response Attachments::missing() {

@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "context.hpp"
@@ -19,6 +20,9 @@ class Attachments {
   Response handle(const Request& req, const std::string& rest, const Caller& who);
   // GET /v1/admin/attachments/missing: named hashes whose bytes have not arrived.
   Response missing();
+  // An evidence file carried in a bundle of `caller`'s device: checked against its hash and
+  // stored as that device's upload would be. invalid_value "hash_mismatch…", forbidden_scope.
+  Status store_carried(const Hash& hash, std::string_view bytes, const Caller& caller);
 
  private:
   struct Access {

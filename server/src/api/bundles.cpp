@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include "attachments.hpp"
 #include "push_queue.hpp"
 #include "responses.hpp"
 
@@ -37,11 +38,47 @@ Response Bundles::import(const std::string& bundle) {
     return error(400, "bad_signature", "the bundle's signature does not verify with the device's enrolled key");
   }
   const std::string body_copy(body);  // the parser's strings die with the next parse
+  // Evidence files (bundle v2, protocol §16.2): each must hash to its name before anything is
+  // pushed, so an altered photo refuses the bundle whole and nothing of it is applied. The
+  // change sets, signed, name the hashes: a file cannot be swapped without breaking a signature
+  // or naming a hash no row names (then it is left out, below).
+  struct Carried {
+    Hash hash{};
+    std::string bytes;
+  };
+  std::vector<Carried> files;
+  dom::array list;
+  if (!o["files"].get_array().get(list)) {
+    for (dom::element f : list) {
+      std::string_view hash_hex, data;
+      if (f["hash"].get_string().get(hash_hex) || f["data"].get_string().get(data)) {
+        return error(400, "malformed", "each bundle file is {\"hash\": 64 hex, \"data\": base64}");
+      }
+      const auto hash = from_hex<32>(hash_hex);
+      auto bytes = from_base64(data);
+      if (!hash || !bytes) return error(400, "malformed", "a bundle file's hash is 64 hex digits and its data base64");
+      if (blake2b_256(*bytes) != *hash) {
+        return error(422, "hash_mismatch", "evidence file " + std::string(hash_hex) +
+                                               " in the bundle does not hash to its name: the bundle was altered or damaged; nothing was imported");
+      }
+      files.push_back({*hash, std::move(*bytes)});
+    }
+  }
   Response r = pushes_.push(body_copy, who);
   if (r.status != 200) return r;
   json::Writer out(r.body.size() + 256);
   out.begin_object().key("v").number(1).key("kind").string("tram-receipts").key("device").hex(who.device.key);
-  out.key("server").hex(ctx_.server_key.public_key()).key("response").raw(r.body).end_object();
+  out.key("server").hex(ctx_.server_key.public_key()).key("response").raw(r.body);
+  // After the push, so that the rows naming the files exist; a file no row of the device's
+  // units names is left out with the reason (the device uploads it online, or no one needs it).
+  out.key("files").begin_array();
+  for (const Carried& f : files) {
+    Status st = attachments_.store_carried(f.hash, f.bytes, who);
+    out.begin_object().key("hash").hex(f.hash).key("stored").boolean(st.ok());
+    if (!st.ok()) out.key("reason").string(st.message());
+    out.end_object();
+  }
+  out.end_array().end_object();
   r.body = out.take();
   return r;
 }

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "audit.hpp"
 #include "cli/data_dir.hpp"
 #include "storage/log_watermark.hpp"
 #include "storage/sqlite_storage.hpp"
@@ -50,6 +51,7 @@ int restore(const Options& o) {
   if (!ec) fs::rename(dir / "tram.db.tmp", dir / "tram.db", ec);
   if (ec) return die("cannot copy the backup: " + ec.message());
   ::chmod((dir / "tram.db").c_str(), 0600);
+  AuditLog((dir / "audit.log").string()).record("restored", "admin", {{"from", from}, {"replaced_files", aside.string()}});
   std::printf("restored %s from %s; the replaced files are in %s.\n"
               "Start the server: devices re-send the change sets the backup lacks as they sync.\n",
               (dir / "tram.db").c_str(), from.c_str(), aside.c_str());
@@ -76,6 +78,7 @@ int ack_log(const Options& o) {
   }
   std::error_code ec;
   fs::remove(dir / "log.behind", ec);
+  AuditLog((dir / "audit.log").string()).record("log_acknowledged", "admin", {{"server_seq", std::to_string(head->server_seq)}});
   std::printf("log head acknowledged at #%llu; /healthz reports ok again\n", static_cast<unsigned long long>(head->server_seq));
   return 0;
 }
@@ -113,6 +116,9 @@ int key_statement(const Options& o, const std::string& cmd, ClockSource& clock, 
   text.pop_back();  // "]"
   text += std::string(text.size() > 1 ? "," : "") + "{\"body\":" + json::quote(body) + ",\"sig\":\"" + to_hex(sig) + "\"}]\n";
   if (Status st = write_atomically(dir / "key-statements.json", text); !st.ok()) return die(st);
+  AuditLog((dir / "audit.log").string())
+      .record(cmd == "rotate-key" ? "server_key_rotated" : "server_moved", "admin",
+              {{"from_key", to_hex(old_key.public_key())}, {"to_key", to_hex(to)}, {"address", address}});
   if (cmd == "rotate-key") {
     std::error_code ec;
     const fs::path retired = dir / ("server.key.retired-" + to_hex(old_key.public_key()).substr(0, 16));
@@ -163,6 +169,12 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
                 u.all_units ? "province" : o.get("units").c_str());
     return 0;
   }
+  if (cmd == "delete-user") {
+    if (!o.has("id")) return die("delete-user --id USER");
+    if (Status st = svc.delete_user(o.get("id")); !st.ok()) return die(st.to_string());
+    std::printf("user %s deleted; their devices are revoked (what they sent stays on the server)\n", o.get("id").c_str());
+    return 0;
+  }
   if (cmd == "enrol-code") {
     auto code = svc.issue_enrolment_code(o.get("user"), std::stoll(o.get("ttl-hours", "72")) * 3600 * 1000);
     if (!code.ok()) return die(code.status().to_string());
@@ -172,9 +184,19 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
   if (cmd == "devices") {
     auto list = svc.devices();
     if (!list.ok()) return die(list.status().to_string());
+    // Times in Vietnam (UTC+7), as the province reads them.
+    auto when = [](int64_t ms) -> std::string {
+      if (ms <= 0) return "-";
+      const auto t = static_cast<std::time_t>(ms / 1000 + 7 * 3600);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char buf[32];
+      return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm));
+    };
     for (const auto& d : *list) {
-      std::printf("%s  %-20s %-11s seq=%llu\n", to_hex(d.key).c_str(), d.user.c_str(),
-                  std::string(device_state_name(d.state)).c_str(), static_cast<unsigned long long>(d.head.seq));
+      std::printf("%s  %-20s %-11s seq=%-6llu enrolled %s  last sent %s\n", to_hex(d.key).c_str(), d.user.c_str(),
+                  std::string(device_state_name(d.state)).c_str(), static_cast<unsigned long long>(d.head.seq),
+                  when(d.enrolled_ms).c_str(), when(d.last_received_ms).c_str());
     }
     return 0;
   }
@@ -228,6 +250,22 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
     }
     std::printf("bundle imported: %zu change set%s, %zu accepted or already held; receipts written to %s\n", items,
                 items == 1 ? "" : "s", accepted, out.c_str());
+    simdjson::dom::array files;
+    if (!parser.parse(r.body)["files"].get_array().get(files)) {
+      size_t stored = 0, carried = 0;
+      for (auto f : files) {
+        ++carried;
+        bool ok = false;
+        if (!f["stored"].get_bool().get(ok) && ok) {
+          ++stored;
+          continue;
+        }
+        std::string_view hash, reason;
+        if (f["hash"].get_string().get(hash) || f["reason"].get_string().get(reason)) continue;
+        std::printf("evidence file %s not stored: %s\n", std::string(hash).c_str(), std::string(reason).c_str());
+      }
+      if (carried) std::printf("evidence files: %zu carried, %zu stored (verified by hash)\n", carried, stored);
+    }
     return 0;
   }
   if (cmd == "token") {

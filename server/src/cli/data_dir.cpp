@@ -13,6 +13,8 @@
 #include <fstream>
 #include <span>
 
+#include "audit.hpp"
+#include "tram/engine/sqlite.hpp"
 #include "storage/log_watermark.hpp"
 #include "storage/sqlite_storage.hpp"
 #include "api/web_app.hpp"
@@ -117,8 +119,22 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   if (!schema.ok()) return schema.status();
   auto key_hex = secret_file(key_path, random, /*create=*/!db_exists);
   if (!key_hex.ok()) return Status(Errc::storage_error, damaged(key_hex.status().message(), data));
+  // The schema version the database was written with, to record a migration in the audit trail.
+  std::string stored_version;
+  if (db_exists) {
+    if (auto db = sql::Database::open(db_path.string()); db.ok()) {
+      if (auto st = db->prepare("SELECT value FROM _tram_meta WHERE key = 'schema_version'"); st.ok()) {
+        if (auto has = st->step(); has.ok() && *has) stored_version = std::string(st->column_text(0));
+      }
+    }
+  }
   auto storage = SqliteStorage::open(db_path.string(), *schema);
   if (!storage.ok()) return Status(Errc::storage_error, damaged("cannot open " + db_path.string() + ": " + storage.status().message(), data));
+  if (!stored_version.empty() && stored_version != std::to_string(schema->version)) {
+    AuditLog((dir / "audit.log").string())
+        .record("schema_migrated", "server", {{"schema", schema->id}, {"from_version", stored_version},
+                                              {"to_version", std::to_string(schema->version)}});
+  }
   if (Status st = (*storage)->check_integrity(); !st.ok()) {
     return Status(Errc::storage_error, damaged(db_path.string() + ": " + st.message(), data));
   }
@@ -145,6 +161,7 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   s.admin_token = *token;
   ServiceConfig config;
   config.attachments_dir = (dir / "attachments").string();
+  config.audit_path = (dir / "audit.log").string();
   config.watermark_path = mark.path();
   auto statements = read_key_statements(dir);
   if (!statements.ok()) return Status(Errc::storage_error, damaged(statements.status().message(), data));

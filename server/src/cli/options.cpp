@@ -28,7 +28,8 @@ const char* const kUsage = R"(Commands:
                                 [--units CODE,CODE,...] [--all-units] [--name "Lò Văn Minh"]
                                 (--name: the name the user's reports must carry as author)
   tram-server admin enrol-code  --data DIR --user USER [--ttl-hours 72]
-  tram-server admin devices     --data DIR
+  tram-server admin delete-user --data DIR --id USER     (their devices are revoked; what they sent stays)
+  tram-server admin devices     --data DIR               (enrolment and last change set, Vietnam time)
   tram-server admin users       --data DIR
   tram-server admin units       --data DIR               (the communes and wards: code, name, type)
   tram-server admin revoke      --data DIR --device HEX
@@ -108,6 +109,7 @@ const std::vector<Command>& commands() {
         {"name", Kind::text, "the name the user's reports must carry as author"}}},
       {"admin enrol-code", "a one-time enrolment code for a user's device",
        {{"user", Kind::text, "the user's id"}, {"ttl-hours", Kind::number, "how long the code lives (default 72)"}}},
+      {"admin delete-user", "remove a user; their devices are revoked", {{"id", Kind::text, "the user's id"}}},
       {"admin devices", "the enrolled devices", {}},
       {"admin users", "the users, their roles and units", {}},
       {"admin units", "the communes and wards with their codes", {}},

@@ -6,8 +6,10 @@
 #include <mutex>
 #include <string>
 
+#include "audit.hpp"
 #include "cli/data_dir.hpp"
 #include "http/http_server.hpp"
+#include "tram/engine/json.hpp"
 
 namespace tram::server::cli {
 
@@ -32,8 +34,12 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
                                static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
                                [&](const std::string& line) {
+                                 // Every line gets its time (UTC) first: logs are read after the fact.
+                                 const std::string ts = "{\"ts\":\"" + log_timestamp(wall_ms_now()) + "\"";
+                                 const std::string stamped =
+                                     line.size() > 2 && line.front() == '{' ? ts + "," + line.substr(1) : ts + ",\"msg\":" + json::quote(line) + "}";
                                  std::lock_guard lock(log_mu);
-                                 std::fprintf(stderr, "%s\n", line.c_str());
+                                 std::fprintf(stderr, "%s\n", stamped.c_str());
                                },
                                TlsFiles{o.get("tls-cert"), o.get("tls-key")});
   if (!http.ok()) return die(http.status().to_string());

@@ -212,7 +212,9 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
     std::snprintf(timing, sizeof timing, ",\"status\":%d,\"ms\":%.2f", out.status, ms);
     shared_.log("{\"level\":\"info\",\"request_id\":\"" + r.request_id + "\",\"peer\":" + json::quote(ip_) +
                 ",\"method\":" + json::quote(log_safe(r.method, 32)) + ",\"path\":" + json::quote(log_safe(r.target, 200)) +
-                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) + extra + "}");
+                timing + (out.error_code.empty() ? "" : ",\"error\":" + json::quote(log_safe(out.error_code, 64))) +
+                (out.log_user.empty() ? "" : ",\"user\":" + json::quote(log_safe(out.log_user, 64))) +
+                (out.log_device.empty() ? "" : ",\"device\":\"" + out.log_device + "\"") + extra + "}");
   }
 
   void on_read(beast::error_code ec, std::size_t = 0) {

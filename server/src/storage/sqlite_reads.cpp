@@ -1,5 +1,6 @@
 // SqliteStorage's readers: devices, users and read snapshots on read connections of their own,
 // so that no read waits for the writer (WAL: a reader sees the last commit, the writer goes on).
+#include <map>
 #include <utility>
 
 #include "tram/engine/gzip.hpp"
@@ -283,6 +284,19 @@ Result<std::vector<DeviceRecord>> SqliteStorage::devices() {
     if (!d.ok()) return d.status();
     if (!*d) break;
     out.push_back(std::move(**d));
+  }
+  // When each last sent something (the administrator's "last seen" that survives restarts).
+  auto last = reader->db().prepare("SELECT device, max(received_ms) FROM _srv_log GROUP BY device");
+  if (!last.ok()) return last.status();
+  std::map<PublicKey, int64_t> seen;
+  for (;;) {
+    auto has = last->step();
+    if (!has.ok()) return has.status();
+    if (!*has) break;
+    if (last->column_blob(0).size() == sizeof(PublicKey)) seen[blob<32>(*last, 0)] = last->column_int(1);
+  }
+  for (DeviceRecord& d : out) {
+    if (auto it = seen.find(d.key); it != seen.end()) d.last_received_ms = it->second;
   }
   return out;
 }

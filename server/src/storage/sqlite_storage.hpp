@@ -37,6 +37,7 @@ class SqliteStorage final : public Storage {
   Status start_background_checkpoints();
 
   Status create_user(const UserRecord& user) override;
+  Status delete_user(const std::string& id) override;
   Result<std::optional<UserRecord>> user(const std::string& id) override;
   Result<std::vector<UserRecord>> users() override;
   Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) override;

@@ -66,6 +66,7 @@ struct DeviceRecord {
   DeviceState state = DeviceState::active;
   ChainHead head;
   int64_t enrolled_ms = 0;
+  int64_t last_received_ms = 0;  // its last change set's arrival (0: none); filled by devices() only
 };
 
 // One change set in the log: accepted (merged) or rejected (kept in its device's chain, not
@@ -153,6 +154,9 @@ class Storage {
   virtual Status create_user(const UserRecord& user) = 0;
   virtual Result<std::optional<UserRecord>> user(const std::string& id) = 0;
   virtual Result<std::vector<UserRecord>> users() = 0;  // by id
+  // Removes a user: their devices are revoked (kept, with their history: what they sent stays
+  // in the log and in the rows), their unused enrolment codes deleted. not_found if none.
+  virtual Status delete_user(const std::string& id) = 0;
   // Stores a code's hash; the code itself is shown once to the administrator.
   virtual Status add_enrolment_code(const Hash& code_hash, const std::string& user, int64_t expires_ms) = 0;
   // Consumes the code (single use, unexpired) and registers the device, atomically.

@@ -29,6 +29,7 @@ final class Native {
   static native byte[] receipts(long h, byte[] table, byte[] id) throws TramException;
   static native byte[] conflicts(long h) throws TramException;
   static native byte[] addAttachment(long h, byte[] path) throws TramException;
+  static native long downloadAttachment(long h, byte[] hash, byte[] dest) throws TramException;
   static native long exportBundle(long h, byte[] path) throws TramException;
   static native byte[] importReceipts(long h, byte[] path) throws TramException;
 }

@@ -232,6 +232,20 @@ public final class TramClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes the evidence file named by {@code hash} (64 hex) to {@code dest}, only once its bytes
+   * hash to it: this device's copy, else the server's (in scope only); resumes a cut download.
+   * Returns its size.
+   */
+  public long downloadAttachment(String hash, String dest) throws TramException {
+    long h = enter();
+    try {
+      return Native.downloadAttachment(h, bytes(hash), bytes(dest));
+    } finally {
+      leave();
+    }
+  }
+
   /** Writes the pending outbox as a bundle signed by the device; returns how many change sets it holds. */
   public long exportBundle(String path) throws TramException {
     long h = enter();

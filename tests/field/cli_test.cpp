@@ -1,0 +1,261 @@
+// tram-field's command line and languages (issue 14): typos are errors with exit code 2 and a
+// hint; --version and --help; messages in Vietnamese under LANG=vi_VN.UTF-8 or --lang vi (even
+// where the vi_VN.UTF-8 locale is not generated), English under LANG=C or --lang en. Ends with a
+// Vietnamese session of an official against a real tram-server on loopback: due, a report, a
+// refused value, sync, status.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/harness.hpp"
+
+namespace tram::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Proc {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// tram-field with a clean language environment plus `env` ("LANG=vi_VN.UTF-8 ..."); stdout and
+// stderr apart; bounded by timeout(1).
+Proc field(const std::vector<std::string>& args, const std::string& env = "LANG=C") {
+  static int counter = 0;
+  const std::string err_path =
+      (fs::temp_directory_path() / ("tram-field-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err")).string();
+  std::string cmd = "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE -u LANG " + env + " timeout 60 " + quote(TRAM_FIELD_BIN);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " 2>" + quote(err_path) + " </dev/null";
+  Proc r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  fs::remove(err_path);
+  return r;
+}
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+TEST(FieldCli, VersionAndHelp) {
+  const Proc v = field({"--version"});
+  EXPECT_EQ(v.rc, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("tram-field ", 0), 0u) << v.out;
+  EXPECT_TRUE(has(v.out, ".")) << v.out;
+  const Proc h = field({"--help"});
+  EXPECT_EQ(h.rc, 0);
+  for (const char* cmd : {"init", "due", "report", "sync", "status", "--lang"}) EXPECT_TRUE(has(h.out, cmd)) << cmd << "\n" << h.out;
+  const Proc rh = field({"report", "--help"});
+  EXPECT_EQ(rh.rc, 0);
+  EXPECT_TRUE(has(rh.out, "Usage: tram-field report")) << rh.out;
+  // Help for a command with a required argument needs no argument.
+  EXPECT_EQ(field({"show", "--help"}).rc, 0);
+  // No command: the list on stderr, a usage error.
+  const Proc none = field({});
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_TRUE(has(none.err, "Commands:")) << none.err;
+}
+
+// Each mistake exits 2, says what was wrong (and what was meant where a near word exists), points
+// at --help, and opens nothing: the home given does not exist and is not created.
+TEST(FieldCli, TyposAreErrorsWithAHint) {
+  const std::string home = (fs::temp_directory_path() / ("tram-field-cli-nohome-" + std::to_string(::getpid()))).string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"status", "--nonsense"}, "unknown option --nonsense for 'status'"},
+      {{"report", "--indicatr", "CT-CAPNUOC-XA", "--progress", "done"}, "did you mean --indicator?"},
+      {{"due", "--perod", "2026-H1"}, "did you mean --period?"},
+      {{"sync", "--attempt", "3"}, "did you mean --attempts?"},
+      {{"statsu"}, "did you mean 'status'?"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"init", "--code", "ABCD-EFGH-JKLM-NPQR"}, "--server is required for 'init'"},
+      {{"return", "0f3c"}, "--comment is required for 'return'"},
+      {{"show"}, "'show' takes 1 argument"},
+      {{"show", "a", "b"}, "'show' takes 1 argument"},
+      {{"status", "extra"}, "'status' takes no arguments"},
+      {{"report", "--value", "1", "--value", "2"}, "--value given twice"},
+      {{"report", "--indicator"}, "--indicator needs a value"},
+      {{"due", "--lang", "fr"}, "--lang must be vi"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.end(), {"--home", home});
+    const Proc r = field(args);
+    EXPECT_EQ(r.rc, 2) << c.args[0] << ": " << r.err;
+    EXPECT_TRUE(has(r.err, c.says)) << "wanted \"" << c.says << "\" in:\n" << r.err;
+    EXPECT_TRUE(has(r.err, "--help")) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(home));
+  // Options keep working in every place they worked before: before the command, with "=", a
+  // negative number as a value, "--" before a positional.
+  EXPECT_EQ(field({"--home", home, "status", "--json"}).rc, 1);  // parsed; fails only for want of a device
+  EXPECT_EQ(field({"status", "--home=" + home}).rc, 1);
+  EXPECT_EQ(field({"report", "--value", "-5", "--home", home}).rc, 1);
+  EXPECT_EQ(field({"show", "--home", home, "--", "-abc"}).rc, 1);
+  EXPECT_FALSE(fs::exists(home));
+}
+
+// The language: LANG (and LC_ALL, LC_MESSAGES, LANGUAGE as gettext reads them) or --lang, which
+// wins; Vietnamese works whether or not the machine has the vi_VN.UTF-8 locale generated.
+TEST(FieldCli, VietnameseByLocaleOrFlagEnglishOtherwise) {
+  const std::vector<std::string> unknown = {"status", "--nonsense"};
+  struct Case {
+    std::string env;
+    std::vector<std::string> extra;
+    bool vietnamese;
+  };
+  const std::vector<Case> cases = {
+      {"LANG=C", {}, false},
+      {"LANG=en_US.UTF-8", {}, false},
+      {"LANG=vi_VN.UTF-8", {}, true},
+      {"LC_ALL=vi_VN.UTF-8 LANG=C", {}, true},
+      {"LC_MESSAGES=vi_VN.UTF-8", {}, true},
+      {"LANG=C.UTF-8 LANGUAGE=vi", {}, true},
+      {"LANG=C", {"--lang", "vi"}, true},
+      {"LANG=C", {"--lang=vi"}, true},
+      {"LANG=vi_VN.UTF-8", {"--lang", "en"}, false},
+      {"LC_ALL=C", {"--lang", "vi"}, true},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = unknown;
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const Proc r = field(args, c.env);
+    EXPECT_EQ(r.rc, 2) << c.env;
+    if (c.vietnamese) {
+      EXPECT_TRUE(has(r.err, "lệnh 'status' không có tùy chọn --nonsense")) << c.env << ":\n" << r.err;
+      EXPECT_TRUE(has(r.err, "để xem các tùy chọn của lệnh")) << c.env << ":\n" << r.err;
+      EXPECT_FALSE(has(r.err, "không tìm thấy bản tiếng Việt")) << r.err;  // the catalogue was found
+    } else {
+      EXPECT_TRUE(has(r.err, "unknown option --nonsense for 'status'")) << c.env << ":\n" << r.err;
+    }
+  }
+  // A machine without vi_VN.UTF-8 generated: LOCPATH holds only C.UTF-8 (glibc then reads no
+  // other locale), and Vietnamese still comes through C.UTF-8 with LANGUAGE=vi.
+  const fs::path only_c = fs::temp_directory_path() / ("tram-field-locpath-" + std::to_string(::getpid()));
+  fs::remove_all(only_c);
+  fs::create_directories(only_c);
+  ASSERT_TRUE(fs::exists("/usr/lib/locale/C.utf8")) << "Debian's libc-bin ships C.UTF-8";
+  fs::create_directory_symlink("/usr/lib/locale/C.utf8", only_c / "C.utf8");
+  for (const std::string env : {"LANG=vi_VN.UTF-8", "LANG=C"}) {
+    std::vector<std::string> args = {"frobnicate"};
+    if (env == "LANG=C") args.insert(args.end(), {"--lang", "vi"});
+    const Proc r = field(args, "LOCPATH=" + only_c.string() + " " + env);
+    EXPECT_TRUE(has(r.err, "không có lệnh 'frobnicate'")) << env << ": " << r.err;
+  }
+  fs::remove_all(only_c);
+  const Proc vi = field({"--help"}, "LANG=vi_VN.UTF-8");
+  EXPECT_EQ(vi.rc, 0);
+  EXPECT_TRUE(has(vi.out, "Cách dùng: tram-field LỆNH")) << vi.out;
+  EXPECT_TRUE(has(vi.out, "những gì xã, phường phải báo cáo")) << vi.out;
+  const Proc en = field({"due", "--help"}, "LANG=C");
+  EXPECT_TRUE(has(en.out, "Usage: tram-field due")) << en.out;
+  // The translation is UTF-8 even where the terminal's character set is plain C (no "?" for ư).
+  const Proc c = field({"frobnicate", "--lang", "vi"}, "LC_ALL=C");
+  EXPECT_TRUE(has(c.err, "không có lệnh 'frobnicate'")) << c.err;
+}
+
+// An official's session in Vietnamese against a real server: what is due, a refused value (in
+// Vietnamese only, nothing signed), a report, sync, status. The same device answers in English
+// under LANG=C.
+class FieldVietnamese : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("tram-field-vi-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "server");
+    ASSERT_EQ(run_cli({"seed", "--data", data()}).first, 0);
+    server_ = std::make_unique<ServerProcess>(data());
+  }
+  void TearDown() override {
+    server_.reset();
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+  std::string data() const { return (root_ / "server").string(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  Proc minh(std::vector<std::string> args, const std::string& lang = "LANG=vi_VN.UTF-8") {
+    args.insert(args.end(), {"--home", (root_ / "minh").string()});
+    return field(args, lang + " TRAM_FIELD_KEY=7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d");
+  }
+  fs::path root_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(FieldVietnamese, AnOfficialsSession) {
+  ASSERT_EQ(run_cli({"admin", "create-user", "--data", data(), "--id", "minh", "--role", "official", "--units", "03808", "--name", "Lò Văn Minh"}).first, 0);
+  auto code = run_cli({"admin", "enrol-code", "--data", data(), "--user", "minh"});
+  ASSERT_EQ(code.first, 0) << code.second;
+  code.second.erase(code.second.find_last_not_of(" \n") + 1);
+  const Proc init = minh({"init", "--server", url(), "--code", code.second});
+  ASSERT_EQ(init.rc, 0) << init.err;
+  EXPECT_TRUE(has(init.out, "Đã đăng ký thiết bị")) << init.out;
+  EXPECT_TRUE(has(init.out, "Có thể làm việc khi không có mạng")) << init.out;
+
+  const Proc due = minh({"due", "--period", "2026-H1"});
+  ASSERT_EQ(due.rc, 0) << due.err;
+  EXPECT_TRUE(has(due.out, "Kỳ báo cáo 2026-H1")) << due.out;
+  EXPECT_TRUE(has(due.out, "chưa báo cáo")) << due.out;
+  EXPECT_TRUE(has(due.out, "CT-CAPNUOC-XA")) << due.out;
+
+  // A percentage above 100: refused before anything is signed, in Vietnamese alone.
+  const Proc over = minh({"report", "--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "150", "--progress", "đúng tiến độ"});
+  EXPECT_EQ(over.rc, 1);
+  EXPECT_TRUE(has(over.err, "tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)")) << over.err;
+  EXPECT_FALSE(has(over.err, "a percentage must be")) << over.err;
+
+  const Proc rep = minh({"report", "--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "78,5", "--progress", "đúng tiến độ",
+                         "--narrative", "Bản Nà Lời: 126 hộ có nước sạch."});
+  ASSERT_EQ(rep.rc, 0) << rep.err;
+  EXPECT_TRUE(has(rep.out, "Đã ghi báo cáo ")) << rep.out;
+  EXPECT_TRUE(has(rep.out, "trạng thái: bản nháp")) << rep.out;
+  EXPECT_TRUE(has(rep.out, "lần cập nhật số")) << rep.out;
+  EXPECT_FALSE(has(rep.out, "change set")) << rep.out;  // the internal term is not shown
+
+  const Proc before = minh({"status"});
+  EXPECT_TRUE(has(before.out, "1 lần cập nhật đang chờ gửi")) << before.out;
+
+  const Proc sync = minh({"sync"});
+  ASSERT_EQ(sync.rc, 0) << sync.err;
+  EXPECT_TRUE(has(sync.out, "Đã đồng bộ: 1 lần cập nhật được máy chủ nhận")) << sync.out;
+
+  const Proc st = minh({"status"});
+  ASSERT_EQ(st.rc, 0) << st.err;
+  EXPECT_TRUE(has(st.out, "0 lần cập nhật đang chờ gửi")) << st.out;
+  EXPECT_TRUE(has(st.out, "Biên nhận")) << st.out;
+  EXPECT_TRUE(has(st.out, "Lò Văn Minh")) << st.out;
+
+  // The server's signed receipt, checked on the device, in plain words.
+  const size_t at = rep.out.find("Đã ghi báo cáo ") + std::string("Đã ghi báo cáo ").size();
+  const Proc receipt = minh({"receipt", rep.out.substr(at, 36)});
+  ASSERT_EQ(receipt.rc, 0) << receipt.err;
+  EXPECT_TRUE(has(receipt.out, "Biên nhận điện tử (bằng chứng tỉnh đã nhận)")) << receipt.out;
+  EXPECT_TRUE(has(receipt.out, "chữ ký hợp lệ")) << receipt.out;
+
+  // The same device in English.
+  const Proc en = minh({"status"}, "LANG=C");
+  EXPECT_TRUE(has(en.out, "0 change sets waiting to be sent")) << en.out;
+}
+
+}  // namespace
+}  // namespace tram::testing
