@@ -69,7 +69,9 @@ TEST(PowerClient, AcknowledgedWritesSurvivePowerCuts) {
     undo_records += cut.records;
     const uint64_t seq = check_store(db, acked, "cut " + std::to_string(k));
     if (HasFailure()) return;
-    EXPECT_LE(seq, acked.size() + 1) << "at most the write under way when the power went";
+    // Each cut may leave the write under way when the power went: committed, its "saved" line
+    // not yet printed or read. Those stay, so the bound grows by one per cut.
+    EXPECT_LE(seq, acked.size() + static_cast<size_t>(k) + 1) << "at most one unacknowledged write per cut";
     std::printf("cut %d after %d ms: %zu writes acknowledged in this run, %zu in all, seq %llu, %d undo records dropped\n", k,
                 delay_ms, run.size(), acked.size(), static_cast<unsigned long long>(seq), cut.records);
   }
