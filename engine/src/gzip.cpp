@@ -73,7 +73,10 @@ std::optional<std::string> gzip_decompress(std::string_view data, size_t max_out
   // size the buffer, never beyond max_out.
   const auto* t = reinterpret_cast<const unsigned char*>(data.data() + data.size() - 4);
   const size_t claimed = size_t{t[0]} | size_t{t[1]} << 8 | size_t{t[2]} << 16 | size_t{t[3]} << 24;
-  if (claimed <= max_out) {
+  // FHCRC (flag bit 1): libdeflate skips the header's CRC16 where zlib checks it; a body with a
+  // wrong header CRC must be refused by both paths alike, so such bodies go to zlib.
+  const bool header_crc = (static_cast<unsigned char>(data[3]) & 0x02) != 0;
+  if (claimed <= max_out && !header_crc) {
     thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> d(libdeflate_alloc_decompressor());
     if (d) {
       std::string out(claimed, '\0');

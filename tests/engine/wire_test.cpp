@@ -454,6 +454,20 @@ TEST(Gzip, RoundTripsAndRefusesBombsAndLies) {
   EXPECT_FALSE(gzip_decompress(packed.substr(0, packed.size() / 2), 64 << 20));
   EXPECT_FALSE(gzip_decompress("", 1 << 20));
   EXPECT_EQ(gzip_decompress(gzip_compress(""), 1 << 20), "");
+  // A header CRC (FHCRC) is checked, whichever inflater reads the body: an empty member whose
+  // header says CRC16 0xff00 is refused (found by fuzz/gzip_fuzz: libdeflate skipped the check),
+  // and the same member with its true CRC16 is read.
+  std::string header("\x1f\x8b\x08\x02\xf4\0\0\0\0\0", 10);
+  const std::string rest("\x01\0\0\xff\xff\0\0\0\0\0\0\0\0", 13);  // stored empty block, CRC32 0, size 0
+  EXPECT_FALSE(gzip_decompress(header + std::string("\0\xff", 2) + rest, 1 << 20));
+  uint32_t crc = 0xffffffffu;  // CRC-32 (RFC 1952 §8) of the header, bitwise
+  for (unsigned char c : header) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  crc ^= 0xffffffffu;
+  const char crc16[2] = {static_cast<char>(crc & 0xff), static_cast<char>((crc >> 8) & 0xff)};
+  EXPECT_EQ(gzip_decompress(header + std::string(crc16, 2) + rest, 1 << 20), "");
 }
 
 // Ranks equal to the liveness cell's are stored compactly; images read back exactly, including
