@@ -84,7 +84,7 @@ fuzz:
 	@fuzz/run.sh $(FUZZ_SECONDS)
 
 fuzz-smoke:
-	@FUZZ_PARALLEL=$${FUZZ_PARALLEL:-2} fuzz/run.sh 30
+	@FUZZ_PARALLEL=$${FUZZ_PARALLEL:-2} FUZZ_SEED=$${FUZZ_SEED-1} fuzz/run.sh 30
 
 # The device side for ARM64, what phones run (engine, client SDK, tram-field), cross-built with
 # Debian's toolchain; its tests run under qemu-user against this machine's x86-64 tram-server

@@ -7,6 +7,8 @@
 # out of memory; the input is kept in build/fuzz/artifacts/<target>/ (reproduce:
 # build/fuzz/fuzz/<target>_fuzz build/fuzz/artifacts/<target>/crash-...).
 # FUZZ_PARALLEL=2 runs two targets at a time (the machine's two cores); default one.
+# FUZZ_SEED=N fixes libFuzzer's random seed (make fuzz-smoke uses 1: CI's verdict depends on the
+# code, not on the luck of one draw; long runs keep a random seed to find what is new).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +58,7 @@ run_one() {
   # its own exit path). -timeout: one input taking 10 s is a failure, as is 2 GB of memory.
   timeout --kill-after=30 $((seconds + 120)) nice -n 10 "build/fuzz/fuzz/${t}_fuzz" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -dict="$here/tram.dict" -artifact_prefix="$art/" -print_final_stats=1 \
+    -dict="$here/tram.dict" -artifact_prefix="$art/" -print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
     "$work/$t" >"$work/$t.log" 2>&1 || rc=$?
   local runs rate entries crashes
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -1)
