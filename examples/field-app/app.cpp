@@ -58,12 +58,12 @@ Status save_config(const App& app) {
     if (app.config.clock_offset_days) out << "clock_offset_days=" << app.config.clock_offset_days << "\n";
     if (!app.config.ca_file.empty()) out << "ca_file=" << app.config.ca_file << "\n";
     if (!app.config.pin.empty()) out << "pin=" << app.config.pin << "\n";
-    if (!out.flush()) return Status(Errc::storage_error, "cannot write " + tmp.string());
+    if (!out.flush()) return Status(Errc::storage_error, fmt(_("cannot write {1}"), tmp.string()));
   }
   ::chmod(tmp.c_str(), 0600);
   std::error_code ec;
   fs::rename(tmp, config_path(app), ec);
-  if (ec) return Status(Errc::storage_error, "cannot write " + config_path(app).string() + ": " + ec.message());
+  if (ec) return Status(Errc::storage_error, fmt(_("cannot write {1}: {2}"), config_path(app).string(), ec.message()));
   return {};
 }
 
@@ -163,6 +163,8 @@ std::string label(const std::map<std::string, std::string>& m, const std::string
   return vietnamese() ? it->second : k + " (" + it->second + ")";
 }
 
+std::string status_word(const std::string& status) { return vietnamese() ? label(status_labels(), status) : status; }
+
 std::string role_label(const std::string& role) {
   if (role == "official") return _("official");
   if (role == "reviewer") return _("reviewer");
@@ -205,7 +207,7 @@ std::string kib(uint64_t bytes) {
 
 Result<Value> field_value(const TableDef& t, const std::string& field, const std::string& typed) {
   const FieldDef* f = t.field(std::string_view(field));
-  if (!f) return Status(Errc::invalid_argument, "no field " + field + " in " + t.name);
+  if (!f) return Status(Errc::invalid_argument, fmt(_("no field {1} in {2}"), field, t.name));
   Value v;
   switch (f->type) {
     case ValueType::text: {
@@ -236,12 +238,12 @@ Result<Value> field_value(const TableDef& t, const std::string& field, const std
     }
     case ValueType::attachment: {
       auto h = from_hex<32>(typed);
-      if (!h) return Status(Errc::invalid_value, f->name + " must be 64 hex digits");
+      if (!h) return Status(Errc::invalid_value, fmt(_("{1} must be 64 hex digits"), f->name));
       v = AttachmentRef{*h};
       break;
     }
     default:
-      return Status(Errc::invalid_argument, "field " + field + " cannot be typed in");
+      return Status(Errc::invalid_argument, fmt(_("field {1} cannot be typed in"), field));
   }
   if (f->kind == FieldKind::enumeration && std::find(f->values.begin(), f->values.end(), value_text(v)) == f->values.end()) {
     std::string allowed;
@@ -269,7 +271,7 @@ Status open_device(App& app, bool creating) {
   std::error_code ec;
   if (creating) {
     fs::create_directories(app.home, ec);
-    if (ec) return Status(Errc::storage_error, "cannot create " + app.home + ": " + ec.message());
+    if (ec) return Status(Errc::storage_error, fmt(_("cannot create {1}: {2}"), app.home, ec.message()));
     ::chmod(app.home.c_str(), 0700);
   } else if (!fs::exists(fs::path(app.home) / "device.db")) {
     return Status(Errc::not_enrolled, fmt(_("no device in {1}: enrol it first with `tram-field init --home {1} --server URL --code CODE`"), app.home));
@@ -291,12 +293,12 @@ Status open_device(App& app, bool creating) {
   if (const char* env = std::getenv("TRAM_FIELD_CLOCK_OFFSET_S"); env && *env) {
     char* end = nullptr;
     const long long s = std::strtoll(env, &end, 10);
-    if (*end != '\0') return Status(Errc::invalid_argument, "TRAM_FIELD_CLOCK_OFFSET_S must be a whole number of seconds");
+    if (*end != '\0') return Status(Errc::invalid_argument, _("TRAM_FIELD_CLOCK_OFFSET_S must be a whole number of seconds"));
     app.clock.offset_ms += s * 1000;
   }
   if (creating && app.args.has("ca-file")) {
     const fs::path ca = fs::absolute(app.args.get("ca-file"), ec);  // later commands may run elsewhere
-    if (ec || !fs::is_regular_file(ca, ec)) return Status(Errc::invalid_argument, "--ca-file " + app.args.get("ca-file") + ": no such file");
+    if (ec || !fs::is_regular_file(ca, ec)) return Status(Errc::invalid_argument, fmt(_("--ca-file {1}: no such file"), app.args.get("ca-file")));
     app.config.ca_file = ca.lexically_normal().string();
   }
   if (creating && app.args.has("pin")) {
@@ -305,7 +307,7 @@ Status open_device(App& app, bool creating) {
     for (char c : app.args.get("pin")) {
       if (c != ':') pin.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     }
-    if (!from_hex<32>(pin)) return Status(Errc::invalid_argument, "--pin must be the SHA-256 of the server certificate: 64 hex digits");
+    if (!from_hex<32>(pin)) return Status(Errc::invalid_argument, _("--pin must be the SHA-256 of the server certificate: 64 hex digits"));
     app.config.pin = pin;
   }
 

@@ -98,6 +98,9 @@ bool is_pending(App& app, const std::string& table, const std::string& id);
 const std::map<std::string, std::string>& progress_labels();
 const std::map<std::string, std::string>& status_labels();
 std::string label(const std::map<std::string, std::string>& m, const std::string& k);
+// A report's status where it stands alone or in a column: the glossary's word in Vietnamese
+// ("bản nháp"), the schema's word in English ("draft"), as the scripts reading English expect.
+std::string status_word(const std::string& status);
 // A user's role as people say it (official → cán bộ xã, phường in Vietnamese).
 std::string role_label(const std::string& role);
 // Accepts the schema's values and the Vietnamese words an official would type.

@@ -96,6 +96,34 @@ std::string clip(std::string_view s, size_t width) {
   return out;
 }
 
+std::string wrap(std::string_view s, size_t width, std::string_view indent) {
+  std::string out, line;
+  size_t line_chars = 0;
+  auto flush = [&] {
+    if (!line.empty()) out.append(indent).append(line).append("\n");
+    line.clear();
+    line_chars = 0;
+  };
+  for (size_t i = 0; i < s.size();) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    const std::string_view word = s.substr(i, j - i);
+    const size_t n = char_count(word);
+    if (!word.empty()) {
+      if (line_chars > 0 && line_chars + 1 + n > width) flush();
+      if (line_chars > 0) {
+        line += ' ';
+        ++line_chars;
+      }
+      line += word;
+      line_chars += n;
+    }
+    i = j + 1;
+  }
+  flush();
+  return out;
+}
+
 std::string cell(std::string_view s, size_t width) {
   std::string out;
   size_t chars = 0;

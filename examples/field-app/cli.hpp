@@ -85,6 +85,9 @@ std::string value_text(const Value& v);
 std::string cell(std::string_view s, size_t width);
 // The same without the padding, for the last thing on a line.
 std::string clip(std::string_view s, size_t width);
+// `s` broken at spaces into lines of at most `width` characters (a longer word stays whole),
+// each starting with `indent` and ending with a newline.
+std::string wrap(std::string_view s, size_t width, std::string_view indent);
 size_t char_count(std::string_view s);
 std::string shortest(double d);
 

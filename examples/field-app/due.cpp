@@ -92,6 +92,11 @@ std::string title_of(const DueItem& it) {
   return it.indicator ? it.indicator->title : it.task ? it.task->title : "";
 }
 
+// The task's whole paragraph as the programme words it (schema v3), else its title.
+std::string full_text_of(const DueItem& it) {
+  return it.task && !it.task->text.empty() ? it.task->text : title_of(it);
+}
+
 Result<std::vector<std::string>> units_in_view(App& app, const ReportInputs& in, const std::string& wanted) {
   if (!wanted.empty()) {
     if (!app.info.all_units && std::find(app.info.units.begin(), app.info.units.end(), wanted) == app.info.units.end()) {
@@ -156,7 +161,7 @@ int cmd_due(App& app) {
     for (const auto& u : *units) {
       j.begin_object().kv("code", u).kv("name", unit_name(app, u)).key("items").begin_array();
       for (const auto& it : by_unit[u]) {
-        j.begin_object().kv("kind", it.kind).kv("code", it.code).kv("title", title_of(it)).kv("target", target_text(it)).kv("state", it.state);
+        j.begin_object().kv("kind", it.kind).kv("code", it.code).kv("title", title_of(it)).kv("text", full_text_of(it)).kv("target", target_text(it)).kv("state", it.state);
         j.kv("late", it.standing.behind()).kv("timeliness", reporting::timeliness_name(it.standing.timeliness));
         j.kv("counted_on", it.standing.counted_on).kv("target_status", std::string(reporting::target_status_name(it.target))).key("report");
         if (it.report) j.str(it.report->id);
@@ -198,7 +203,11 @@ int cmd_due(App& app) {
       if (is_pending_item(it)) state += std::string("  ") + _("(not synced)");
       if (const std::string t = target_note(it); !t.empty()) state += "  " + t;
       std::printf("  %s %s %s\n", cell(it.code, 24).c_str(), cell(target_text(it), 32).c_str(), state.c_str());
-      std::printf("      %s\n", clip(title_of(it), 96).c_str());
+      if (app.args.has("full")) {
+        std::printf("%s", wrap(full_text_of(it), 96, "      ").c_str());
+      } else {
+        std::printf("      %s\n", clip(title_of(it), 96).c_str());
+      }
       if (it.report) std::printf("      %s\n", fmt(_("report {1}"), it.report->id).c_str());
     }
   }

@@ -74,7 +74,7 @@ const std::vector<Command>& commands() {
         "no other. Both are kept for every later command. If enrolment fails, nothing is kept in --home.\n"),
         {"server", "code", "name", "attempts", "ca-file", "pin"}, {"no-sync"}, {}, 0, {"server", "code"}},
        cmd_init, false},
-      {{"due", "due [--period P] [--unit CODE]", N_("what your units must report for the current period, and what is late"),
+      {{"due", "due [--period P] [--unit CODE] [--full]", N_("what your units must report for the current period, and what is late"),
         N_("The period is the one whose deadline for units has not passed yet (or --period). Lists each\n"
         "indicator and task the unit owes, its target, and its report's state. LATE marks a report\n"
         "submitted after the deadline, or nothing submitted (missing, a draft) once it has passed; a\n"
@@ -83,8 +83,8 @@ const std::vector<Command>& commands() {
         "that holds the indicator's deadline: before it the target is not yet due, after it a missed\n"
         "target stays listed as OVERDUE; a value in another unit than the target's is not compared.\n"
         "Dates are Vietnam's (UTC+7), whatever the phone's time zone. Province-wide users see one\n"
-        "line per unit.\n"),
-        {"period", "unit"}, {}, {}, 0},
+        "line per unit. --full prints each task's whole wording from the programme.\n"),
+        {"period", "unit"}, {"full"}, {}, 0},
        cmd_due},
       {{"report", "report [--id ID] [--unit CODE] (--indicator CODE | --task CODE) [--period P] --progress P [--value X] ...", N_("record a progress report, or edit a draft or returned one"),
         N_("New report: --indicator or --task, --progress (not_started, on_track, at_risk, done, or in\n"

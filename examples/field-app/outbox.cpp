@@ -204,7 +204,9 @@ int cmd_receipt(App& app) {
     std::printf("  %s\n", fmt(_("change set #{1}  {2}"), std::to_string(rc.seq), to_hex(rc.id)).c_str());
     std::printf("    %s %s  [%s]\n", col(_("received by the server")).c_str(), human_time(rc.received_at_ms).c_str(), iso_utc(rc.received_at_ms).c_str());
     std::printf("    %s %llu\n", col(_("server_seq")).c_str(), static_cast<unsigned long long>(rc.server_seq));
-    std::printf("    %s %s%s\n", col(_("status")).c_str(), rc.status.c_str(), rc.code.empty() ? "" : (" (" + rc.code + ")").c_str());
+    // TRANSLATORS: the server's outcome for one change set: it took it, or refused it.
+    const char* outcome = rc.status == "accepted" ? _("accepted") : rc.status == "rejected" ? _("rejected") : rc.status.c_str();
+    std::printf("    %s %s%s\n", col(_("status")).c_str(), outcome, rc.code.empty() ? "" : (" (" + rc.code + ")").c_str());
     if (rc.clock_ahead) {
       std::printf("    %s %s\n", col(_("clock_ahead")).c_str(),
                   fmt(_("the device's clock was ahead of the server's (it said {1}); the server's time above is the proof"), text_of(*report, "recorded_at"))
@@ -220,27 +222,27 @@ int cmd_receipt(App& app) {
 int cmd_export_bundle(App& app) {
   const std::string path = app.args.positional[0];
   auto n = app.client->export_bundle(path);
-  if (!n.ok()) return app.fail(Status(n.code(), "cannot write the bundle: " + n.status().message()));
+  if (!n.ok()) return app.fail(Status(n.code(), fmt(_("cannot write the bundle: {1}"), n.status().message())));
   if (app.json) {
     Json j;
     return app.emit(j.begin_object().kv("file", path).kv("changesets", static_cast<uint64_t>(*n)).end_object());
   }
-  std::printf("Wrote %zu signed change set%s to %s.\n", *n, *n == 1 ? "" : "s", path.c_str());
-  std::printf("Carry it to the office (`tram-server admin import-bundle --in FILE --out RECEIPTS`), then `tram-field import-receipts RECEIPTS`.\n");
+  std::printf("%s\n", fmt(P_("Wrote {1} signed change set to {2}.", "Wrote {1} signed change sets to {2}.", *n), std::to_string(*n), path).c_str());
+  std::printf("%s\n", _("Carry it to the office (`tram-server admin import-bundle --in FILE --out RECEIPTS`), then `tram-field import-receipts RECEIPTS`."));
   return 0;
 }
 
 int cmd_import_receipts(App& app) {
   auto r = app.client->import_receipts(app.args.positional[0]);
-  if (!r.ok()) return app.fail(Status(r.code(), "cannot import the receipts: " + r.status().message()));
+  if (!r.ok()) return app.fail(Status(r.code(), fmt(_("cannot import the receipts: {1}"), r.status().message())));
   app.info = app.client->info();
   if (app.json) {
     Json j;
     return app.emit(j.begin_object().kv("accepted", r->accepted).kv("duplicates", r->duplicates).kv("rejected", r->rejected).kv("receipts", app.info.receipts).end_object());
   }
-  std::printf("Imported receipts: %llu accepted, %llu already held, %llu rejected. %llu change sets still wait in the outbox.\n",
-              static_cast<unsigned long long>(r->accepted), static_cast<unsigned long long>(r->duplicates), static_cast<unsigned long long>(r->rejected),
-              static_cast<unsigned long long>(app.info.pending));
+  std::printf("%s\n", fmt(_("Imported receipts: {1} accepted, {2} already held, {3} rejected. {4} change sets still wait in the outbox."),
+                          std::to_string(r->accepted), std::to_string(r->duplicates), std::to_string(r->rejected), std::to_string(app.info.pending))
+                          .c_str());
   return 0;
 }
 
@@ -248,13 +250,13 @@ int cmd_dismiss(App& app) {
   const std::string s = app.args.positional[0];
   char* end = nullptr;
   const unsigned long long seq = std::strtoull(s.c_str(), &end, 10);
-  if (s.empty() || end != s.c_str() + s.size()) return app.fail("dismiss SEQ: the number shown by `tram-field status`");
+  if (s.empty() || end != s.c_str() + s.size()) return app.fail(_("dismiss SEQ: the number shown by `tram-field status`"));
   if (Status st = app.client->dismiss_rejected(seq); !st.ok()) return app.fail(st);
   if (app.json) {
     Json j;
     return app.emit(j.begin_object().kv("dismissed", static_cast<uint64_t>(seq)).end_object());
   }
-  std::printf("Dismissed rejected change set #%llu.\n", seq);
+  std::printf("%s\n", fmt(_("Dismissed rejected change set #{1}."), std::to_string(seq)).c_str());
   return 0;
 }
 

@@ -104,8 +104,8 @@ int cmd_report(App& app) {
     auto p = choose_period(app, *in, app.args.get("period"));
     if (!p.ok()) return app.fail(p.status());
     period_code = p->code;
-    if (!app.args.has("indicator") && !app.args.has("task")) return app.fail("a report is on an indicator or a task: give --indicator CODE or --task CODE");
-    if (!app.args.has("progress")) return app.fail("give --progress: not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)");
+    if (!app.args.has("indicator") && !app.args.has("task")) return app.fail(_("a report is on an indicator or a task: give --indicator CODE or --task CODE"));
+    if (!app.args.has("progress")) return app.fail(_("give --progress: not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)"));
     set("unit_code", unit);
     set("period", period_code);
     set("author", app.args.get("author", app.person()));
@@ -221,7 +221,7 @@ int cmd_submit(App& app) { return transition(app, "submitted"); }
 int cmd_comment(App& app) {
   auto r = find_report(app, app.args.positional[0]);
   if (!r.ok()) return app.fail(r.status());
-  if (app.args.get("text").empty()) return app.fail("comment ID --text TEXT");
+  if (app.args.get("text").empty()) return app.fail(_("say what the comment is: comment ID --text TEXT"));
   const TableDef& t = app.table("comment");
   std::map<std::string, Value> fields;
   for (auto [field, typed] : {std::pair<std::string, std::string>{"report", r->id}, {"unit_code", text_of(*r, "unit_code")}, {"body", app.args.get("text")},

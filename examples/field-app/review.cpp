@@ -21,13 +21,16 @@ namespace {
 void print_report_line(App& app, const Row& r, bool pending) {
   const std::string what = !text_of(r, "indicator").empty() ? text_of(r, "indicator") : text_of(r, "task");
   const std::string value = text_of(r, "value").empty() ? "" : text_of(r, "value") + " " + text_of(r, "measure");
+  // The status in the official's words; "trả lại để chỉnh sửa" needs a wider column than "returned".
   std::string line = "  " + r.id + "  " + cell(unit_label(app, text_of(r, "unit_code")), 20) + " " + cell(what, 24) + " " + cell(text_of(r, "period"), 7) +
-                     " " + cell(text_of(r, "status"), 9) + " " + cell(value, 18) + (pending ? "  (not synced)" : "");
+                     " " + cell(status_word(text_of(r, "status")), vietnamese() ? 20 : 9) + " " + cell(value, 18) +
+                     (pending ? std::string("  ") + _("(not synced)") : "");
   line.erase(line.find_last_not_of(' ') + 1);
   std::printf("%s\n", line.c_str());
 }
 
-int list_reports(App& app, std::vector<Filter> where, const char* heading) {
+// `heading` is already translated; `reviewing` adds each report's narrative and author (reviews).
+int list_reports(App& app, std::vector<Filter> where, const char* heading, bool reviewing) {
   if (app.args.has("unit")) where.push_back(eq("unit_code", app.args.get("unit")));
   if (app.args.has("period")) where.push_back(eq("period", app.args.get("period")));
   auto rows = all_rows(*app.client, kReports, where, "unit_code");
@@ -41,10 +44,10 @@ int list_reports(App& app, std::vector<Filter> where, const char* heading) {
   std::printf("%s: %zu\n", heading, rows->size());
   for (const auto& r : *rows) {
     print_report_line(app, r, is_pending(app, kReports, r.id));
-    if (std::string(heading).find("review") != std::string::npos) {
+    if (reviewing) {
       const std::string narrative = text_of(r, "narrative");
       if (!narrative.empty()) std::printf("      %s\n", clip(narrative, 96).c_str());
-      std::printf("      by %s, recorded %s\n", text_of(r, "author").c_str(), text_of(r, "recorded_on").c_str());
+      std::printf("      %s\n", fmt(_("by {1}, recorded {2}"), text_of(r, "author"), text_of(r, "recorded_on")).c_str());
     }
   }
   return 0;
@@ -100,7 +103,7 @@ int transition(App& app, const std::string& to) {
     txn.update(kReports, row.id, fields);
   }
   auto committed = app.client->commit(txn);
-  if (!committed.ok()) return app.fail(Status(committed.code(), "refused: " + committed.status().message()));
+  if (!committed.ok()) return app.fail(Status(committed.code(), fmt(_("refused: {1}"), committed.status().message())));
   if (app.json) {
     Json j;
     j.begin_object().kv("id", row.id).kv("from", from).kv("status", to).kv("seq", committed->seq).kv("changeset", to_hex(committed->id));
@@ -108,8 +111,7 @@ int transition(App& app, const std::string& to) {
     return app.emit(j.end_object());
   }
   const char* verb = to == "submitted" ? _("Submitted report {1} ({2} → {3})") : to == "accepted" ? _("Accepted report {1} ({2} → {3})") : _("Returned report {1} ({2} → {3})");
-  const auto state = [](const std::string& s) { return vietnamese() ? label(status_labels(), s) : s; };
-  std::printf("%s\n", fmt(verb, row.id, state(from), state(to)).c_str());
+  std::printf("%s\n", fmt(verb, row.id, status_word(from), status_word(to)).c_str());
   if (!comment.empty()) std::printf("  %s\n", fmt(_("comment: {1}"), comment).c_str());
   std::printf("  %s\n", fmt(_("signed as change set #{1}; it leaves with the next `tram-field sync`."), std::to_string(committed->seq)).c_str());
   return 0;
@@ -121,11 +123,11 @@ int cmd_return(App& app) { return transition(app, "returned"); }
 int cmd_list(App& app) {
   std::vector<Filter> where;
   if (app.args.has("status")) where.push_back(eq("status", app.args.get("status")));
-  return list_reports(app, where, "Reports on this device");
+  return list_reports(app, where, _("Reports on this device"), false);
 }
 
 int cmd_reviews(App& app) {
-  return list_reports(app, {eq("status", app.args.get("status", "submitted"))}, "Reports waiting for review");
+  return list_reports(app, {eq("status", app.args.get("status", "submitted"))}, _("Reports waiting for review"), true);
 }
 
 namespace {
@@ -208,7 +210,7 @@ Result<std::vector<SavedEvidence>> save_evidence(App& app, const Row& report, co
     e.caption = row ? text_of(*row, "caption") : "";
     e.path = (fs::path(dir) / (hex + extension_of(row ? text_of(*row, "content_type") : ""))).string();
     const auto hash = from_hex<32>(hex);
-    auto got = hash ? app.client->download_attachment(*hash, e.path) : Result<uint64_t>(Status(Errc::invalid_value, "not a hash"));
+    auto got = hash ? app.client->download_attachment(*hash, e.path) : Result<uint64_t>(Status(Errc::invalid_value, _("not a hash")));
     if (!got.ok()) {
       e.error = got.status().to_string();
       e.path.clear();
@@ -264,7 +266,7 @@ int cmd_show(App& app) {
     app.emit(j.end_object());
     return saved_failed ? kFailed : 0;
   }
-  std::printf("Report %s%s\n", row.id.c_str(), row.pending ? "  (has edits not yet synced)" : "");
+  std::printf("%s%s\n", fmt(_("Report {1}"), row.id).c_str(), row.pending ? (std::string("  ") + _("(has edits not yet synced)")).c_str() : "");
   const TableDef& t = app.table(kReports);
   for (const auto& f : t.fields) {
     auto it = row.fields.find(f.name);
@@ -276,16 +278,18 @@ int cmd_show(App& app) {
     std::printf("  %s %s\n", cell(f.label + ":", 28).c_str(), v.c_str());
   }
   for (const auto& x : *evidence) {
-    std::printf("  evidence: %s (%s) %s\n", text_of(x, "caption").c_str(), text_of(x, "content_type").c_str(), text_of(x, "file").substr(0, 16).c_str());
+    std::printf("  %s\n", fmt(_("evidence: {1} ({2}) {3}"), text_of(x, "caption"), text_of(x, "content_type"), text_of(x, "file").substr(0, 16)).c_str());
   }
   for (const auto& x : *reviews) {
-    std::printf("  review %s: %s by %s on %s%s\n", x.id.c_str(), text_of(x, "decision").c_str(), text_of(x, "reviewer").c_str(), text_of(x, "reviewed_on").c_str(),
-                text_of(x, "comment").empty() ? "" : (": " + text_of(x, "comment")).c_str());
+    // The decision is the report's new status (accepted or returned), in the same words as its status.
+    const std::string decision = fmt(_("review {1}: {2} by {3} on {4}"), x.id, status_word(text_of(x, "decision")), text_of(x, "reviewer"), text_of(x, "reviewed_on"));
+    std::printf("  %s%s\n", decision.c_str(), text_of(x, "comment").empty() ? "" : (": " + text_of(x, "comment")).c_str());
   }
   for (const auto& x : *comments) {
-    std::printf("  comment by %s on %s: %s\n", text_of(x, "author").c_str(), text_of(x, "written_on").c_str(), text_of(x, "body").c_str());
+    std::printf("  %s\n", fmt(_("comment by {1} on {2}: {3}"), text_of(x, "author"), text_of(x, "written_on"), text_of(x, "body")).c_str());
   }
-  std::printf("  receipts: %zu%s\n", receipts->size(), receipts->empty() ? "" : " (`tram-field receipt ID` shows and verifies them)");
+  const std::string count = std::to_string(receipts->size());
+  std::printf("  %s\n", (receipts->empty() ? fmt(_("receipts: {1}"), count) : fmt(_("receipts: {1} (`tram-field receipt ID` shows and verifies them)"), count)).c_str());
   if (saved) {
     if (saved->empty()) std::printf("%s\n", _("  no evidence files to save"));
     for (const auto& e : *saved) {

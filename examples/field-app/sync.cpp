@@ -66,12 +66,19 @@ class ProgressBar {
     return static_cast<double>(samples_.back().second - std::min(samples_.back().second, samples_.front().second)) / s;
   }
 
+  // The time left in the reader's words ("4 phút"); the number keeps its C form.
   static std::string duration(double s) {
     char buf[32];
-    if (s < 90) std::snprintf(buf, sizeof buf, "%.0f s", s);
-    else if (s < 5400) std::snprintf(buf, sizeof buf, "%.0f min", s / 60);
-    else std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-    return buf;
+    if (s < 90) {
+      std::snprintf(buf, sizeof buf, "%.0f", s);
+      return fmt(_("{1} s"), buf);
+    }
+    if (s < 5400) {
+      std::snprintf(buf, sizeof buf, "%.0f", s / 60);
+      return fmt(_("{1} min"), buf);
+    }
+    std::snprintf(buf, sizeof buf, "%.1f", s / 3600);
+    return fmt(_("{1} h"), buf);
   }
 
   std::string render(const Progress& p) const {

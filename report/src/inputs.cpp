@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <tuple>
 
 namespace tram::reporting {
 namespace {
@@ -104,12 +106,25 @@ Result<ReportInputs> read_inputs(const RowSource& rows, ReceiptTimes* receipts) 
   TRAM_RETURN_IF_ERROR(rows("unit", [&](SourceRow&& r) {
     in.units[r.id] = {r.id, text(r, "name"), text(r, "type")};
   }));
+  // Tables a database written by an older schema version does not have: absent, not an error.
+  auto optional_rows = [&](std::string_view table, const std::function<void(SourceRow&&)>& visit) -> Status {
+    Status st = rows(table, visit);
+    return st.code() == Errc::unknown_table ? Status{} : st;
+  };
+  TRAM_RETURN_IF_ERROR(optional_rows("agency", [&](SourceRow&& r) {
+    in.agencies[r.id] = {r.id, text(r, "name"), "sở, ban, ngành"};
+  }));
   TRAM_RETURN_IF_ERROR(rows("task_group", [&](SourceRow&& r) {
     const auto n = real(r, "number");
     in.groups[r.id] = {n ? static_cast<int64_t>(*n) : 0, text(r, "title")};
   }));
   TRAM_RETURN_IF_ERROR(rows("task", [&](SourceRow&& r) {
-    in.tasks[r.id] = {r.id, text(r, "task_group"), text(r, "title"), text(r, "deadline"), split_codes(text(r, "units"))};
+    in.tasks[r.id] = {r.id, text(r, "task_group"), text(r, "title"), text(r, "deadline"), split_codes(text(r, "units")),
+                      text(r, "text"), {}};
+  }));
+  TRAM_RETURN_IF_ERROR(optional_rows("task_reporter", [&](SourceRow&& r) {
+    auto t = in.tasks.find(text(r, "task"));
+    if (t != in.tasks.end()) t->second.reporters.push_back(text(r, "unit_code"));
   }));
   TRAM_RETURN_IF_ERROR(rows("indicator", [&](SourceRow&& r) {
     Indicator& i = in.indicators[r.id];
@@ -152,6 +167,22 @@ Result<ReportInputs> read_inputs(const RowSource& rows, ReceiptTimes* receipts) 
     p.recorded_by = r.recorded_by;
     in.reports.push_back(std::move(p));
   }));
+  // The latest review of each report (reviewed_on, then the row id: UUIDv7, time-ordered). Data
+  // written before an accept cleared review_comment still carries the earlier return's comment;
+  // the review rows say what the current decision said.
+  struct Latest {
+    std::string on, id, decision, comment;
+  };
+  std::map<std::string, Latest> latest;
+  TRAM_RETURN_IF_ERROR(rows("review", [&](SourceRow&& r) {
+    Latest l{text(r, "reviewed_on"), r.id, text(r, "decision"), text(r, "comment")};
+    Latest& cur = latest[text(r, "report")];
+    if (std::tie(l.on, l.id) > std::tie(cur.on, cur.id)) cur = std::move(l);
+  }));
+  for (ReportRow& p : in.reports) {
+    auto it = latest.find(p.id);
+    if (it != latest.end() && it->second.decision == p.status) p.review_comment = it->second.comment;
+  }
   if (receipts) TRAM_RETURN_IF_ERROR(receipts->stamp(in.reports));
   return in;
 }

@@ -21,8 +21,18 @@ std::optional<bool> meets(const std::optional<double>& value, const std::optiona
 
 bool started(const Indicator& i, const ReportPeriod& p) { return i.start.empty() || i.start <= p.ends; }
 
+// Who reports on a task: the units the programme names, then the departments (or units)
+// task_reporter assigns.
+std::vector<std::string> task_reporters(const Task& t) {
+  std::vector<std::string> out = t.units;
+  for (const std::string& r : t.reporters) {
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  return out;
+}
+
 bool task_expected(const Task& t, const ReportPeriod& p) {
-  return !t.units.empty() && (t.deadline.empty() || t.deadline >= p.starts);
+  return (!t.units.empty() || !t.reporters.empty()) && (t.deadline.empty() || t.deadline >= p.starts);
 }
 
 // A unit of measure as written by people: ASCII case and spaces do not count ("Bác sĩ / trạm"
@@ -44,7 +54,10 @@ std::vector<std::string> expected_units(const ReportInputs& in, const Indicator&
   if (!i.units.empty()) {
     units = i.units;
   } else if (i.applies_to == "province") {
-    units = {""};
+    // Expected of the departments that report on its task; only their report clears the line.
+    // Without any (older data, or a device that does not see them): once for the province.
+    auto t = in.tasks.find(i.task);
+    units = t != in.tasks.end() && !t->second.reporters.empty() ? t->second.reporters : std::vector<std::string>{""};
   } else if (in.all_units) {
     for (const auto& [code, u] : in.units) units.push_back(code);
   }
@@ -96,8 +109,9 @@ void describe(const ReportInputs& in, ReportLine& l, const std::string& indicato
 
 std::string unit_name_of(const ReportInputs& in, const std::string& code) {
   if (code.empty()) return "Toàn tỉnh";
-  auto u = in.units.find(code);
-  return u == in.units.end() ? "" : unit_title(u->second);
+  if (auto u = in.units.find(code); u != in.units.end()) return unit_title(u->second);
+  if (auto a = in.agencies.find(code); a != in.agencies.end()) return a->second.name;
+  return "";
 }
 
 int rank(std::string_view s) {
@@ -154,6 +168,9 @@ TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool report
     else if (phase != DeadlinePhase::no_deadline) met = false;  // a milestone not done by its deadline
   }
   if (phase == DeadlinePhase::after) return met.value_or(false) ? TargetStatus::met : TargetStatus::overdue;
+  // No date in the programme (the 4-lane widening): reached is met; anything short of it is
+  // progress, never "not met" against a deadline nobody set.
+  if (phase == DeadlinePhase::no_deadline && met && !*met) return TargetStatus::not_due;
   if (!met) return TargetStatus::none;
   return *met ? TargetStatus::met : TargetStatus::not_met;
 }
@@ -192,7 +209,7 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     ReportLine l;
     l.report_id = r.id;
     l.unit_code = r.unit_code;
-    if (auto u = in.units.find(r.unit_code); u != in.units.end()) l.unit_name = unit_title(u->second);
+    l.unit_name = r.unit_code.empty() ? "" : unit_name_of(in, r.unit_code);
     describe(in, l, r.indicator, r.task);
     l.value = r.value;
     l.progress = r.progress;
@@ -216,7 +233,7 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     l.offline_before_due = st.offline_before_due;
     // A draft stands in for its expected line, as "Chưa nộp": no second, empty line for it.
     reported.emplace(l.indicator, l.unit_code);
-    reported.emplace(l.indicator, "");
+    reported.emplace(l.indicator, "");  // a line expected once for the province: anyone's report
     rep.lines.push_back(std::move(l));
   }
 
@@ -237,7 +254,7 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
   }
   for (const auto& [code, task] : in.tasks) {
     if (!task_expected(task, p)) continue;
-    for (const std::string& u : task.units) add_missing("", code, u);
+    for (const std::string& u : task_reporters(task)) add_missing("", code, u);
   }
 
   std::sort(rep.lines.begin(), rep.lines.end(), [](const ReportLine& a, const ReportLine& b) {
@@ -311,7 +328,9 @@ std::vector<DueItem> due_for_unit(const ReportInputs& in, const ReportPeriod& p,
     if (std::find(units.begin(), units.end(), unit) != units.end()) add("indicator", code);
   }
   for (const auto& [code, task] : in.tasks) {
-    if (task_expected(task, p) && std::find(task.units.begin(), task.units.end(), unit) != task.units.end()) add("task", code);
+    if (!task_expected(task, p)) continue;
+    const auto who = task_reporters(task);
+    if (std::find(who.begin(), who.end(), unit) != who.end()) add("task", code);
   }
   for (const ReportRow& r : in.reports) {
     if (r.period != p.code || r.unit_code != unit) continue;

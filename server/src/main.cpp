@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/cli.hpp"
+#include "cli/i18n.hpp"
 #include "tram/engine/crypto.hpp"
 
 using namespace tram;
@@ -21,5 +22,5 @@ int main(int argc, char** argv) {
   if (cmd == "seed") return cli::seed(o, clock, random);
   if (cmd == "admin") return cli::admin(o, clock, random);
   if (cmd == "report") return cli::report(o, clock, random);
-  return cli::die("unknown command " + cmd + "; see --help");
+  return cli::die(cli::fmt(cli::_("unknown command {1}; see --help"), cmd));
 }

@@ -138,6 +138,10 @@ Result<std::optional<std::vector<Service::UnitInfo>>> Service::reference_units()
     return it != r.fields.end() && std::holds_alternative<Text>(it->second) ? std::get<Text>(it->second).s : std::string();
   };
   TRAM_RETURN_IF_ERROR(rows("unit", [&](reporting::SourceRow&& r) { out.push_back({r.id, text(r, "name"), text(r, "type")}); }));
+  // Departments and agencies (schema v3) report as themselves: their codes are units too.
+  if ((*snap)->rows().schema().table("agency")) {
+    TRAM_RETURN_IF_ERROR(rows("agency", [&](reporting::SourceRow&& r) { out.push_back({r.id, text(r, "name"), "sở, ban, ngành"}); }));
+  }
   return std::optional(std::move(out));
 }
 
@@ -255,6 +259,33 @@ Result<ProvinceReport> Service::province_report(const std::string& period) {
   auto snap = storage_->read_snapshot();  // one snapshot for every table
   if (!snap.ok()) return snap.status();
   return build_province_report(**snap, period, clock_.now_ms());
+}
+
+Result<std::vector<Op>> Service::changed_rows(std::vector<Op> ops) {
+  auto snap = storage_->read_snapshot();
+  if (!snap.ok()) return snap.status();
+  RowReader& rows = (*snap)->rows();
+  std::vector<Op> out;
+  for (Op& op : ops) {
+    const TableDef* table = rows.schema().table(op.table);
+    auto image = rows.row_image(op.table, op.row);
+    if (!image.ok()) return image.status();
+    const auto& cells = *image ? (*image)->cells : std::vector<CellImage>{};
+    const bool deleted = !cells.empty() && cells[0].value == Value{int64_t{1}};
+    if (!table || !*image || deleted) {  // a new (or deleted) row, or a table unknown here: all of it
+      out.push_back(std::move(op));
+      continue;
+    }
+    std::erase_if(op.fields, [&](const FieldWrite& w) {
+      // cells[0] is the row's liveness; field i is cells[i + 1].
+      for (size_t i = 0; i < table->fields.size() && i + 1 < cells.size(); ++i) {
+        if (table->fields[i].id == w.field) return cells[i + 1].value == w.value;
+      }
+      return false;
+    });
+    if (!op.fields.empty()) out.push_back(std::move(op));
+  }
+  return out;
 }
 
 std::optional<Principal> Service::principal_for_token(const std::string& token) {

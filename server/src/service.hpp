@@ -121,6 +121,10 @@ class Service {
   // or by a colleague, pushed with the same checks as /v1/push. The answer is a receipt
   // bundle for the device to import.
   Response import_bundle(const std::string& bundle);
+  // Of `ops` (puts of whole rows, as the seed files give them), what the stored rows lack: each
+  // op cut down to the fields whose value differs, ops with nothing left dropped. Lets `seed`
+  // bring a database seeded by an older schema version up to the current seed files.
+  Result<std::vector<Op>> changed_rows(std::vector<Op> ops);
   // Pushes signed change sets as the administrator's own device (used by `seed`).
   Result<std::string> push_as(const PublicKey& device, const std::string& body);
 

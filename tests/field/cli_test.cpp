@@ -1,8 +1,9 @@
 // tram-field's command line and languages (issue 14): typos are errors with exit code 2 and a
 // hint; --version and --help; messages in Vietnamese under LANG=vi_VN.UTF-8 or --lang vi (even
-// where the vi_VN.UTF-8 locale is not generated), English under LANG=C or --lang en. Ends with a
-// Vietnamese session of an official against a real tram-server on loopback: due, a report, a
-// refused value, sync, status.
+// where the vi_VN.UTF-8 locale is not generated), English under LANG=C or --lang en. Ends with
+// Vietnamese sessions against a real tram-server on loopback: an official's due, report, refused
+// value, sync, status; then list, show, the reviewer's queue, a bundle and a dismissed rejection,
+// each checked for its Vietnamese words and for English left in it.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,9 +195,25 @@ class FieldVietnamese : public ::testing::Test {
   }
   std::string data() const { return (root_ / "server").string(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-  Proc minh(std::vector<std::string> args, const std::string& lang = "LANG=vi_VN.UTF-8") {
-    args.insert(args.end(), {"--home", (root_ / "minh").string()});
+  Proc minh(std::vector<std::string> args, const std::string& lang = "LANG=vi_VN.UTF-8") { return as("minh", std::move(args), lang); }
+  // tram-field on the device of `who` (its own home), in Vietnamese unless told otherwise.
+  Proc as(const std::string& who, std::vector<std::string> args, const std::string& lang = "LANG=vi_VN.UTF-8") {
+    args.insert(args.end(), {"--home", (root_ / who).string()});
     return field(args, lang + " TRAM_FIELD_KEY=7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d");
+  }
+  // Registers the user on the server (again: a second call changes their units) and, unless
+  // `enrol` is false, enrols their device.
+  void user(const std::string& who, const std::string& role, const std::string& units, const std::string& name, bool enrol = true) {
+    std::vector<std::string> args = {"admin", "create-user", "--data", data(), "--id", who, "--role", role, "--name", name};
+    if (units == "all") args.push_back("--all-units");
+    else args.insert(args.end(), {"--units", units});
+    ASSERT_EQ(run_cli(args).first, 0);
+    if (!enrol) return;
+    auto code = run_cli({"admin", "enrol-code", "--data", data(), "--user", who});
+    ASSERT_EQ(code.first, 0) << code.second;
+    code.second.erase(code.second.find_last_not_of(" \n") + 1);
+    const Proc init = as(who, {"init", "--server", url(), "--code", code.second});
+    ASSERT_EQ(init.rc, 0) << init.err;
   }
   fs::path root_;
   std::unique_ptr<ServerProcess> server_;
@@ -255,6 +272,102 @@ TEST_F(FieldVietnamese, AnOfficialsSession) {
   // The same device in English.
   const Proc en = minh({"status"}, "LANG=C");
   EXPECT_TRUE(has(en.out, "0 change sets waiting to be sent")) << en.out;
+}
+
+// English words that must not reach an official reading Vietnamese (the statuses as the schema
+// spells them, and the headings and phrases the commands print in English).
+const std::vector<std::string> kEnglish = {"draft",   "submitted",  "accepted", "returned", "rejected", "Report",   "No reports", "not synced",
+                                           "change set", "receipts:", "evidence:", "review ",  "comment by", " by ",     "recorded",   "Wrote",
+                                           "Carry",   "Imported",   "Dismissed", "outbox"};
+
+// Every wanted Vietnamese phrase is there, and none of the English ones.
+void expect_vietnamese(const Proc& p, const std::vector<std::string>& wanted, const std::string& what) {
+  const std::string all = p.out + p.err;
+  for (const auto& w : wanted) EXPECT_TRUE(has(all, w)) << what << ": wanted \"" << w << "\" in:\n" << all;
+  for (const auto& e : kEnglish) EXPECT_FALSE(has(all, e)) << what << ": English \"" << e << "\" left in:\n" << all;
+}
+
+// The reading commands in Vietnamese: the list of reports, one report with its review, comment,
+// evidence and receipts, the reviewer's queue, a bundle carried by hand, and a refused change set
+// dismissed; the same report and list still in English under LANG=C.
+TEST_F(FieldVietnamese, ListShowReviewsBundleAndDismiss) {
+  user("minh", "official", "03808", "Lò Văn Minh");
+  user("huong", "reviewer", "all", "Nguyễn Thị Hương");
+  if (HasFatalFailure()) return;
+  const fs::path photo = root_ / "be-nuoc.png";
+  std::ofstream(photo, std::ios::binary) << "\x89PNG\r\n\x1a\n tram-field cli test";
+  const Proc rep = minh({"report", "--indicator", "CT-CAPNUOC-XA", "--period", "2026-H1", "--value", "78,5", "--progress", "đúng tiến độ", "--narrative",
+                         "Bản Nà Lời: 126 hộ có nước sạch.", "--evidence", photo.string(), "--caption", "Bể nước bản Nà Lời"});
+  ASSERT_EQ(rep.rc, 0) << rep.err;
+  const size_t at = rep.out.find("Đã ghi báo cáo ");
+  ASSERT_NE(at, std::string::npos) << rep.out;
+  const std::string id = rep.out.substr(at + std::string("Đã ghi báo cáo ").size(), 36);
+
+  const Proc list = minh({"list"});
+  ASSERT_EQ(list.rc, 0) << list.err;
+  expect_vietnamese(list, {"Báo cáo trên thiết bị này: 1", id, "bản nháp", "(chưa đồng bộ)"}, "list");
+
+  ASSERT_EQ(minh({"submit", id}).rc, 0);
+  ASSERT_EQ(minh({"comment", id, "--text", "Xã đã gửi ảnh bể nước."}).rc, 0);
+  ASSERT_EQ(minh({"sync"}).rc, 0);
+  ASSERT_EQ(as("huong", {"sync"}).rc, 0);
+
+  const Proc queue = as("huong", {"reviews", "--period", "2026-H1"});
+  ASSERT_EQ(queue.rc, 0) << queue.err;
+  expect_vietnamese(queue, {"Báo cáo chờ duyệt: 1", id, "đã gửi", "Bản Nà Lời: 126 hộ", "người báo cáo: Lò Văn Minh, ngày ghi: "}, "reviews");
+
+  ASSERT_EQ(as("huong", {"return", id, "--comment", "Thiếu danh sách hộ."}).rc, 0);
+  ASSERT_EQ(as("huong", {"sync"}).rc, 0);
+  ASSERT_EQ(minh({"sync"}).rc, 0);
+
+  const Proc show = minh({"show", id});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  expect_vietnamese(show,
+                    {"Báo cáo " + id, "trả lại để chỉnh sửa", "lượt duyệt ", "(người duyệt: Nguyễn Thị Hương, ngày ", "Thiếu danh sách hộ.",
+                     "ý kiến của Lò Văn Minh ngày ", "Xã đã gửi ảnh bể nước.", "minh chứng: Bể nước bản Nà Lời (image/png), mã kiểm tra ",
+                     "biên nhận điện tử: 2 (`tram-field receipt MÃ`"},
+                    "show");
+  // The same report in English: the schema's status words and the English headings.
+  const Proc en = minh({"show", id}, "LANG=C");
+  ASSERT_EQ(en.rc, 0) << en.err;
+  for (const std::string& w : std::vector<std::string>{"Report " + id, "returned by Nguyễn Thị Hương on ", "comment by Lò Văn Minh on ", "evidence: Bể nước bản Nà Lời (image/png)",
+                              "receipts: 2 (`tram-field receipt ID` shows and verifies them)"}) {
+    EXPECT_TRUE(has(en.out, w)) << "wanted \"" << w << "\" in:\n" << en.out;
+  }
+  EXPECT_FALSE(has(en.out, "Báo cáo " + id)) << en.out;
+  const Proc en_list = minh({"list", "--lang", "en"});
+  EXPECT_TRUE(has(en_list.out, "Reports on this device: 1")) << en_list.out;
+  EXPECT_TRUE(has(en_list.out, " returned")) << en_list.out;
+
+  // A second report carried to the office as a bundle, and the receipts read back.
+  const Proc second = minh({"report", "--indicator", "CT-BACSI-TRAMYTE", "--period", "2026-H1", "--value", "1", "--progress", "có nguy cơ chậm"});
+  ASSERT_EQ(second.rc, 0) << second.err;
+  const std::string second_id = second.out.substr(second.out.find("Đã ghi báo cáo ") + std::string("Đã ghi báo cáo ").size(), 36);
+  const std::string bundle = (root_ / "minh.bundle").string(), receipts = (root_ / "minh.receipts").string();
+  const Proc exported = minh({"export-bundle", bundle});
+  ASSERT_EQ(exported.rc, 0) << exported.err;
+  expect_vietnamese(exported, {"Đã ghi 1 lần cập nhật đã ký số vào " + bundle, "Hãy mang tệp này đến nơi có mạng", "tram-field import-receipts"}, "export-bundle");
+  const auto imported = run_cli({"admin", "import-bundle", "--data", data(), "--in", bundle, "--out", receipts});
+  ASSERT_EQ(imported.first, 0) << imported.second;
+  const Proc back = minh({"import-receipts", receipts});
+  ASSERT_EQ(back.rc, 0) << back.err;
+  expect_vietnamese(back, {"Đã đọc biên nhận: 1 lần cập nhật được máy chủ nhận", "Còn 0 lần cập nhật đang chờ gửi."}, "import-receipts");
+
+  // An edit the server refuses (the administrator moved minh to another commune meanwhile),
+  // then dismissed by its number.
+  ASSERT_EQ(minh({"report", "--id", second_id, "--value", "2"}).rc, 0);
+  user("minh", "official", "04240", "Lò Văn Minh", false);
+  minh({"sync"});
+  const Proc st = minh({"status", "--json"});
+  const size_t key = st.out.find("\"rejected\":[{\"seq\":");
+  ASSERT_NE(key, std::string::npos) << st.out;
+  const std::string seq = std::to_string(std::stoull(st.out.substr(key + std::string("\"rejected\":[{\"seq\":").size())));
+  const Proc wrong = minh({"dismiss", "số-hai"});
+  EXPECT_EQ(wrong.rc, 1);
+  expect_vietnamese(wrong, {"dismiss SỐ: số của lần cập nhật bị từ chối"}, "dismiss with a word");
+  const Proc dismissed = minh({"dismiss", seq});
+  ASSERT_EQ(dismissed.rc, 0) << dismissed.err;
+  expect_vietnamese(dismissed, {"Đã bỏ lần cập nhật số " + seq + " bị máy chủ từ chối."}, "dismiss");
 }
 
 }  // namespace

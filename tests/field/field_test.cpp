@@ -453,6 +453,38 @@ TEST_F(FieldTest, DueOnACommunesPhoneListsOnlyItsOwnIndicators) {
   }
 }
 
+// Issue 14, schema v3. A department reports as itself: Sở Y tế's phone owes the health tasks
+// assigned to it (not a commune's indicators), reads each task's whole wording (`due --full`;
+// NV07.06's title kept 7 % of it), records a report under its own code, and the province report
+// names it.
+TEST_F(FieldTest, ADepartmentOwesItsTasksAndReadsTheirFullWording) {
+  enrol("yte", "department", "SYT");
+  const Doc due = json("yte", {"due", "--period", "2026-H1"});
+  std::map<std::string, std::string> text;
+  for (auto u : due.array("units")) {
+    EXPECT_EQ(std::string_view(u["code"].get_string().value()), "SYT");
+    for (auto it : u["items"].get_array()) text[std::string(it["code"].get_string().value())] = std::string(it["text"].get_string().value());
+  }
+  EXPECT_TRUE(text.count("NV07.04")) << due.text();
+  EXPECT_FALSE(text.count("CT-CAPNUOC-XA")) << due.text();  // a commune's indicator
+  EXPECT_FALSE(text.count("NV06.01")) << due.text();        // Sở Xây dựng's task
+  ASSERT_TRUE(text.count("NV07.06")) << due.text();
+  EXPECT_GT(text["NV07.06"].size(), 600u);
+  EXPECT_TRUE(text["NV07.06"].ends_with("trong lĩnh vực y tế.")) << text["NV07.06"];
+  const Proc full = field("yte", {"due", "--period", "2026-H1", "--full", "--lang", "en"});
+  EXPECT_EQ(full.rc, 0) << full.err;
+  EXPECT_NE(full.out.find("điện tử, đơn thuốc điện tử"), std::string::npos) << full.out;  // past the title
+  const Proc brief = field("yte", {"due", "--period", "2026-H1", "--lang", "en"});
+  EXPECT_EQ(brief.out.find("điện tử, đơn thuốc điện tử"), std::string::npos) << brief.out;
+
+  new_report("yte", {"--task", "NV07.06", "--period", "2026-H1", "--progress", "on_track", "--narrative", "Đã triển khai sổ sức khỏe điện tử"});
+  ASSERT_EQ(json("yte", {"sync"}).num({"rejected"}), 0);
+  const auto rep = run_cli({"report", "--data", data(), "--period", "2026-H1", "--json"});
+  ASSERT_EQ(rep.first, 0);
+  EXPECT_NE(rep.second.find("\"indicator\":\"NV07.06\",\"indicator_title\""), std::string::npos);
+  EXPECT_NE(rep.second.find("\"unit_code\":\"SYT\",\"unit_name\":\"Sở Y tế\""), std::string::npos) << rep.second.substr(0, 3000);
+}
+
 // Issue 14. What is due and late is counted in Vietnam's calendar (UTC+7), not UTC: at 18:30 UTC on
 // 5 June it is already 6 June in Sơn La, past the 2026-H1 deadline; at 16:30 UTC it is not yet.
 TEST_F(FieldTest, DueCountsTheDayInVietnam) {

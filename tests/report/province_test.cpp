@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
 
 #include "tram/report/render.hpp"
 
@@ -32,6 +33,13 @@ class Rows {
  private:
   std::map<std::string, std::vector<SourceRow>> rows_;
 };
+
+const ReportLine* line_of_report(const ProvinceReport& rep, const std::string& id) {
+  for (const ReportLine& l : rep.lines) {
+    if (l.report_id == id) return &l;
+  }
+  return nullptr;
+}
 
 Rows programme() {
   Rows r;
@@ -97,6 +105,40 @@ TEST(ProvinceReport, ExpectedLinesMissingOnesAndTheRule) {
   EXPECT_EQ(report_csv(*rep).substr(0, 3), "\xEF\xBB\xBF");
   EXPECT_NE(report_json(*rep).find("\"timeliness\":\"late\""), std::string::npos);
   EXPECT_NE(report_text(*rep).find("Tổng cộng 5 dòng: đúng hạn 1, trễ 1, chưa nộp 3"), std::string::npos) << report_text(*rep);
+}
+
+// Data written before an accept cleared review_comment: the report still carries the return's
+// comment; the report shows what the current decision said (nothing), read from the review rows.
+TEST(ProvinceReport, AnAcceptWithoutACommentShowsNoEarlierReturnComment) {
+  Rows stale = programme();
+  // r1 as tram-field wrote it before the fix: accepted, still carrying the return's comment.
+  stale.add("progress_report", "r1", {{"unit_code", t("A")}, {"indicator", t("WATER")}, {"period", t("2026-H1")}, {"status", t("accepted")},
+                                      {"recorded_on", d("2026-06-04")}, {"value", Value{95.0}}, {"progress", t("on_track")},
+                                      {"review_comment", t("Bổ sung danh sách hộ")}});
+  stale.add("progress_report", "r2", {{"unit_code", t("B")}, {"indicator", t("WATER")}, {"period", t("2026-H1")}, {"status", t("returned")},
+                                      {"recorded_on", d("2026-06-04")}, {"value", Value{95.0}}, {"progress", t("on_track")},
+                                      {"review_comment", t("Thiếu ảnh")}});
+  for (const auto& [id, rep, unit, decision, comment, on] :
+       std::vector<std::tuple<const char*, const char*, const char*, const char*, const char*, const char*>>{
+           {"v1", "r1", "A", "returned", "Bổ sung danh sách hộ", "2026-06-08"},
+           {"v2", "r1", "A", "accepted", "", "2026-06-09"},
+           {"v3", "r2", "B", "returned", "Thiếu ảnh", "2026-06-08"}}) {
+    Fields f = {{"report", t(rep)}, {"unit_code", t(unit)}, {"decision", t(decision)}, {"reviewer", t("Hương")}, {"reviewed_on", d(on)}};
+    if (*comment) f["comment"] = t(comment);
+    stale.add("review", id, std::move(f));
+  }
+  auto in2 = read_inputs(stale.source());
+  ASSERT_TRUE(in2.ok());
+  auto rep = build_province_report(*in2, "2026-H1", 0);
+  ASSERT_TRUE(rep.ok());
+  const ReportLine* accepted = line_of_report(*rep, "r1");
+  const ReportLine* returned = line_of_report(*rep, "r2");
+  ASSERT_NE(accepted, nullptr);
+  ASSERT_NE(returned, nullptr);
+  EXPECT_EQ(accepted->review_state, "accepted");
+  EXPECT_EQ(accepted->review_comment, "");
+  EXPECT_EQ(returned->review_comment, "Thiếu ảnh");
+  EXPECT_EQ(report_csv(*rep).find("Bổ sung danh sách hộ"), std::string::npos);
 }
 
 TEST(ProvinceReport, TheDueViewJudgesByTheSameRule) {
@@ -240,6 +282,38 @@ TEST(TargetAtTheDeadline, BeforeItTheValueIsProgressNotAVerdict) {
   const std::string text = report_text(*rep);
   EXPECT_NE(text.find("Chưa đến hạn"), std::string::npos) << text;
   EXPECT_EQ(text.find("Chưa đạt "), std::string::npos) << text;
+}
+
+// The 4-lane widening: the programme gives it no date (schema v3 lets an indicator have none), so
+// no period judges it "not met"; reaching the target is "met" whenever it is reported.
+TEST(TargetAtTheDeadline, WithoutADeadlineTheValueIsProgressUntilTheTargetIsReached) {
+  Rows rows = programme_over_years();
+  rows.add("indicator", "LANES", {{"task", t("NV08.04")}, {"title", t("Mở rộng 4 làn xe")}, {"kind", t("count")}, {"comparator", t("=")},
+                                  {"target", Value{4.0}}, {"measure", t("làn xe")}, {"applies_to", t("province")}});
+  report_in(rows, "l26", "A", "LANES", "2026", 2);
+  report_in(rows, "l29", "A", "LANES", "2029", 4);
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok()) << in.status().to_string();
+  const Indicator& lanes = in->indicators.at("LANES");
+  EXPECT_EQ(lanes.deadline, "");
+  for (const ReportPeriod& p : in->periods) {
+    EXPECT_EQ(deadline_phase(lanes, p), DeadlinePhase::no_deadline) << p.code;
+    auto rep = build_province_report(*in, p.code, 0);
+    ASSERT_TRUE(rep.ok()) << p.code;
+    const ReportLine* l = line_of(*rep, "LANES", "");
+    if (!l) l = line_of(*rep, "LANES", "A");
+    ASSERT_NE(l, nullptr) << p.code;  // expected every period, once for the province
+    EXPECT_NE(l->target_status, TargetStatus::not_met) << p.code;
+    EXPECT_NE(l->target_status, TargetStatus::overdue) << p.code;
+    EXPECT_EQ(l->target_deadline, "") << p.code;
+    if (p.code == "2026") {
+      EXPECT_EQ(l->target_status, TargetStatus::not_due);
+      EXPECT_EQ(l->meets_target, std::nullopt);
+    }
+    if (p.code == "2029") {
+      EXPECT_EQ(l->target_status, TargetStatus::met);
+    }
+  }
 }
 
 TEST(TargetAtTheDeadline, JudgedInThePeriodThatHoldsTheDeadline) {

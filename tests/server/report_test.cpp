@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "harness.hpp"
 
@@ -206,9 +208,10 @@ class ReportTest : public ::testing::Test {
 // What 2026-H1 owes, counted here from the programme's own extraction
 // (schemas/sonla-2026/seed/programme.json) and the list of units, not from the report library:
 // an indicator active in the period is owed by each unit it lists, once by the province
-// (scope "province"), or by every commune and ward ("all_communes_and_wards"); a task whose
-// `units` names units is owed by each of them. (182 + 7 + 21 = 210 lines today.) Three lines
-// carry a report below: the draft stands in for its unit's line but is still missing.
+// (scope "province": by the departments task-reporters.csv names for its task, else once), or by
+// every commune and ward ("all_communes_and_wards"); a task is owed by each unit its `units`
+// names and each reporter task-reporters.csv gives it. (182 + 7 + 21 + 68 = 278 lines today.)
+// Three lines carry a report below: the draft stands in for its unit's line but is still missing.
 struct Owed {
   size_t lines = 0, province = 0, ward_water = 0;
 };
@@ -224,19 +227,30 @@ Owed owed_2026h1() {
     std::string_view v;
     return e[key].get_string().get(v) ? std::string() : std::string(v);
   };
+  std::map<std::string, std::set<std::string>> reporters;  // task -> its reporters
+  std::ifstream reporters_csv(seed + "task-reporters.csv");
+  std::string line;
+  std::getline(reporters_csv, line);  // the heading
+  while (std::getline(reporters_csv, line)) {
+    if (const size_t comma = line.find(','); comma != std::string::npos) reporters[line.substr(0, comma)].insert(line.substr(comma + 1));
+  }
   Owed o;
   for (dom::element i : prog["indicators"].get_array()) {
     const std::string start = text(i, "start"), deadline = text(i, "deadline"), scope = text(i, "scope");
     if ((!start.empty() && start > "2026-06-30") || (!deadline.empty() && deadline < "2026-01-01")) continue;
     const size_t listed = i["units"].get_array().size();
-    const size_t n = listed ? listed : scope == "province" ? 1 : all_units;
+    const size_t by_task = reporters[text(i, "task")].size();
+    const size_t n = listed ? listed : scope == "province" ? std::max<size_t>(by_task, 1) : all_units;
     o.lines += n;
-    if (!listed && scope == "province") ++o.province;
+    if (!listed && scope == "province" && by_task == 0) ++o.province;  // "Toàn tỉnh": nobody named
     if (text(i, "code") == "CT-CAPNUOC-PHUONG") o.ward_water = n;
   }
   for (dom::element t : prog["tasks"].get_array()) {
     const std::string deadline = text(t, "deadline");
-    if (deadline.empty() || deadline >= "2026-01-01") o.lines += t["units"].get_array().size();
+    if (!deadline.empty() && deadline < "2026-01-01") continue;
+    std::set<std::string> who = reporters[text(t, "code")];
+    for (dom::element u : t["units"].get_array()) who.insert(std::string(u.get_string().value()));
+    o.lines += who.size();
   }
   return o;
 }
@@ -255,7 +269,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(out.find("Hạn xã, phường, sở ngành báo cáo: 05/06/2026"), std::string::npos);
   EXPECT_NE(out.find("03808 Xã Mường La"), std::string::npos);
   EXPECT_NE(out.find("Chưa nộp (không có báo cáo):"), std::string::npos);
-  EXPECT_NE(out.find("NV06 CT-CAOTOC-CT03: toàn tỉnh"), std::string::npos);
+  EXPECT_NE(out.find("NV06 CT-CAOTOC-CT03: 1 đơn vị — SXD"), std::string::npos) << out;  // Sở Xây dựng's task
   EXPECT_NE(out.find("Tổng cộng " + std::to_string(kLines) + " dòng: đúng hạn 1, trễ 1, chưa nộp " +
                      std::to_string(kLines - 2) + " (trong đó 1 bản nháp)."),
             std::string::npos)
@@ -331,7 +345,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   for (const auto& h :
        {"Nhóm nhiệm vụ", "Chỉ tiêu", "Đơn vị", "Giá trị", "Mục tiêu", "Tiến độ",
         "Đúng hạn / Trễ / Chưa nộp", "Khó khăn", "Đề xuất", "Trạng thái duyệt", "Xã Mường La",
-        "Phường Tô Hiệu", "Chưa nộp", "Trễ", "Đúng hạn", "Đã duyệt", "Trả lại", "Toàn tỉnh"}) {
+        "Phường Tô Hiệu", "Chưa nộp", "Trễ", "Đúng hạn", "Đã duyệt", "Trả lại", "Sở Xây dựng", "Sở Y tế"}) {
     EXPECT_NE(strings.find(std::string(">") + h + "<"), std::string::npos) << h;
   }
   const std::string sheet = shell("unzip -p '" + xlsx + "' xl/worksheets/sheet1.xml");
@@ -340,9 +354,10 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(sheet.find("ySplit=\"1\""), std::string::npos);
   EXPECT_NE(sheet.find("state=\"frozen\""), std::string::npos);
   // 23 columns (A..W), the heading and the lines.
-  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:W211\""), std::string::npos);
-  EXPECT_NE(sheet.find("<row r=\"211\""), std::string::npos);
-  EXPECT_EQ(sheet.find("<row r=\"212\""), std::string::npos);
+  const std::string last = std::to_string(kLines + 1);
+  EXPECT_NE(sheet.find("<autoFilter ref=\"A1:W" + last + "\""), std::string::npos);
+  EXPECT_NE(sheet.find("<row r=\"" + last + "\""), std::string::npos);
+  EXPECT_EQ(sheet.find("<row r=\"" + std::to_string(kLines + 2) + "\""), std::string::npos);
   EXPECT_NE(shell("unzip -p '" + xlsx + "' xl/styles.xml").find("<b/>"), std::string::npos);
   EXPECT_NE(shell("unzip -p '" + xlsx + "' xl/workbook.xml").find("name=\"Báo cáo kỳ 2026-H1\""),
             std::string::npos);

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,7 @@
 
 #include "audit.hpp"
 #include "cli/data_dir.hpp"
+#include "cli/i18n.hpp"
 #include "storage/log_watermark.hpp"
 #include "storage/sqlite_storage.hpp"
 #include "tram/engine/json.hpp"
@@ -27,17 +29,38 @@ namespace fs = std::filesystem;
 namespace tram::server::cli {
 namespace {
 
+// A listing's column names: always in Vietnamese; in English only on a terminal, so that what
+// scripts read from the English listings (one line per row) stays as it was.
+bool column_names() { return vietnamese() || ::isatty(1); }
+
+// `text` padded with spaces to `width` letters (not bytes: "Lò Văn Minh", "đã thu hồi" line up).
+std::string pad(std::string_view text, size_t width) {
+  size_t letters = 0;
+  for (const char c : text) letters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return std::string(text) + std::string(letters < width ? width - letters : 0, ' ');
+}
+
+// A device's state as the operator reads it (the English word is also its code in the API).
+std::string state_said(DeviceState s) {
+  switch (s) {
+    case DeviceState::active: return _("active");
+    case DeviceState::revoked: return _("revoked");
+    case DeviceState::quarantined: return _("quarantined");
+  }
+  return std::string(device_state_name(s));
+}
+
 // admin restore: puts a backup in place of the database, the stopped server's files moved
 // aside (never deleted: they are evidence). log.head stays, so the next start knows what the
 // backup lacks and the devices' next syncs fill it in.
 int restore(const Options& o) {
   const std::string data = o.get("data"), from = o.get("from");
-  if (data.empty() || from.empty()) return die("restore --data DIR --from BACKUP.db");
-  if (lock_data_dir(data) < 0) return die("stop the server before restoring " + data);
+  if (data.empty() || from.empty()) return die(_("restore needs --data DIR --from BACKUP.db"));
+  if (lock_data_dir(data) < 0) return die(fmt(_("stop the server before restoring {1}"), data));
   if (Status st = SqliteStorage::check_file(from); !st.ok()) {
     return die(st.code() == Errc::storage_error && st.message() == "quick_check failed"
-                   ? "the backup " + from + " is damaged; take an older one"
-                   : "cannot open the backup " + from + ": " + st.message());
+                   ? fmt(_("the backup {1} is damaged; take an older one"), from)
+                   : fmt(_("cannot open the backup {1}: {2}"), from, st.message()));
   }
   const fs::path dir(data);
   const fs::path aside = dir / ("replaced-" + std::to_string(std::time(nullptr)));
@@ -45,16 +68,17 @@ int restore(const Options& o) {
   fs::create_directories(aside, ec);
   for (const char* name : {"tram.db", "tram.db-wal", "tram.db-shm"}) {
     if (fs::exists(dir / name, ec)) fs::rename(dir / name, aside / name, ec);
-    if (ec) return die("cannot move " + (dir / name).string() + " aside: " + ec.message());
+    if (ec) return die(fmt(_("cannot move {1} aside: {2}"), (dir / name).string(), ec.message()));
   }
   fs::copy_file(from, dir / "tram.db.tmp", fs::copy_options::overwrite_existing, ec);
   if (!ec) fs::rename(dir / "tram.db.tmp", dir / "tram.db", ec);
-  if (ec) return die("cannot copy the backup: " + ec.message());
+  if (ec) return die(fmt(_("cannot copy the backup: {1}"), ec.message()));
   ::chmod((dir / "tram.db").c_str(), 0600);
   AuditLog((dir / "audit.log").string()).record("restored", "admin", {{"from", from}, {"replaced_files", aside.string()}});
-  std::printf("restored %s from %s; the replaced files are in %s.\n"
-              "Start the server: devices re-send the change sets the backup lacks as they sync.\n",
-              (dir / "tram.db").c_str(), from.c_str(), aside.c_str());
+  std::printf("%s\n", fmt(_("restored {1} from {2}; the replaced files are in {3}.\n"
+                            "Start the server: devices re-send the change sets the backup lacks as they sync."),
+                          (dir / "tram.db").string(), from, aside.string())
+                          .c_str());
   return 0;
 }
 
@@ -62,24 +86,24 @@ int restore(const Options& o) {
 // accepted the loss); the current head becomes the mark and the warning stops.
 int ack_log(const Options& o) {
   const std::string data = o.get("data");
-  if (data.empty()) return die("ack-log --data DIR");
+  if (data.empty()) return die(_("ack-log needs --data DIR"));
   const fs::path dir(data);
   auto schema = load_schema_dir(o.get("schemas", default_schemas()) + "/sonla-2026");
-  if (!schema.ok()) return die(schema.status().to_string());
+  if (!schema.ok()) return die(explain(schema.status()));
   auto storage = SqliteStorage::open((dir / "tram.db").string(), *schema);
-  if (!storage.ok()) return die(storage.status().to_string());
+  if (!storage.ok()) return die(explain(storage.status()));
   auto head = (*storage)->head();
   auto rows = (*storage)->row_version();
-  if (!head.ok() || !rows.ok()) return die("cannot read the log head");
+  if (!head.ok() || !rows.ok()) return die(_("cannot read the log head"));
   const LogWatermark mark((dir / "log.head").string());
   const auto old = mark.read();
   if (!mark.write(Watermark{head->server_seq, head->log_hash, std::max(*rows, old ? old->row_version : 0)}) || !mark.sync()) {
-    return die("cannot write " + mark.path());
+    return die(fmt(_("cannot write {1}"), mark.path()));
   }
   std::error_code ec;
   fs::remove(dir / "log.behind", ec);
   AuditLog((dir / "audit.log").string()).record("log_acknowledged", "admin", {{"server_seq", std::to_string(head->server_seq)}});
-  std::printf("log head acknowledged at #%llu; /healthz reports ok again\n", static_cast<unsigned long long>(head->server_seq));
+  std::printf("%s\n", fmt(_("log head acknowledged at #{1}; /healthz reports ok again"), std::to_string(head->server_seq)).c_str());
   return 0;
 }
 
@@ -89,11 +113,11 @@ int ack_log(const Options& o) {
 int key_statement(const Options& o, const std::string& cmd, ClockSource& clock, RandomSource& random) {
   const std::string data = o.get("data");
   const std::string address = o.get("address");
-  if (data.empty() || (cmd == "move" && address.empty())) return die(cmd + " --data DIR" + (cmd == "move" ? " --address URL" : " [--address URL]"));
+  if (data.empty() || (cmd == "move" && address.empty())) return die(cmd == "move" ? _("move needs --data DIR --address URL") : _("rotate-key needs --data DIR [--address URL]"));
   if (!address.empty() && !address.starts_with("https://") && !address.starts_with("http://")) {
-    return die("--address is the server's new URL, e.g. https://tram.sonla.gov.vn:8443");
+    return die(_("--address is the server's new URL, e.g. https://tram.sonla.gov.vn:8443"));
   }
-  if (cmd == "rotate-key" && lock_data_dir(data) < 0) return die("stop the server before rotating its key");
+  if (cmd == "rotate-key" && lock_data_dir(data) < 0) return die(_("stop the server before rotating its key"));
   const fs::path dir(data);
   auto old_hex = secret_file(dir / "server.key", random, /*create=*/false);
   if (!old_hex.ok()) return die(old_hex.status());
@@ -123,20 +147,22 @@ int key_statement(const Options& o, const std::string& cmd, ClockSource& clock, 
     std::error_code ec;
     const fs::path retired = dir / ("server.key.retired-" + to_hex(old_key.public_key()).substr(0, 16));
     fs::copy_file(dir / "server.key", retired, fs::copy_options::overwrite_existing, ec);
-    if (ec) return die("cannot keep the old key in " + retired.string() + ": " + ec.message());
+    if (ec) return die(fmt(_("cannot keep the old key in {1}: {2}"), retired.string(), ec.message()));
     std::string new_hex = to_hex(new_seed);
     sodium_memzero(new_seed.data(), new_seed.size());
     if (Status st = write_atomically(dir / "server.key", new_hex + "\n"); !st.ok()) return die(st);
-    std::printf("server key rotated: %s -> %s (the old key is kept in %s)\n", to_hex(old_key.public_key()).c_str(),
-                to_hex(to).c_str(), retired.c_str());
+    // TRANSLATORS: the server key signs the receipts devices keep; "rotated": replaced by a new one.
+    std::printf("%s\n", fmt(_("server key rotated: {1} -> {2} (the old key is kept in {3})"), to_hex(old_key.public_key()),
+                             to_hex(to), retired.string())
+                             .c_str());
   }
-  if (!address.empty()) std::printf("devices will move to %s at their next sync with this server\n", address.c_str());
+  if (!address.empty()) std::printf("%s\n", fmt(_("devices will move to {1} at their next sync with this server"), address).c_str());
   return 0;
 }
 }  // namespace
 
 int admin(const Options& o, ClockSource& clock, RandomSource& random) {
-  if (o.positional.size() < 2) return die("admin needs a command; see --help");
+  if (o.positional.size() < 2) return die(_("admin needs a command; see --help"));
   const std::string cmd = o.positional[1];
   if (cmd == "rotate-key" || cmd == "move") return key_statement(o, cmd, clock, random);
   if (cmd == "restore") return restore(o);
@@ -148,7 +174,7 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
     UserRecord u;
     u.id = o.get("id");
     auto role = role_from_name(o.get("role"));
-    if (u.id.empty() || !role) return die("create-user --id USER --role official|department|reviewer|admin");
+    if (u.id.empty() || !role) return die(_("create-user needs --id USER --role official|department|reviewer|admin"));
     u.role = *role;
     std::stringstream units(o.get("units"));
     for (std::string code; std::getline(units, code, ',');) {
@@ -164,26 +190,33 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
       if (!nfc.ok()) return die("--name: " + nfc.status().message());
       u.name = *nfc;
     }
-    if (Status st = svc.create_user(u); !st.ok()) return die(st.to_string());
-    std::printf("user %s (%s) scope %s\n", u.id.c_str(), std::string(role_name(u.role)).c_str(),
-                u.all_units ? "province" : o.get("units").c_str());
+    if (Status st = svc.create_user(u); !st.ok()) return die(explain(st));
+    std::printf("%s\n", fmt(_("user {1} ({2}) scope {3}"), u.id, role_name(u.role),
+                             u.all_units ? std::string(_("province")) : o.get("units"))
+                             .c_str());
     return 0;
   }
   if (cmd == "delete-user") {
-    if (!o.has("id")) return die("delete-user --id USER");
-    if (Status st = svc.delete_user(o.get("id")); !st.ok()) return die(st.to_string());
-    std::printf("user %s deleted; their devices are revoked (what they sent stays on the server)\n", o.get("id").c_str());
+    if (!o.has("id")) return die(_("delete-user needs --id USER"));
+    if (Status st = svc.delete_user(o.get("id")); !st.ok()) return die(explain(st));
+    std::printf("%s\n", fmt(_("user {1} deleted; their devices are revoked (what they sent stays on the server)"), o.get("id")).c_str());
     return 0;
   }
   if (cmd == "enrol-code") {
     auto code = svc.issue_enrolment_code(o.get("user"), std::stoll(o.get("ttl-hours", "72")) * 3600 * 1000);
-    if (!code.ok()) return die(code.status().to_string());
+    if (!code.ok()) return die(explain(code.status()));
+    // The code alone on stdout (scripts take it); for a person, what it is for on stderr.
     std::printf("%s\n", code->c_str());
+    if (vietnamese()) {
+      std::fprintf(stderr, "%s\n", fmt(_("enrolment code for {1}, valid {2} hours: type it in tram-field init on the user's phone"),
+                                       o.get("user"), o.get("ttl-hours", "72"))
+                                       .c_str());
+    }
     return 0;
   }
   if (cmd == "devices") {
     auto list = svc.devices();
-    if (!list.ok()) return die(list.status().to_string());
+    if (!list.ok()) return die(explain(list.status()));
     // Times in Vietnam (UTC+7), as the province reads them.
     auto when = [](int64_t ms) -> std::string {
       if (ms <= 0) return "-";
@@ -193,49 +226,64 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
       char buf[32];
       return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm));
     };
+    if (column_names()) {
+      // TRANSLATORS: column names of `admin devices`; seq: how many change sets (signed updates) the device sent.
+      std::printf("%s\n", _("DEVICE KEY / USER / STATE / CHANGE SETS (seq) / ENROLLED, LAST SENT (Vietnam time)"));
+    }
     for (const auto& d : *list) {
-      std::printf("%s  %-20s %-11s seq=%-6llu enrolled %s  last sent %s\n", to_hex(d.key).c_str(), d.user.c_str(),
-                  std::string(device_state_name(d.state)).c_str(), static_cast<unsigned long long>(d.head.seq),
-                  when(d.enrolled_ms).c_str(), when(d.last_received_ms).c_str());
+      // "seq=" stays as it is in both languages: scripts read it (tests/links/scenario.sh).
+      std::printf("%s\n", fmt(_("{1}  {2} {3} seq={4} enrolled {5}  last sent {6}"), to_hex(d.key), pad(d.user, 20),
+                                pad(state_said(d.state), vietnamese() ? 14 : 11), pad(std::to_string(d.head.seq), 6), when(d.enrolled_ms),
+                                when(d.last_received_ms))
+                                .c_str());
     }
     return 0;
   }
   if (cmd == "users") {
     auto list = svc.users();
-    if (!list.ok()) return die(list.status().to_string());
+    if (!list.ok()) return die(explain(list.status()));
+    if (column_names()) {
+      std::printf("%s %s %s %s\n", pad(_("USER"), 20).c_str(), pad(_("ROLE"), 10).c_str(), pad(_("UNITS"), 24).c_str(), _("NAME"));
+    }
     for (const auto& u : *list) {
-      std::string scope = u.all_units ? "province" : "";
+      std::string scope = u.all_units ? _("province") : "";
       for (const auto& code : u.units) scope += (scope.empty() ? "" : ",") + code;
-      std::printf("%-20s %-10s %-24s %s\n", u.id.c_str(), std::string(role_name(u.role)).c_str(), scope.c_str(), u.name.c_str());
+      std::printf("%s %s %s %s\n", pad(u.id, 20).c_str(), pad(std::string(role_name(u.role)), 10).c_str(), pad(scope, 24).c_str(),
+                  u.name.c_str());
     }
     return 0;
   }
   if (cmd == "units") {
     auto list = svc.units();
-    if (!list.ok()) return die(list.status().to_string());
-    for (const auto& u : *list) std::printf("%s  %s %s\n", u.code.c_str(), u.type.c_str(), u.name.c_str());
+    if (!list.ok()) return die(explain(list.status()));
+    if (column_names()) std::printf("%s  %s\n", pad(_("CODE"), 5).c_str(), _("COMMUNE, WARD OR DEPARTMENT"));
+    for (const auto& u : *list) {
+      // Communes and wards as "03808  xã Mường La"; departments by their own name ("STC  Sở Tài chính").
+      const bool commune = u.type == "xã" || u.type == "phường";
+      std::printf("%s  %s%s%s\n", u.code.c_str(), commune ? u.type.c_str() : "", commune ? " " : "", u.name.c_str());
+    }
     return 0;
   }
   if (cmd == "revoke" || cmd == "release") {
     auto key = from_hex<32>(o.get("device"));
-    if (!key) return die(cmd + " --device <64 hex>");
+    if (!key) return die(fmt(_("{1} needs --device with the device key (64 hex digits, as admin devices shows it)"), cmd));
     Status st = svc.set_device_state(*key, cmd == "revoke" ? DeviceState::revoked : DeviceState::active);
-    if (!st.ok()) return die(st.to_string());
-    std::printf("device %s %s\n", o.get("device").c_str(), cmd == "revoke" ? "revoked" : "released");
+    if (!st.ok()) return die(explain(st));
+    std::printf("%s\n", fmt(cmd == "revoke" ? _("device {1} revoked") : _("device {1} released"), o.get("device")).c_str());
     return 0;
   }
   if (cmd == "backup") {
-    if (!o.has("to")) return die("backup --to FILE");
-    if (Status st = svc.backup(o.get("to")); !st.ok()) return die(st.to_string());
-    std::printf("backup written to %s\n", o.get("to").c_str());
+    if (!o.has("to")) return die(_("backup needs --to FILE"));
+    if (Status st = svc.backup(o.get("to")); !st.ok()) return die(explain(st));
+    std::printf("%s\n", fmt(_("backup written to {1}"), o.get("to")).c_str());
     return 0;
   }
   if (cmd == "import-bundle") {
     std::ifstream in(o.get("in"), std::ios::binary);
-    if (!o.has("in") || !in) return die("import-bundle --in BUNDLE [--out RECEIPTS]: cannot read the bundle");
+    if (!o.has("in") || !in) return die(_("import-bundle --in BUNDLE [--out RECEIPTS]: cannot read the bundle"));
     const std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const Response r = svc.import_bundle(bundle);
-    if (r.status != 200) return die("bundle refused (" + std::to_string(r.status) + "): " + r.body);
+    if (r.status != 200) return die(fmt(_("bundle refused ({1}): {2}"), std::to_string(r.status), r.body));
     const std::string out = o.get("out", o.get("in") + ".receipts");
     std::ofstream(out, std::ios::binary) << r.body;
     size_t accepted = 0, items = 0;
@@ -248,8 +296,10 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
         accepted += !item["status"].get_string().get(status) && status != "rejected";
       }
     }
-    std::printf("bundle imported: %zu change set%s, %zu accepted or already held; receipts written to %s\n", items,
-                items == 1 ? "" : "s", accepted, out.c_str());
+    std::printf("%s\n", fmt(P_("bundle imported: {1} change set, {2} accepted or already held; receipts written to {3}",
+                                "bundle imported: {1} change sets, {2} accepted or already held; receipts written to {3}", items),
+                             std::to_string(items), std::to_string(accepted), out)
+                             .c_str());
     simdjson::dom::array files;
     if (!parser.parse(r.body)["files"].get_array().get(files)) {
       size_t stored = 0, carried = 0;
@@ -262,9 +312,13 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
         }
         std::string_view hash, reason;
         if (f["hash"].get_string().get(hash) || f["reason"].get_string().get(reason)) continue;
-        std::printf("evidence file %s not stored: %s\n", std::string(hash).c_str(), std::string(reason).c_str());
+        std::printf("%s\n", fmt(_("evidence file {1} not stored: {2}"), hash, reason).c_str());
       }
-      if (carried) std::printf("evidence files: %zu carried, %zu stored (verified by hash)\n", carried, stored);
+      if (carried) {
+        std::printf("%s\n", fmt(_("evidence files: {1} carried, {2} stored (verified by hash)"), std::to_string(carried),
+                                 std::to_string(stored))
+                                 .c_str());
+      }
     }
     return 0;
   }
@@ -272,7 +326,7 @@ int admin(const Options& o, ClockSource& clock, RandomSource& random) {
     std::printf("%s\n", server->admin_token.c_str());
     return 0;
   }
-  return die("unknown admin command " + cmd);
+  return die(fmt(_("unknown admin command {1}"), cmd));
 }
 
 }  // namespace tram::server::cli

@@ -7,6 +7,7 @@
 //   admin.cpp        `admin …` (create-user, enrol-code, devices, revoke, release, backup,
 //                    restore, ack-log, rotate-key, move, import-bundle, token)
 //   report_command.cpp  `report`
+//   i18n.{hpp,cpp}   the operator's language (--lang vi|en, LANG): gettext domain tram-server
 #pragma once
 
 #include <map>

@@ -14,6 +14,7 @@
 #include <span>
 
 #include "audit.hpp"
+#include "cli/i18n.hpp"
 #include "tram/engine/sqlite.hpp"
 #include "storage/log_watermark.hpp"
 #include "storage/sqlite_storage.hpp"
@@ -25,9 +26,10 @@ namespace fs = std::filesystem;
 namespace tram::server::cli {
 
 std::string damaged(const std::string& what, const std::string& data) {
-  return what + "\n  The server will not serve over damaged or missing state. The way out (docs/operations.md §3):\n"
-                "    tram-server admin restore --data " + data + " --from BACKUP.db   (the newest backup; devices re-send\n"
-                "    what it lacks), then start the server again.";
+  return what + "\n" + fmt(_("  The server will not serve over damaged or missing state. The way out (docs/operations.md §3):\n"
+                             "    tram-server admin restore --data {1} --from BACKUP.db   (the newest backup; devices re-send\n"
+                             "    what it lacks), then start the server again."),
+                           data);
 }
 
 
@@ -37,9 +39,9 @@ Result<std::string> secret_file(const fs::path& path, RandomSource& random, bool
     std::ifstream in(path);
     std::string hex, rest;
     if (in >> hex && hex.size() == 64 && from_hex<32>(hex) && !(in >> rest)) return hex;
-    return Status(Errc::storage_error, path.string() + " is not 64 hex digits");
+    return Status(Errc::storage_error, fmt(_("{1} is not 64 hex digits"), path.string()));
   }
-  if (!create) return Status(Errc::storage_error, path.string() + " is missing");
+  if (!create) return Status(Errc::storage_error, fmt(_("{1} is missing"), path.string()));
   std::array<uint8_t, 32> raw;
   random.fill(std::as_writable_bytes(std::span(raw)));
   std::string hex = to_hex(raw);
@@ -49,11 +51,11 @@ Result<std::string> secret_file(const fs::path& path, RandomSource& random, bool
     std::ofstream out(tmp);
     out << hex << "\n";
     out.flush();
-    if (!out) return Status(Errc::storage_error, "cannot write " + tmp.string());
+    if (!out) return Status(Errc::storage_error, fmt(_("cannot write {1}"), tmp.string()));
   }
   ::chmod(tmp.c_str(), 0600);
   fs::rename(tmp, path, ec);
-  if (ec) return Status(Errc::storage_error, "cannot write " + path.string() + ": " + ec.message());
+  if (ec) return Status(Errc::storage_error, fmt(_("cannot write {1}"), path.string()) + ": " + ec.message());
   return hex;
 }
 
@@ -70,7 +72,7 @@ Result<std::string> read_key_statements(const fs::path& dir) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   simdjson::dom::parser parser;
   simdjson::dom::array items;
-  if (parser.parse(text).get_array().get(items)) return Status(Errc::storage_error, path.string() + " is not a JSON array");
+  if (parser.parse(text).get_array().get(items)) return Status(Errc::storage_error, fmt(_("{1} is not a JSON array"), path.string()));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
 }
@@ -78,22 +80,22 @@ Result<std::string> read_key_statements(const fs::path& dir) {
 Status write_atomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) return {Errc::storage_error, "cannot write " + tmp.string()};
+  if (fd < 0) return {Errc::storage_error, fmt(_("cannot write {1}"), tmp.string())};
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   std::error_code ec;
   if (ok) fs::rename(tmp, path, ec);
-  if (!ok || ec) return {Errc::storage_error, "cannot write " + path.string()};
+  if (!ok || ec) return {Errc::storage_error, fmt(_("cannot write {1}"), path.string())};
   return {};
 }
 
 
 Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& random, bool serving) {
   const std::string data = o.get("data");
-  if (data.empty()) return Status(Errc::invalid_argument, "--data DIR is required");
+  if (data.empty()) return Status(Errc::invalid_argument, _("--data DIR is required"));
   std::error_code ec;
   fs::create_directories(data, ec);
-  if (ec) return Status(Errc::storage_error, "cannot create " + data + ": " + ec.message());
+  if (ec) return Status(Errc::storage_error, fmt(_("cannot create {1}: {2}"), data, ec.message()));
   const fs::path dir(data), db_path = dir / "tram.db", key_path = dir / "server.key";
   const LogWatermark mark((dir / "log.head").string());
   const std::string behind_path = (dir / "log.behind").string();
@@ -103,15 +105,20 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   if (!mark_error.empty()) return Status(Errc::storage_error, damaged(mark_error, data));
   if (!db_exists && (key_exists || last)) {
     return Status(Errc::storage_error,
-                  damaged(db_path.string() + " is missing, but this server has a key" +
-                              (last ? " and signed its log up to #" + std::to_string(last->server_seq) : std::string()) +
-                              ".\n  (To start a new, empty server instead, move server.key and log.head away.)",
+                  damaged(last ? fmt(_("{1} is missing, but this server has a key and signed its log up to #{2}.\n"
+                                       "  (To start a new, empty server instead, move server.key and log.head away.)"),
+                                     db_path.string(), std::to_string(last->server_seq))
+                               : fmt(_("{1} is missing, but this server has a key.\n"
+                                       "  (To start a new, empty server instead, move server.key and log.head away.)"),
+                                     db_path.string()),
                           data));
   }
   if (db_exists && !key_exists) {
     return Status(Errc::storage_error,
-                  damaged(key_path.string() + " is missing: every device trusts this server's key, so a new one is\n"
-                          "  never made where a database exists. Copy server.key back from the backup of this data directory.",
+                  // TRANSLATORS: server.key: the server's signing key, which devices check every receipt against.
+                  damaged(fmt(_("{1} is missing: every device trusts this server's key, so a new one is\n"
+                                "  never made where a database exists. Copy server.key back from the backup of this data directory."),
+                              key_path.string()),
                           data));
   }
   const std::string schemas = o.get("schemas", default_schemas());
@@ -129,7 +136,7 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
     }
   }
   auto storage = SqliteStorage::open(db_path.string(), *schema);
-  if (!storage.ok()) return Status(Errc::storage_error, damaged("cannot open " + db_path.string() + ": " + storage.status().message(), data));
+  if (!storage.ok()) return Status(Errc::storage_error, damaged(fmt(_("cannot open {1}: {2}"), db_path.string(), storage.status().message()), data));
   if (!stored_version.empty() && stored_version != std::to_string(schema->version)) {
     AuditLog((dir / "audit.log").string())
         .record("schema_migrated", "server", {{"schema", schema->id}, {"from_version", stored_version},
@@ -146,7 +153,7 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
                (head->server_seq == last->server_seq && head->log_hash != last->log_hash))) {
     if (!behind) {
       behind = LogBehind{last->server_seq, head->server_seq, clock.now_ms()};
-      if (!LogWatermark::write_behind(behind_path, *behind)) return Status(Errc::storage_error, "cannot write " + behind_path);
+      if (!LogWatermark::write_behind(behind_path, *behind)) return Status(Errc::storage_error, fmt(_("cannot write {1}"), behind_path));
     }
     // What devices send again gets row versions above every cursor they hold.
     if (Status st = (*storage)->raise_row_version(last->row_version); !st.ok()) return st;
@@ -183,12 +190,12 @@ Result<Server> open_server(const Options& o, ClockSource& clock, RandomSource& r
   }
   if (behind) {
     s.service->set_log_behind(*behind);
-    std::fprintf(stderr,
-                 "tram-server: WARNING: the log is behind the last head this server signed (#%llu, the database has #%llu):\n"
-                 "  receipted change sets are missing (a restored backup or a lost WAL). Devices re-send what they hold\n"
-                 "  as they sync. /healthz reports \"log_behind\" until `tram-server admin ack-log --data %s`.\n",
-                 static_cast<unsigned long long>(behind->expected_seq), static_cast<unsigned long long>(behind->found_seq),
-                 data.c_str());
+    std::fprintf(stderr, "tram-server: %s\n",
+                 fmt(_("WARNING: the log is behind the last head this server signed (#{1}, the database has #{2}):\n"
+                       "  receipted change sets are missing (a restored backup or a lost WAL). Devices re-send what they hold\n"
+                       "  as they sync. /healthz reports \"log_behind\" until `tram-server admin ack-log --data {3}`."),
+                     std::to_string(behind->expected_seq), std::to_string(behind->found_seq), data)
+                     .c_str());
   }
   return s;
 }

@@ -8,6 +8,7 @@
 
 #include "audit.hpp"
 #include "cli/data_dir.hpp"
+#include "cli/i18n.hpp"
 #include "http/http_server.hpp"
 #include "tram/engine/json.hpp"
 
@@ -16,10 +17,10 @@ namespace tram::server::cli {
 int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   auto server = open_server(o, clock, random, /*serving=*/true);
   if (!server.ok()) return die(server.status());
-  if (lock_data_dir(o.get("data")) < 0) return die("another tram-server is serving or seeding " + o.get("data"));
+  if (lock_data_dir(o.get("data")) < 0) return die(fmt(_("another tram-server is serving or seeding {1}"), o.get("data")));
   const std::string listen = o.get("listen", "127.0.0.1:8080");
   const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return die("--listen HOST:PORT");
+  if (colon == std::string::npos) return die(fmt(_("--listen takes HOST:PORT (e.g. 0.0.0.0:8443), not {1}"), listen));
   std::mutex log_mu;
   HttpLimits limits;
   if (o.has("max-connections")) limits.max_connections = std::stoul(o.get("max-connections"));
@@ -42,12 +43,15 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
                                  std::fprintf(stderr, "%s\n", stamped.c_str());
                                },
                                TlsFiles{o.get("tls-cert"), o.get("tls-key")});
-  if (!http.ok()) return die(http.status().to_string());
-  std::printf("tram-server listening on %s:%u%s\n", listen.substr(0, colon).c_str(), (*http)->port(),
-              o.has("tls-cert") ? " (TLS)" : "");
-  std::printf("server key %s\n", to_hex(server->service->server_key()).c_str());
+  if (!http.ok()) return die(explain(http.status()));
+  const std::string address = listen.substr(0, colon) + ":" + std::to_string((*http)->port());
+  // TRANSLATORS: keep the words "listening on" and the address last but for "(TLS)": scripts and
+  // tests wait for them and read the port after the address's ':'.
+  std::printf("%s\n", fmt(_("tram-server listening on {1}{2}"), address, o.has("tls-cert") ? " (TLS)" : "").c_str());
+  // TRANSLATORS: the server key signs the receipts; devices compare it with the one they trust.
+  std::printf("%s\n", fmt(_("server key {1}"), to_hex(server->service->server_key())).c_str());
   if (server->service->serves_web_app()) {
-    std::printf("web app at %s://%s:%u/\n", o.has("tls-cert") ? "https" : "http", listen.substr(0, colon).c_str(), (*http)->port());
+    std::printf("%s\n", fmt(_("web app at {1}://{2}/"), o.has("tls-cert") ? "https" : "http", address).c_str());
   }
   std::fflush(stdout);
   // Default 4 on 2 cores: a thread waiting for the single writer uses no CPU, and pushes that

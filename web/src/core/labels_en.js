@@ -11,7 +11,7 @@ export const EN_LABELS = {
     task_group: { _table: 'Task group', code: 'Code', number: 'Number', title: 'Task group' },
     task: {
       _table: 'Task', code: 'Code', task_group: 'Task group', title: 'Task', lead: 'Lead agency', implements: 'Implementing document',
-      deadline: 'Deadline', units: 'Implementing units (codes)',
+      deadline: 'Deadline', units: 'Implementing units (codes)', text: 'Full wording of the task',
     },
     indicator: {
       _table: 'Indicator', code: 'Indicator code', task: 'Task', title: 'Indicator', kind: 'Kind', comparator: 'Comparison',

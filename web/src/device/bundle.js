@@ -5,8 +5,11 @@
 // the administrator's page); the receipt bundle comes back the same way and settles the outbox
 // with the same verified receipts a push would have given. Nothing is marked as sent by an
 // export: the next sync sends the same change sets again and is answered `duplicate`.
+// Bundle version 2 (§16.1) carries the evidence photos the server has not confirmed, so that the
+// reports do not arrive without them; the server checks each one against its hash.
 import { pushBody } from '../core/wire.js';
-import { toHex, utf8 } from '../core/bytes.js';
+import { toHex, toBase64, utf8 } from '../core/bytes.js';
+import { blake2b256 } from '../core/hash.js';
 import { err } from './errors.js';
 import { req } from './idb.js';
 import { record, isPending } from './push.js';
@@ -14,15 +17,46 @@ import { record, isPending } from './push.js';
 export const BUNDLE_PREFIX = 'tram-bundle-v1:';
 const HEX64 = /^[0-9a-f]{64}$/;
 
-// dev: the Device (store, key, principal). → { text, count, seqs }: the bundle's JSON text, byte
-// for byte what the SDK writes for the same change sets and time.
-export async function exportBundle(dev, nowMs = Date.now()) {
-  const pending = (await dev.store.getAll('outbox')).filter(isPending).sort((a, b) => a.seq - b.seq);
+// The files a bundle carries (§16.1): every file still in the upload queue (waiting or part
+// uploaded) that a pending change set names, or an accepted one whose upload had not finished:
+// what the next online sync would upload. Not a file no change set names yet (a photo taken for
+// a report not saved: the server would leave it out), nor one only rejected change sets name.
+// A file kept from before files remembered their change sets (no `named`) is carried.
+async function carriedFiles(store, outbox) {
+  const state = new Map(outbox.map((e) => [e.seq, e.state]));
+  const live = (seq) => { const s = state.get(seq); return s === 'waiting' || s === 'sent' || s === 'accepted'; };
+  return (await store.getAll('attachments'))
+    .filter((a) => (a.state === 'waiting' || a.state === 'uploading') && a.blob && (!a.named || a.named.some(live)))
+    .sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)); // the SDK's order (a std::set of hex)
+}
+
+// dev: the Device (store, key, principal). onProgress({ done, total }) after each photo packed.
+// → { text, count, seqs, files, fileBytes }: the bundle's JSON text, byte for byte what the SDK
+// writes for the same change sets, files and time: version 1 without files, version 2 with them.
+export async function exportBundle(dev, nowMs = Date.now(), onProgress = () => {}) {
+  const outbox = await dev.store.getAll('outbox');
+  const pending = outbox.filter(isPending).sort((a, b) => a.seq - b.seq);
   if (!pending.length) throw err('nothing_pending', 'the outbox is empty: nothing to bundle', 'Không có gì đang chờ gửi');
   const body = pushBody(pending.map((e) => ({ bytes: e.bytes, sig: e.sig })));
   const sig = toHex(await dev.key.sign(utf8(BUNDLE_PREFIX + body)));
-  const text = `{"v":1,"kind":"tram-bundle","device":"${dev.principal.device}","created_ms":${Math.floor(nowMs)},"body":${JSON.stringify(body)},"sig":"${sig}"}`;
-  return { text, count: pending.length, seqs: pending.map((e) => e.seq) };
+  const queued = await carriedFiles(dev.store, outbox);
+  const files = [];
+  let fileBytes = 0;
+  onProgress({ done: 0, total: queued.length });
+  for (const [i, a] of queued.entries()) {
+    const bytes = new Uint8Array(await a.blob.arrayBuffer());
+    // A local copy that no longer hashes to its name would make the server refuse the whole
+    // bundle (§16.2): leave it out, as the SDK leaves out a file gone from the phone.
+    if (toHex(blake2b256(bytes)) === a.hash) {
+      files.push(`{"hash":"${a.hash}","size":${bytes.length},"data":"${toBase64(bytes)}"}`);
+      fileBytes += bytes.length;
+    }
+    onProgress({ done: i + 1, total: queued.length });
+  }
+  const v = files.length ? 2 : 1;
+  const text = `{"v":${v},"kind":"tram-bundle","device":"${dev.principal.device}","created_ms":${Math.floor(nowMs)},"body":${JSON.stringify(body)},"sig":"${sig}"` +
+    (files.length ? `,"files":[${files.join(',')}]}` : '}');
+  return { text, count: pending.length, seqs: pending.map((e) => e.seq), files: files.length, fileBytes };
 }
 
 // The receipt bundle's text → the sync report's counts ({ accepted, rejected, duplicates, … }).
@@ -62,5 +96,20 @@ export async function importReceipts(dev, text) {
     report, changed: (tables) => dev._changed(tables) };
   await record(sc, batch, { results, head: null });
   report.pushed = report.accepted + report.rejected;
+  // The photos the server stored from the bundle (§16.3) leave the upload queue: not sent again.
+  const stored = (Array.isArray(o.files) ? o.files : [])
+    .filter((f) => f && f.stored === true && typeof f.hash === 'string' && HEX64.test(f.hash.toLowerCase()))
+    .map((f) => f.hash.toLowerCase());
+  if (stored.length) {
+    await dev.store.tx(['attachments'], 'readwrite', async (s) => {
+      for (const hash of stored) {
+        const a = await req(s.attachments.get(hash));
+        if (!a || (a.state !== 'waiting' && a.state !== 'uploading')) continue; // done already: count it once
+        await req(s.attachments.put({ ...a, state: 'complete', offset: a.size, completedAt: Date.now() }));
+        report.uploaded++;
+      }
+    });
+    if (report.uploaded) dev._changed(new Set()); // the status bar's count of photos to send
+  }
   return report;
 }

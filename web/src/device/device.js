@@ -213,10 +213,11 @@ export class Device {
 
   // ---- store and forward (protocol §16) --------------------------------------------------------
 
-  // The outbox as a bundle file's text, signed by this device: { text, count, seqs }.
-  async exportBundle() {
+  // The outbox as a bundle file's text, signed by this device, with the photos still to upload:
+  // { text, count, seqs, files, fileBytes }. onProgress({ done, total }) as the photos are packed.
+  async exportBundle({ onProgress } = {}) {
     this.#needReady();
-    return exportBundle(this);
+    return exportBundle(this, Date.now(), onProgress);
   }
 
   // The receipt bundle an administrator's import wrote: verified and settled like a push's answer

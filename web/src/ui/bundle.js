@@ -5,8 +5,10 @@
 // tap saves it), which works offline: nothing leaves the phone but through the user's hands.
 import { h, toast } from './dom.js';
 import { t } from './i18n/index.js';
-import { todayVN } from './format.js';
+import { todayVN, fmtBytes } from './format.js';
 import { problemText } from './errors.js';
+
+export const ADMIN_PAGE_LIMIT = 8 << 20; // bytes: the server's request body limit
 
 export function fileLink(text, name, cls = 'a.button.primary.file-link') {
   const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
@@ -26,10 +28,21 @@ export function bundleCard(dev, waitingCount) {
       out.textContent = '';
       exportBtn.disabled = true;
       try {
-        const b = await dev.exportBundle();
+        // Packing photos takes a moment on a slow phone: say which one it is at.
+        const packing = h('p.note.packing', { role: 'status' });
+        out.append(packing);
+        const b = await dev.exportBundle({ onProgress: ({ done, total }) => {
+          packing.textContent = total ? t('bundle.packing', { done: Math.min(done + 1, total), total }) : '';
+        } });
+        out.textContent = '';
         const name = `tram-${dev.principal.user}-${todayVN()}-${b.seqs[0]}-${b.seqs[b.seqs.length - 1]}.bundle`;
-        out.append(h('p.note', t('bundle.made', { n: b.count })), fileLink(b.text, name), h('p.hint', t('bundle.carry')));
+        const made = b.files ? t('bundle.made_photos', { n: b.count, photos: b.files, size: fmtBytes(b.fileBytes) }) : t('bundle.made', { n: b.count });
+        out.append(h('p.note', made), fileLink(b.text, name), h('p.hint', t('bundle.carry')));
+        // The administrator's page takes bodies up to 8 MiB (protocol §1.1, §16.1); the
+        // command line has no limit.
+        if (b.text.length > ADMIN_PAGE_LIMIT) out.append(h('p.hint.large', t('bundle.large')));
       } catch (e) {
+        out.textContent = ''; // no progress line left over from a failed export
         err.textContent = problemText(e);
       } finally {
         exportBtn.disabled = false;
@@ -46,7 +59,9 @@ export function bundleCard(dev, waitingCount) {
         const text = await readChosen(input);
         if (text == null) return;
         const r = await dev.importReceipts(text);
-        const said = r.accepted + r.rejected ? t('bundle.imported', { n: r.accepted, rejected: r.rejected }) : t('bundle.nothing_new');
+        let said = r.accepted + r.rejected ? t('bundle.imported', { n: r.accepted, rejected: r.rejected }) : '';
+        if (r.uploaded) said = [said, t('bundle.imported_photos', { photos: r.uploaded })].filter(Boolean).join(' ');
+        said ||= t('bundle.nothing_new');
         done.append(h('p.note.ok', '✓ ', said));
         toast(said); // the screen redraws when the outbox settles: the toast outlives it
       } catch (e) {

@@ -17,8 +17,9 @@ export function invalidate() {
 export async function refData(dev) {
   if (cache && cacheDev === dev) return cache;
   cacheDev = dev;
-  const [units, groups, tasks, indicators, periods, indicatorUnits] = await Promise.all(
-    ['unit', 'task_group', 'task', 'indicator', 'reporting_period', 'indicator_unit'].map((n) => q(dev, n)));
+  // agency and task_reporter: schema v3 (a device on an older schema has none: q answers []).
+  const [units, groups, tasks, indicators, periods, indicatorUnits, agencies, taskReporters] = await Promise.all(
+    ['unit', 'task_group', 'task', 'indicator', 'reporting_period', 'indicator_unit', 'agency', 'task_reporter'].map((n) => q(dev, n)));
   const byId = (rows) => new Map(rows.map((r) => [r.id, r]));
   const iu = new Map();
   for (const r of indicatorUnits) {
@@ -27,7 +28,15 @@ export async function refData(dev) {
   }
   periods.sort((a, b) => (a.unit_due < b.unit_due ? -1 : a.unit_due > b.unit_due ? 1 : a.id < b.id ? -1 : 1));
   groups.sort((a, b) => (a.number ?? 0) - (b.number ?? 0));
-  cache = { units: byId(units), groups: byId(groups), groupList: groups, tasks: byId(tasks), indicators: byId(indicators), periods, indicatorUnits: iu };
+  const tr = new Map();
+  for (const r of taskReporters) {
+    if (!tr.has(r.task)) tr.set(r.task, []);
+    tr.get(r.task).push(r.unit_code);
+  }
+  cache = {
+    units: byId(units), agencies: byId(agencies), groups: byId(groups), groupList: groups, tasks: byId(tasks), indicators: byId(indicators),
+    periods, indicatorUnits: iu, taskReporters: tr,
+  };
   return cache;
 }
 
@@ -43,7 +52,7 @@ async function q(dev, table, pred) {
 export function unitTitle(ref, code) {
   if (!code) return t('unit.province');
   const u = ref?.units.get(code);
-  if (!u) return code;
+  if (!u) return ref?.agencies?.get(code)?.name || code;  // a department: by its own name
   const type = u.type === 'phường' ? t('unit.ward') : t('unit.commune');
   return `${type} ${u.name}`;
 }
@@ -111,6 +120,8 @@ export function judgeTarget(ind, p, report) {
     else if (phase !== 'none') met = false; // a milestone not done by its deadline
   }
   if (phase === 'after') return met ? 'met' : 'overdue';
+  // No date in the programme (the 4-lane widening): short of the target is progress, not "not met".
+  if (phase === 'none' && met === false) return 'not_due';
   if (met == null) return '';
   return met ? 'met' : 'not_met';
 }
@@ -154,7 +165,16 @@ function splitCodes(s) {
 function indicatorApplies(ref, ind, unit) {
   const listed = ref.indicatorUnits.get(ind.id);
   if (listed?.length) return listed.includes(unit);
-  return ind.applies_to === 'all_communes_and_wards';
+  // …and only to communes and wards, not to a department (schema v3 agency).
+  return ind.applies_to === 'all_communes_and_wards' && !ref.agencies?.has(unit);
+}
+
+// Who reports on a task: the units the programme names, then task_reporter's (province.cpp
+// task_reporters).
+function taskReporters(ref, task) {
+  const out = splitCodes(task?.units);
+  for (const r of ref.taskReporters?.get(task?.id) || []) if (!out.includes(r)) out.push(r);
+  return out;
 }
 
 const rank = (s) => ({ draft: 1, returned: 2, submitted: 3, accepted: 4 })[s] || 0;
@@ -178,10 +198,14 @@ export function dueForUnit(ref, reports, p, unit, today = todayVN()) {
     items.set(key, item);
   };
   for (const ind of ref.indicators.values()) {
-    if (ind.applies_to !== 'province' && indicatorApplies(ref, ind, unit) && expectedIn(ref, reports, ind, p, unit)) add('indicator', ind.id);
+    // A province-wide indicator is owed by the reporters of its task (a department), if any.
+    const applies = ind.applies_to === 'province'
+      ? (ref.taskReporters?.get(ind.task) || []).includes(unit)
+      : indicatorApplies(ref, ind, unit);
+    if (applies && expectedIn(ref, reports, ind, p, unit)) add('indicator', ind.id);
   }
   for (const task of ref.tasks.values()) {
-    if (splitCodes(task.units).includes(unit) && (!task.deadline || task.deadline >= p.starts)) add('task', task.id);
+    if (taskReporters(ref, task).includes(unit) && (!task.deadline || task.deadline >= p.starts)) add('task', task.id);
   }
   for (const r of reports) {
     if (r.period !== p.id || r.unit_code !== unit) continue;

@@ -13,6 +13,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync, rmSync } from 'node:fs';
 import { blake2b } from '@noble/hashes/blake2.js';
+import { schemaVersion } from '../unit/golden.mjs';
 import {
   startServer, bundleTestPage, launchBrowser, setOffline, throttle, reload, waitFor, inPage, withTimeout, WEB_DIR,
 } from './harness.mjs';
@@ -68,7 +69,7 @@ test('enrolment pins the server key, fetches the schema and the first sync takes
   assert.deepEqual(principal.units, ['03808']);
   assert.equal(principal.name, 'Lò Văn Minh');
   assert.equal(principal.server_key, srv.serverKey, 'the pinned key is the server key');
-  assert.equal(await onDev(page, 'default', (dev) => [dev.state, dev.schema.id, dev.schema.version].join(' ')), 'ready sonla-2026 2');
+  assert.equal(await onDev(page, 'default', (dev) => [dev.state, dev.schema.id, dev.schema.version].join(' ')), `ready sonla-2026 ${schemaVersion()}`);
 
   // A second sync called while one runs gets the same promise.
   const r = await onDev(page, 'default', async (dev) => {

@@ -195,8 +195,10 @@ test('the dashboard shows the province report, and keeps it for offline viewing'
   await go(page, '#/dashboard?period=2026-H1');
   await waitText(page, 'p.note', 'Số liệu mới nhất');
   await page.waitForSelector('.unit-grid .tile');
-  const tiles = await page.$$eval('.unit-grid .tile', (l) => l.length);
-  assert.equal(tiles, 75, 'every commune and ward has a tile');
+  const tiles = await page.$$eval('.unit-grid', (grids) => grids.map((g) => g.querySelectorAll('.tile').length));
+  assert.equal(tiles[0], 75, 'every commune and ward has a tile');
+  assert.equal(tiles[1], 16, 'and every department (sở, ban, ngành), in a grid of their own');
+  assert.match(await page.$eval('.unit-grid .tile[title^="Sở Y tế"]', (e) => e.textContent), /0\/\d+/);
   // Mường La sent one of its four reports (late: after 05/06/2026); the others are still missing.
   const muongLa = await page.$eval('.unit-grid .tile[title$="(03808)"]', (e) => [e.className, e.textContent]);
   assert.match(muongLa[0], /partial/);

@@ -1,6 +1,6 @@
 // The golden change sets of tests/golden/, rebuilt as tests/engine/changeset_test.cpp builds
 // them (golden_basic, golden_chained), for the unit tests. Not a test file itself.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { utf8, toHex } from '../../src/core/bytes.js';
 import { blake2b256 } from '../../src/core/hash.js';
@@ -63,4 +63,7 @@ export function goldenChained(prevId) {
   };
 }
 
-export const schemaJson = () => readFileSync(`${REPO}schemas/sonla-2026/v2.json`, 'utf8');
+// The newest published version (schemas/sonla-2026/v<N>.json), the one the server serves.
+export const schemaVersion = () => Math.max(...readdirSync(`${REPO}schemas/sonla-2026`)
+  .map((f) => /^v(\d+)\.json$/.exec(f)).filter(Boolean).map((m) => Number(m[1])));
+export const schemaJson = () => readFileSync(`${REPO}schemas/sonla-2026/v${schemaVersion()}.json`, 'utf8');

@@ -10,9 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dueForUnit, judge, judgeTarget, currentPeriod, targetText, meetsTarget, uuid7, isoUtcSeconds, currentReviewComment } from '../../src/ui/data.js';
+import { dueForUnit, judge, judgeTarget, currentPeriod, unitTitle, targetText, meetsTarget, uuid7, isoUtcSeconds, currentReviewComment } from '../../src/ui/data.js';
 import { decisionOps } from '../../src/ui/screens/review-item.js';
 import { fmtDate, parseNumber, todayVN, fmtTimeVN, periodLabel } from '../../src/ui/format.js';
+import { schemaJson } from './golden.mjs';
 import { normaliseCode } from '../../src/ui/screens/enrol.js';
 import { usersWithDevices, fold } from '../../src/ui/screens/admin-user-list.js';
 import { mayComment, commentOp } from '../../src/ui/screens/history.js';
@@ -35,8 +36,17 @@ function seedRef({ onlyUnit } = {}) {
     if (!iu.has(r.indicator)) iu.set(r.indicator, []);
     iu.get(r.indicator).push(r.unit_code);
   }
+  // task_reporter is scoped the same way: a department's device receives its own assignments.
+  const tr = new Map();
+  for (const r of (rows.task_reporter || []).filter((x) => !onlyUnit || x.unit_code === onlyUnit)) {
+    if (!tr.has(r.task)) tr.set(r.task, []);
+    tr.get(r.task).push(r.unit_code);
+  }
   const periods = rows.reporting_period.slice().sort((a, b) => (a.unit_due < b.unit_due ? -1 : 1));
-  return { units: byId(rows.unit), groups: byId(rows.task_group), groupList: rows.task_group, tasks: byId(rows.task), indicators: byId(rows.indicator), periods, indicatorUnits: iu };
+  return {
+    units: byId(rows.unit), agencies: byId(rows.agency || []), groups: byId(rows.task_group), groupList: rows.task_group, tasks: byId(rows.task),
+    indicators: byId(rows.indicator), periods, indicatorUnits: iu, taskReporters: tr,
+  };
 }
 
 test('a commune owes its own indicators and tasks, not the wards\' or the province\'s', () => {
@@ -47,6 +57,24 @@ test('a commune owes its own indicators and tasks, not the wards\' or the provin
   assert.ok(items.every((i) => i.state === 'missing' && !i.standing.behind), 'nothing is late before the deadline');
   const late = dueForUnit(ref, [], p, '03808', '2026-06-06');
   assert.ok(late.every((i) => i.standing.overdue), 'everything missing is overdue after 05/06');
+});
+
+test('a department owes the tasks assigned to it and its tasks\' province-wide indicators', () => {
+  const ref = seedRef({ onlyUnit: 'SXD' });
+  const p = ref.periods.find((x) => x.id === '2026');
+  const items = dueForUnit(ref, [], p, 'SXD', '2026-06-01');
+  const codes = items.map((i) => i.code);
+  for (const c of ['NV06.01', 'NV08.04', 'CT-CAOTOC-HOABINH-MOCCHAU-4LAN', 'CT-SANBAY-NASAN']) assert.ok(codes.includes(c), c);
+  assert.ok(!codes.includes('NV07.06'), 'a health task is Sở Y tế\'s');
+  assert.equal(unitTitle(ref, 'SXD'), 'Sở Xây dựng');
+  // The widening has no deadline: a value short of 4 lanes is progress, never "not met".
+  const lanes = ref.indicators.get('CT-CAOTOC-HOABINH-MOCCHAU-4LAN');
+  assert.equal(lanes.deadline ?? null, null);
+  assert.equal(judgeTarget(lanes, p, { value: 2, progress: 'on_track' }), 'not_due');
+  assert.equal(judgeTarget(lanes, p, { value: 4, progress: 'done' }), 'met');
+  // A commune's phone receives no task_reporter rows of the departments: it owes none of theirs.
+  const commune = dueForUnit(seedRef({ onlyUnit: '03808' }), [], p, '03808', '2026-06-01').map((i) => i.code);
+  assert.ok(!commune.includes('NV06.01') && !commune.includes('CT-SANBAY-NASAN'), commune.join(' '));
 });
 
 test('what each unit owes is what the province report expects of it', { skip: !existsSync(join(REPO, 'build/dev/server/tram-server')) && 'no tram-server built' }, () => {
@@ -220,7 +248,7 @@ test('the administrator\'s user list: each user with their devices, searched wit
 });
 
 test('a comment (ý kiến) as the report screen writes it passes the schema\'s rules for officials and reviewers, not for others', () => {
-  const schema = new Schema(readFileSync(join(REPO, 'schemas/sonla-2026/v2.json'), 'utf8'));
+  const schema = new Schema(schemaJson());
   assert.deepEqual(['official', 'department', 'reviewer', 'admin'].map((r) => mayComment(schema, r)), [true, true, true, false]);
   const report = { id: '019e8b40-7d80-752e-89a7-834df2a74de4', unit_code: '03808' };
   const minh = { role: 'official', units: ['03808'], all_units: false, name: 'Lò Văn Minh' };
@@ -237,7 +265,7 @@ test('a comment (ý kiến) as the report screen writes it passes the schema\'s 
 });
 
 test('an accept without a comment clears the earlier return\'s reason, and only the current outcome\'s comment is shown', () => {
-  const schema = new Schema(readFileSync(join(REPO, 'schemas/sonla-2026/v2.json'), 'utf8'));
+  const schema = new Schema(schemaJson());
   const thu = { role: 'reviewer', units: [], all_units: true, name: 'Nguyễn Thị Thu' };
   const id = '019e8b40-7d80-752e-89a7-834df2a74de4';
   // The report as it stands after a return and the official's resubmission.

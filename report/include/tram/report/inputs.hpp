@@ -40,6 +40,9 @@ struct TaskGroup {
 struct Task {
   std::string code, group, title, deadline;
   std::vector<std::string> units;  // the units the programme names for the task (may be empty)
+  std::string text;                // the task's full wording (schema v3); "" on older data
+  // task_reporter rows (schema v3): the departments (or units) expected to report on it.
+  std::vector<std::string> reporters;
 };
 
 struct Indicator {
@@ -51,6 +54,8 @@ struct Indicator {
 // One progress_report row.
 struct ReportRow {
   std::string id, unit_code, indicator, task, period, measure, progress, difficulties, proposals;
+  // review_comment: the comment of the latest review whose decision is the report's status
+  // (an accept without a comment clears an earlier return's), else the report's own field.
   std::string author, recorded_on, status, review_comment;
   std::optional<double> value;
   std::optional<Hash> recorded_by;     // the change set that wrote recorded_on, when known
@@ -63,6 +68,9 @@ struct ReportRow {
 struct ReportInputs {
   std::vector<ReportPeriod> periods;  // by unit_due, then code
   std::map<std::string, Unit> units;
+  // Departments and agencies (sở, ban, ngành; schema v3 `agency`), type "sở, ban, ngành": they
+  // report as themselves, but are not among the communes and wards an indicator applies to.
+  std::map<std::string, Unit> agencies;
   std::map<std::string, TaskGroup> groups;
   std::map<std::string, Task> tasks;
   std::map<std::string, Indicator> indicators;

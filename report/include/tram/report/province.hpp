@@ -17,7 +17,8 @@
 //
 // Against the target (judge_target): a value is judged met / not met only in the period that
 // holds the indicator's deadline (starts <= deadline <= ends); before it the target is not yet
-// due (the value is progress), after it an unmet target is overdue. A value in another unit of
+// due (the value is progress), after it an unmet target is overdue; an indicator without a
+// deadline (the text gives none) is met once reached and otherwise shown as progress (not_due). A value in another unit of
 // measure than the target's is not judged (not_comparable). A milestone (no numeric target) is
 // met when its report's progress is "done".
 #pragma once

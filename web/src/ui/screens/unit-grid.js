@@ -1,4 +1,4 @@
-// The 75 communes and wards as a grid of tiles coloured by how their reports for the period
+// The 75 communes and wards (and the departments) as grids of tiles coloured by how their reports for the period
 // stand: all on time, something late, or something still missing. Tapping a tile lists its lines.
 import { h, clear } from '../dom.js';
 import { t, enumLabel } from '../i18n/index.js';
@@ -11,15 +11,25 @@ export function unitState(lines) {
   return lines.some((l) => l.timeliness === 'late') ? 'late' : 'on_time';
 }
 
+// A commune or ward has a 5-digit code; a department (schema v3 agency) a short name like "SYT".
+const isCommune = (ref, code) => ref.units.has(code) || /^[0-9]{5}$/.test(code);
+
+// The communes and wards' grid, then the departments' (sở, ban, ngành), which report as themselves.
 export function unitGrid(ref, data) {
+  const grids = [gridOf(ref, data, true)];
+  if (data.lines.some((l) => l.unit_code && !isCommune(ref, l.unit_code)) || ref.agencies?.size) grids.push(gridOf(ref, data, false));
+  return grids.length === 1 ? grids[0] : h('div', grids);
+}
+
+function gridOf(ref, data, communes) {
   const byUnit = new Map();
   for (const l of data.lines) {
-    if (!l.unit_code) continue;
+    if (!l.unit_code || isCommune(ref, l.unit_code) !== communes) continue;
     if (!byUnit.has(l.unit_code)) byUnit.set(l.unit_code, { name: l.unit_name, lines: [] });
     byUnit.get(l.unit_code).lines.push(l);
   }
   // Every unit the phone knows, so a unit with nothing expected still shows (grey).
-  for (const [code, u] of ref.units) if (!byUnit.has(code)) byUnit.set(code, { name: u.name, lines: [] });
+  for (const [code, u] of communes ? ref.units : ref.agencies || new Map()) if (!byUnit.has(code)) byUnit.set(code, { name: u.name, lines: [] });
   const units = [...byUnit.entries()].sort((a, b) => shortName(a[1].name).localeCompare(shortName(b[1].name), 'vi'));
   const counts = { on_time: 0, late: 0, partial: 0, missing: 0, none: 0 };
   const detail = h('div.unit-detail', { 'aria-live': 'polite' });
@@ -36,7 +46,7 @@ export function unitGrid(ref, data) {
       },
     }, h('span.nm', shortName(u.name)), h('span.ct', u.lines.length ? `${done}/${u.lines.length}` : '–'));
   }));
-  return h('section.card', h('h3', t('dash.units', { n: units.length })),
+  return h('section.card', h('h3', t(communes ? 'dash.units' : 'dash.agencies', { n: units.length })),
     legend([['on_time', `${t('grid.on_time')} (${counts.on_time})`], ['late', `${t('grid.late')} (${counts.late})`],
       ['partial', `${t('grid.partial')} (${counts.partial})`], ['missing', `${t('grid.missing')} (${counts.missing})`]]),
     grid, detail);

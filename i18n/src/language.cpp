@@ -1,4 +1,6 @@
-#include "i18n.hpp"
+#include "tram/i18n/language.hpp"
+
+#include <libintl.h>
 
 #include <clocale>
 #include <cstdio>
@@ -8,7 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace tram::field {
+namespace tram::i18n {
 
 namespace {
 bool g_vietnamese = false;
@@ -22,20 +24,18 @@ std::string env(const char* name) {
 // Where the catalogue is: next to the binary in the build tree (EXE_DIR/locale), beside an
 // installed one (PREFIX/bin → PREFIX/share/locale, wherever PREFIX was moved), else the prefix
 // it was configured for.
-std::string find_locale_dir() {
+std::string find_locale_dir(const Catalogue& c) {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  const std::string mo = std::string("vi/LC_MESSAGES/") + kTextDomain + ".mo";
+  const std::string mo = std::string("vi/LC_MESSAGES/") + c.domain + ".mo";
   if (!ec) {
     for (const fs::path& dir : {exe.parent_path() / "locale", exe.parent_path().parent_path() / "share" / "locale"}) {
       if (fs::exists(dir / mo, ec)) return dir.string();
     }
   }
-#ifdef TRAM_BUILD_LOCALEDIR
-  // A copy of the binary elsewhere (the link tests copy it) still finds the build tree's.
-  if (fs::exists(fs::path(TRAM_BUILD_LOCALEDIR) / mo, ec)) return TRAM_BUILD_LOCALEDIR;
-#endif
-  return TRAM_INSTALL_LOCALEDIR;
+  // A copy of the binary elsewhere (tests copy it) still finds the build tree's.
+  if (c.build_dir && fs::exists(fs::path(c.build_dir) / mo, ec)) return c.build_dir;
+  return c.install_dir ? c.install_dir : "";
 }
 
 bool starts_with_vi(const std::string& s) { return s.rfind("vi", 0) == 0 && (s.size() == 2 || s[2] == '_' || s[2] == '.' || s[2] == ':'); }
@@ -60,10 +60,11 @@ std::string fmt(std::string_view message, std::initializer_list<std::string_view
 
 bool vietnamese() { return g_vietnamese; }
 
-bool init_language(const std::string& flag, std::string& error) {
+bool init_language(const Catalogue& c, const std::string& flag, std::string& error) {
   std::string want = flag;
   if (!want.empty() && want != "vi" && want != "en") {
-    error = "--lang must be vi (tiếng Việt) or en (English), not " + flag;
+    // Both languages: the one wanted is not known yet.
+    error = "--lang phải là vi (tiếng Việt) hoặc en (English) / --lang must be vi or en, not " + flag;
     want.clear();
   }
   if (want.empty()) {
@@ -73,10 +74,10 @@ bool init_language(const std::string& flag, std::string& error) {
     if (!c_locale && !env("LANGUAGE").empty()) locale = env("LANGUAGE");
     want = starts_with_vi(locale) ? "vi" : "en";
   }
-  g_locale_dir = find_locale_dir();
-  ::bindtextdomain(kTextDomain, g_locale_dir.c_str());
+  g_locale_dir = find_locale_dir(c);
+  ::bindtextdomain(c.domain, g_locale_dir.c_str());
   // Translations come out as UTF-8 whatever the terminal's LC_CTYPE says (no "?" for ư, ộ).
-  ::bind_textdomain_codeset(kTextDomain, "UTF-8");
+  ::bind_textdomain_codeset(c.domain, "UTF-8");
   // Only LC_MESSAGES changes: numbers keep their C form (parse_number and printf rely on it).
   if (want == "vi") {
     ::setenv("LANGUAGE", "vi", 1);
@@ -85,11 +86,11 @@ bool init_language(const std::string& flag, std::string& error) {
     if (!std::setlocale(LC_MESSAGES, "vi_VN.UTF-8") && !std::setlocale(LC_MESSAGES, "C.UTF-8")) std::setlocale(LC_MESSAGES, "");
     // The empty msgid gives the catalogue's header when one is loaded (kept out of xgettext's sight).
     const char* const header = "";
-    g_vietnamese = *::dgettext(kTextDomain, header) != '\0';
+    g_vietnamese = *::dgettext(c.domain, header) != '\0';
     if (!g_vietnamese) {
-      std::fprintf(stderr, "tram-field: không tìm thấy bản tiếng Việt (%s/vi/LC_MESSAGES/%s.mo); hiển thị tiếng Anh.\n"
-                           "tram-field: the Vietnamese messages were not found; showing English.\n",
-                   g_locale_dir.c_str(), kTextDomain);
+      std::fprintf(stderr, "%s: không tìm thấy bản tiếng Việt (%s/vi/LC_MESSAGES/%s.mo); hiển thị tiếng Anh.\n"
+                           "%s: the Vietnamese messages were not found; showing English.\n",
+                   c.program, g_locale_dir.c_str(), c.domain, c.program);
     }
   } else {
     ::unsetenv("LANGUAGE");
@@ -99,4 +100,4 @@ bool init_language(const std::string& flag, std::string& error) {
   return error.empty();
 }
 
-}  // namespace tram::field
+}  // namespace tram::i18n
