@@ -20,7 +20,7 @@
 # stock shape's of the same run (median of the per-run ratios: the machine is shared and noisy).
 # Writes BUILD_DIR/loadgen-results.json (one object per shape and run).
 # Usage: scripts/run-loadgen.sh [BUILD_DIR]   Environment: RUNS, SHAPES (space-separated names),
-# LOADGEN_ARGS (extra flags for every shape), PULL_PROBE (pulls per probe condition, 200; 0 leaves
+# LOADGEN_ARGS (extra flags for every shape), SERVER_ARGS (extra flags for the server), PULL_PROBE (pulls per probe condition, 200; 0 leaves
 # the probe out), SERVER_THREADS (tram-server --threads; its default, 4, when unset).
 set -euo pipefail
 build=${1:-build/release}
@@ -43,6 +43,8 @@ shape_args() {
 }
 threads_flag=()
 [[ -n ${SERVER_THREADS:-} ]] && threads_flag=(--threads "$SERVER_THREADS")
+# SERVER_ARGS: extra flags for `tram-server serve` (e.g. --handler-threads 0 to compare).
+read -r -a server_args <<< "${SERVER_ARGS:-}"
 rm -f "$out.tmp"
 first=1
 for run in $(seq 1 "$runs"); do
@@ -50,7 +52,7 @@ for run in $(seq 1 "$runs"); do
     args=$(shape_args "$shape")
     data=$(mktemp -d "$build/loadgen-data.XXXXXX")
     "$server" seed --data "$data" > /dev/null
-    "$server" serve --data "$data" --listen 127.0.0.1:0 --max-connections-per-ip 2000 "${threads_flag[@]}" \
+    "$server" serve --data "$data" --listen 127.0.0.1:0 --max-connections-per-ip 2000 "${threads_flag[@]}" "${server_args[@]}" \
       > "$data/stdout" 2> "$data/server.log" &
     pid=$!
     for _ in $(seq 1 100); do grep -q "listening on" "$data/stdout" 2>/dev/null && break; sleep 0.1; done

@@ -249,6 +249,8 @@ bool is_percent_measure(std::string_view measure) {
 ValueRange indicator_value_range(std::string_view indicator_kind, std::string_view indicator_measure,
                                  std::string_view report_measure) {
   const std::string_view im = trim(indicator_measure), rm = trim(report_measure);
+  // Before any measure rule: a yes_no indicator's "%" is the province share, the unit answers 1/0.
+  if (indicator_kind == "yes_no") return {ValueRange::Kind::yes_no, std::string(im)};
   if (!rm.empty() && rm != im) {
     return {is_percent_measure(rm) ? ValueRange::Kind::percent : ValueRange::Kind::any, std::string(rm)};
   }
@@ -269,6 +271,9 @@ std::optional<ValueProblem> check_value_range(const ValueRange& range, double va
       return ValueProblem{"count", "số lượng" + unit + " phải là số nguyên, không âm" + vi_got,
                           "a count" + unit + " must be a whole number, not negative" + en_got};
     }
+    case ValueRange::Kind::yes_no:
+      if (value == 0 || value == 1) return std::nullopt;
+      return ValueProblem{"yes_no", "chỉ nhập 1 (có) hoặc 0 (không)" + vi_got, "enter only 1 (yes) or 0 (no)" + en_got};
     case ValueRange::Kind::any:
       if (!(value < 0)) return std::nullopt;
       return ValueProblem{"negative", "không được là số âm" + vi_got, "must not be negative" + en_got};

@@ -7,6 +7,7 @@
 //   outbox.cpp       status, receipt, export-bundle, import-receipts, dismiss
 //   sync.cpp         sync (and the progress bar)
 //   due.cpp          due: what is owed and late, by the report library's rule (report/)
+//   adhoc.cpp        adhoc, adhocs, adhoc-reply   ad hoc reports (báo cáo đột xuất)
 #pragma once
 
 #include <cstdint>
@@ -139,5 +140,8 @@ int cmd_export_bundle(App& app);
 int cmd_import_receipts(App& app);
 int cmd_dismiss(App& app);
 int cmd_reset(App& app);  // outbox.cpp
+int cmd_adhoc(App& app);        // adhoc.cpp: ad hoc reports (báo cáo đột xuất)
+int cmd_adhocs(App& app);
+int cmd_adhoc_reply(App& app);
 
 }  // namespace tram::field

@@ -60,6 +60,8 @@ std::string target_text(const DueItem& it) {
   if (!it.indicator) return "";
   const reporting::Indicator& ind = *it.indicator;
   std::string out;
+  // A yes_no indicator: the unit answers yes (its "= 100 %" is the province share of yeses).
+  if (ind.kind == "yes_no") return _("yes") + (ind.deadline.empty() ? "" : ", " + fmt(_("by {1}"), ind.deadline));
   if (ind.comparator == "range" && ind.target && ind.target_max) out = shortest(*ind.target) + "–" + shortest(*ind.target_max);
   else if (ind.target && ind.comparator != "none") out = ind.comparator + " " + shortest(*ind.target);
   else out = ind.kind == "milestone" ? _("milestone") : "";

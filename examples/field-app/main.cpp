@@ -144,6 +144,22 @@ const std::vector<Command>& commands() {
       {{"return", "return ID --comment TEXT [--reviewer NAME]", N_("reviewer: return a submitted report for correction, saying why"), N_("The official sees the comment in `status` and `show`, edits the report and submits it again.\n"),
         {"comment", "reviewer"}, {}, {}, 1, {"comment"}},
        cmd_return},
+      // Ad hoc reports (programme section III.3): adhoc.cpp.
+      {{"adhoc", "adhoc --kind K --subject TEXT --body TEXT [--proposal TEXT] [--task CODE] [--unit CODE] [--submit] | adhoc --id ID [--submit]",
+        N_("record an ad hoc report (difficulty or adjustment) to the Department of Finance"),
+        N_("An ad hoc report (báo cáo đột xuất) goes to the Provincial People's Committee through the\n"
+        "Department of Finance whenever a difficulty arises or the programme needs adjusting, outside\n"
+        "the 6-monthly and annual reports. --kind difficulty (kho-khan: khó khăn, vướng mắc) or\n"
+        "adjustment (dieu-chinh: đề nghị điều chỉnh, bổ sung); --task CODE the task it concerns.\n"
+        "It is signed on this device and leaves with the next sync; without --submit it stays a draft.\n"
+        "--id ID edits a draft (--subject, --body, --proposal, --task, --kind) or, with --submit, sends it.\n"),
+        {"id", "kind", "subject", "body", "proposal", "task", "unit"}, {"submit"}, {}, 0},
+       cmd_adhoc},
+      {{"adhocs", "adhocs [--unit CODE] [--status S]", N_("the ad hoc reports this device can see, newest first, with responses"), "", {"unit", "status"}, {}, {}, 0},
+       cmd_adhocs},
+      {{"adhoc-reply", "adhoc-reply ID --response TEXT", N_("reviewer: acknowledge a submitted ad hoc report with a response"),
+        N_("The response and the reviewer's name reach the unit with its next sync (`tram-field adhocs`).\n"), {"response"}, {}, {}, 1, {"response"}},
+       cmd_adhoc_reply},
   };
   return c;
 }

@@ -57,6 +57,17 @@ std::optional<int> refuse_out_of_range(App& app, const TableDef& t, const std::m
   return kFailed;
 }
 
+// A yes_no indicator's answer as typed (có, không, yes, no, 1, 0; any case, with or without
+// the marks): "1" or "0", nullopt when it is none of them.
+std::optional<std::string> yes_no_value(std::string_view typed) {
+  std::string w = vi_search_fold(typed);
+  w.erase(0, w.find_first_not_of(" \t"));
+  w.erase(w.find_last_not_of(" \t") + 1);
+  if (w == "co" || w == "yes" || w == "1") return "1";
+  if (w == "khong" || w == "no" || w == "0") return "0";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int cmd_report(App& app) {
@@ -143,8 +154,24 @@ int cmd_report(App& app) {
     if (!p) return app.fail(_("--progress must be not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)"));
     set("progress", *p);
   }
+  // The indicator this report is on (given now, or the report's own): a yes_no one takes
+  // --value có|không (yes|no, 1|0), stored as 1 or 0.
+  std::string kind;
+  {
+    const std::string code = app.args.has("indicator") ? app.args.get("indicator") : existing ? text_of(*existing, "indicator") : "";
+    if (!code.empty()) {
+      if (auto ind = app.client->get("indicator", code); ind.ok() && ind->has_value()) kind = text_of(**ind, "kind");
+    }
+  }
   for (const char* f : {"value", "measure", "narrative", "difficulties", "proposals"}) {
-    if (app.args.has(f)) set(f, app.args.get(f));
+    if (!app.args.has(f)) continue;
+    if (std::string_view(f) == "value" && kind == "yes_no") {
+      const auto answer = yes_no_value(app.args.get(f));
+      if (!answer) return app.fail(Status(Errc::invalid_value, fmt(_("this indicator is answered yes or no: give --value có or không (yes or no, 1 or 0), not {1}"), app.args.get(f))));
+      set(f, *answer);
+      continue;
+    }
+    set(f, app.args.get(f));
   }
   if (!problem.empty()) return app.fail(Status(Errc::invalid_value, problem));
   if (auto refused = refuse_out_of_range(app, t, fields, existing)) return *refused;

@@ -75,7 +75,18 @@ std::string_view target_vi(TargetStatus t) {
   return "";
 }
 
+std::string value_text(const ReportLine& l) {
+  if (!l.value) return "";
+  if (l.kind == "yes_no" && !l.aggregate) return *l.value == 1 ? "Có" : *l.value == 0 ? "Không" : number(*l.value);
+  return number(*l.value);
+}
+
+std::string timeliness_text(const ReportLine& l) {
+  return l.aggregate ? "Tổng hợp (không phải báo cáo)" : std::string(timeliness_vi(l.timeliness));
+}
+
 std::string requirement(const ReportLine& l) {
+  if (l.kind == "yes_no" && !l.aggregate) return "Có";
   if (!l.target) return "";
   const std::string& tm = l.target_measure;
   const std::string m = tm.empty() ? "" : (tm == "%" ? "%" : " " + tm);

@@ -25,8 +25,13 @@ std::string_view target_vi(TargetStatus t);
 // What a reviewer must know about a line's times: the device's clock was wrong (its time was
 // not used), or the report was made on time offline and reached the server after the deadline.
 std::string time_note_vi(const ReportLine& l);
-// The target as officials read it: "> 90%", "≥ 4 làn xe", "2–3 bác sĩ/trạm".
+// The target as officials read it: "> 90%", "≥ 4 làn xe", "2–3 bác sĩ/trạm"; "Có" for a
+// unit's yes_no answer (its "= 100%" is the province share's).
 std::string requirement(const ReportLine& l);
+// The value as read: "Có"/"Không" for a unit's yes_no answer, else the number ("" when none).
+std::string value_text(const ReportLine& l);
+// The timeliness column: "Tổng hợp (không phải báo cáo)" for a share line, else timeliness_vi.
+std::string timeliness_text(const ReportLine& l);
 // Terminal width of UTF-8 text: code points, combining marks (U+0300–U+036F) take none.
 size_t display_width(std::string_view s);
 // Cut to `width` columns, ending in "…" when cut; never splits a UTF-8 sequence.

@@ -92,6 +92,7 @@ void describe(const ReportInputs& in, ReportLine& l, const std::string& indicato
     l.target_measure = ind->second.measure;
     l.target_deadline = ind->second.deadline;
     l.comparator = ind->second.comparator;
+    l.kind = ind->second.kind;
     if (!ind->second.task.empty()) task = ind->second.task;
   }
   auto t = in.tasks.find(task);
@@ -155,7 +156,7 @@ TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool report
                           std::string_view progress) {
   const bool numeric = i.target.has_value() && i.comparator != "none" && !i.comparator.empty();
   // A value in another unit than the target's is never compared, whatever the period.
-  if (reported && numeric && value && !measure.empty() && !i.measure.empty() &&
+  if (reported && numeric && i.kind != "yes_no" && value && !measure.empty() && !i.measure.empty() &&
       folded_measure(measure) != folded_measure(i.measure)) {
     return TargetStatus::not_comparable;
   }
@@ -163,7 +164,9 @@ TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool report
   if (phase == DeadlinePhase::before) return TargetStatus::not_due;
   std::optional<bool> met;
   if (reported) {
-    if (numeric) met = meets(value, i.target, i.comparator);
+    // A unit's yes/no answer: its "%" target is the province share (yes_share), the unit's is 1.
+    if (i.kind == "yes_no") met = value && *value == 1;
+    else if (numeric) met = meets(value, i.target, i.comparator);
     else if (progress == "done") met = true;
     else if (phase != DeadlinePhase::no_deadline) met = false;  // a milestone not done by its deadline
   }
@@ -192,6 +195,34 @@ bool target_met_by(const ReportInputs& in, const Indicator& i, const ReportPerio
     }
   }
   return met;
+}
+
+std::optional<double> yes_share(const ReportInputs& in, const Indicator& i, const ReportPeriod& p) {
+  std::vector<std::string> units = i.units;
+  if (units.empty() && in.all_units && i.applies_to != "province") {
+    for (const auto& [code, u] : in.units) units.push_back(code);
+  }
+  if (units.empty()) return std::nullopt;
+  size_t yes = 0;
+  for (const std::string& u : units) {
+    // The latest period up to `p` with a submitted report of this unit; yes if one there says 1.
+    const ReportPeriod* latest = nullptr;
+    bool said_yes = false;
+    for (const ReportRow& r : in.reports) {
+      if (r.indicator != i.code || r.unit_code != u || !is_submitted(r.status)) continue;
+      const ReportPeriod* q = in.period(r.period);
+      if (!q || q->ends > p.ends) continue;
+      const bool y = r.value && *r.value == 1;
+      if (!latest || q->ends > latest->ends) {
+        latest = q;
+        said_yes = y;
+      } else if (q->ends == latest->ends) {
+        said_yes = said_yes || y;
+      }
+    }
+    yes += said_yes;
+  }
+  return 100.0 * static_cast<double>(yes) / static_cast<double>(units.size());
 }
 
 Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string_view period,
@@ -256,6 +287,33 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
     if (!task_expected(task, p)) continue;
     for (const std::string& u : task_reporters(task)) add_missing("", code, u);
   }
+  // The share line of each yes_no indicator, while it is expected of anyone or judged here
+  // (started; its deadline not passed, or passed with the share still short: overdue).
+  for (const auto& [code, ind] : in.indicators) {
+    if (ind.kind != "yes_no" || !started(ind, p)) continue;
+    const auto share = yes_share(in, ind, p);
+    if (!share) continue;
+    Indicator as_share = ind;  // the province's figure is judged as a number against the target
+    as_share.kind = "percent";
+    const TargetStatus st = judge_target(as_share, p, true, share, "", "");
+    if (deadline_phase(ind, p) == DeadlinePhase::after) {
+      // Like the units' lines: gone once met, never judged when no period held the deadline.
+      const bool judged_here = std::any_of(in.periods.begin(), in.periods.end(), [&](const ReportPeriod& q) {
+        return deadline_phase(ind, q) == DeadlinePhase::at;
+      });
+      if (st == TargetStatus::met || !judged_here) continue;
+    }
+    ReportLine l;
+    describe(in, l, code, "");
+    l.aggregate = true;
+    l.unit_code = "";
+    l.unit_name = "Toàn tỉnh";
+    l.value = share;
+    l.measure = ind.measure.empty() ? "%" : ind.measure;
+    l.target_status = st;
+    l.meets_target = meets_of(st, true);
+    rep.lines.push_back(std::move(l));
+  }
 
   std::sort(rep.lines.begin(), rep.lines.end(), [](const ReportLine& a, const ReportLine& b) {
     using Key = std::tuple<int64_t, const std::string&, const std::string&, const std::string&,
@@ -270,6 +328,10 @@ Result<ProvinceReport> build_province_report(const ReportInputs& in, std::string
   ReportSummary& s = rep.summary;
   s.lines = rep.lines.size();
   for (const ReportLine& l : rep.lines) {
+    if (l.aggregate) {  // not a report: counted apart (province.hpp)
+      ++s.aggregate;
+      continue;
+    }
     (l.timeliness == Timeliness::on_time ? s.on_time
      : l.timeliness == Timeliness::late  ? s.late
                                          : s.missing)++;

@@ -34,6 +34,7 @@ std::string report_json(const ProvinceReport& r) {
   const ReportSummary& s = r.summary;
   w.key("summary").begin_object().key("lines").number(uint64_t{s.lines}).key("on_time").number(uint64_t{s.on_time});
   w.key("late").number(uint64_t{s.late}).key("missing").number(uint64_t{s.missing});
+  w.key("aggregate").number(uint64_t{s.aggregate});
   w.key("review").begin_object().key("draft").number(uint64_t{s.draft}).key("submitted").number(uint64_t{s.submitted});
   w.key("accepted").number(uint64_t{s.accepted}).key("returned").number(uint64_t{s.returned}).end_object();
   w.key("targets").begin_object().key("met").number(uint64_t{s.target_met}).key("not_met").number(uint64_t{s.target_not_met});
@@ -41,7 +42,12 @@ std::string report_json(const ProvinceReport& r) {
   w.key("not_comparable").number(uint64_t{s.not_comparable}).end_object().end_object();
   w.key("lines").begin_array();
   for (const ReportLine& l : r.lines) {
-    w.begin_object().key("timeliness").string(timeliness_name(l.timeliness));
+    // A share line is not a report: no timeliness, and `aggregate` says so.
+    w.begin_object().key("timeliness");
+    if (l.aggregate) w.null();
+    else w.string(timeliness_name(l.timeliness));
+    w.key("aggregate").boolean(l.aggregate);
+    text(w, "indicator_kind", l.kind);
     text(w, "group", l.group);
     text(w, "group_title", l.group_title);
     text(w, "indicator", l.indicator);

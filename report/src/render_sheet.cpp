@@ -13,7 +13,7 @@
 
 #include "format.hpp"
 
-// The CSV and the XLSX: one row of cells per line, the same 21 columns in both.
+// The CSV and the XLSX: one row of cells per line, the same 23 columns in both.
 namespace tram::reporting {
 namespace {
 
@@ -62,13 +62,13 @@ std::vector<Cell> cells(const ReportLine& l) {
           text(l.indicator_title),
           text(l.unit_code),
           text(l.unit_name),
-          num(l.value),
+          l.kind == "yes_no" && !l.aggregate && l.value ? text(value_text(l)) : num(l.value),
           text(l.measure),
           num(l.target),
           text(requirement(l)),
           text(std::string(target_vi(l.target_status))),
           text(std::string(progress_vi(l.progress))),
-          Cell{std::string(timeliness_vi(l.timeliness))},
+          Cell{timeliness_text(l)},
           l.recorded_on.empty() ? Cell{} : Cell{DateCell{l.recorded_on}},
           l.received_ms ? Cell{TimeCell{*l.received_ms}} : Cell{},
           l.submitted_ms ? Cell{TimeCell{*l.submitted_ms}} : Cell{},
@@ -223,6 +223,8 @@ Status write_report_xlsx(const ProvinceReport& r, const std::string& path) {
   put_count("Đúng hạn", r.summary.on_time);
   put_count("Trễ", r.summary.late);
   put_count("Chưa nộp", r.summary.missing);
+  // Share lines of yes_no indicators: in "Số dòng", in no other count (province.hpp).
+  put_count("Dòng tỷ lệ toàn tỉnh (tổng hợp, không phải báo cáo)", r.summary.aggregate);
   put_count("Nháp", r.summary.draft);
   put_count("Chờ duyệt", r.summary.submitted);
   put_count("Đã duyệt", r.summary.accepted);

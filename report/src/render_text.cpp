@@ -41,14 +41,17 @@ std::string report_text(const ProvinceReport& r) {
   out += "\n";
   size_t shown = 0;
   for (const ReportLine& l : r.lines) {
-    if (l.report_id.empty()) continue;
+    if (l.report_id.empty() && !l.aggregate) continue;
     ++shown;
     // A value in another unit than the target's is shown with its unit, and not judged.
     const bool other_unit = l.target_status == TargetStatus::not_comparable;
-    out += line({l.group, l.indicator, l.unit_code + " " + l.unit_name,
-                 l.value ? number(*l.value) + (other_unit ? " " + l.measure : "") : "", requirement(l),
+    // A share line (yes_no): "Toàn tỉnh (tỷ lệ có)", its value in %.
+    const std::string unit = l.aggregate ? "Toàn tỉnh (tỷ lệ có)" : l.unit_code + " " + l.unit_name;
+    const std::string value = l.aggregate && l.value ? number(*l.value) + "%"
+                              : value_text(l) + (other_unit && l.value ? " " + l.measure : "");
+    out += line({l.group, l.indicator, unit, value, requirement(l),
                  other_unit ? "Khác ĐVT" : std::string(target_vi(l.target_status)),
-                 std::string(progress_vi(l.progress)), std::string(timeliness_vi(l.timeliness)),
+                 std::string(progress_vi(l.progress)), l.aggregate ? "Tổng hợp" : std::string(timeliness_vi(l.timeliness)),
                  vi_date(l.recorded_on), std::string(review_vi(l.review_state))});
   }
   if (shown == 0) out += "(chưa có báo cáo nào)\n";
@@ -56,7 +59,7 @@ std::string report_text(const ProvinceReport& r) {
   // Missing units, one line per indicator: the full list is in the CSV and XLSX.
   std::vector<std::pair<std::string, std::vector<std::string>>> missing;
   for (const ReportLine& l : r.lines) {
-    if (!l.report_id.empty()) continue;
+    if (!l.report_id.empty() || l.aggregate) continue;
     const std::string key = l.group + " " + l.indicator;
     if (missing.empty() || missing.back().first != key) missing.push_back({key, {}});
     missing.back().second.push_back(l.unit_code.empty() ? "toàn tỉnh" : l.unit_code);
@@ -78,7 +81,7 @@ std::string report_text(const ProvinceReport& r) {
     if (l.target_status != TargetStatus::overdue) continue;
     const std::string key = l.group + " " + l.indicator + " (hạn " + vi_date(l.target_deadline) + ")";
     if (overdue.empty() || overdue.back().first != key) overdue.push_back({key, {}});
-    overdue.back().second.push_back(l.unit_code.empty() ? "toàn tỉnh" : l.unit_code);
+    overdue.back().second.push_back(l.aggregate ? "toàn tỉnh (tỷ lệ có)" : l.unit_code.empty() ? "toàn tỉnh" : l.unit_code);
   }
   if (!overdue.empty()) out += "\nQuá hạn, chưa đạt mục tiêu:\n";
   for (const auto& [key, units] : overdue) {
@@ -89,7 +92,9 @@ std::string report_text(const ProvinceReport& r) {
   const ReportSummary& s = r.summary;
   out += "\nTổng cộng " + std::to_string(s.lines) + " dòng: đúng hạn " + std::to_string(s.on_time) +
          ", trễ " + std::to_string(s.late) + ", chưa nộp " + std::to_string(s.missing) +
-         " (trong đó " + std::to_string(s.draft) + " bản nháp).\nTrạng thái duyệt: chờ duyệt " +
+         " (trong đó " + std::to_string(s.draft) + " bản nháp)" +
+         (s.aggregate ? "; " + std::to_string(s.aggregate) + " dòng tỷ lệ toàn tỉnh (tổng hợp, không phải báo cáo)" : "") +
+         ".\nTrạng thái duyệt: chờ duyệt " +
          std::to_string(s.submitted) + ", đã duyệt " + std::to_string(s.accepted) + ", trả lại " +
          std::to_string(s.returned) + ", nháp " + std::to_string(s.draft) + ".\n" +
          "Mục tiêu (xét tại kỳ có hạn của chỉ tiêu): đạt " + std::to_string(s.target_met) + ", chưa đạt " +

@@ -175,6 +175,30 @@ TEST_F(IndicatorValues, TheSeedIndicators) {
   EXPECT_TRUE(check(official, on("CT-CAPNUOC-XA", 126, "hộ")).ok());           // its own unit: not 0-100
 }
 
+// A yes_no indicator (schema v3): each unit answers 1 or 0, whatever the measure says ("%" is
+// the province share, so 0.75 or 50 must not pass as a percentage).
+TEST_F(IndicatorValues, YesNoTakesOnlyOneOrZero) {
+  indicator("CT-CN", "yes_no", "%");
+  EXPECT_TRUE(check(official, on("CT-CN", 1)).ok());
+  EXPECT_TRUE(check(official, on("CT-CN", 0)).ok());
+  Status st = check(official, on("CT-CN", 50));
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: chỉ nhập 1 (có) hoặc 0 (không) (đã nhập 50)");
+  EXPECT_FALSE(check(official, on("CT-CN", 0.5)).ok());
+  EXPECT_FALSE(check(official, on("CT-CN", 100, "%")).ok());  // the report's own "%" changes nothing
+  const auto p = check_value_range(indicator_value_range("yes_no", "%", ""), 2);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->rule, "yes_no");
+  EXPECT_EQ(p->en, "enter only 1 (yes) or 0 (no) (entered 2)");
+  // The seed's drug-free indicator is yes_no.
+  auto ops = must(load_seed_rows(std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026/seed/rows", schema));
+  for (auto& op : ops) {
+    if (op.table == "indicator") accept(admin, std::move(op));
+  }
+  EXPECT_TRUE(check(official, on("CT-KHONGMATUY-XAPHUONG", 1, std::nullopt, "r2")).ok());
+  EXPECT_FALSE(check(official, on("CT-KHONGMATUY-XAPHUONG", 75, std::nullopt, "r3")).ok());
+}
+
 // An edit is judged on the row after it: a new indicator for a stored value, a new value for a
 // stored indicator; an edit that touches neither is not judged again.
 TEST_F(IndicatorValues, EditsAreJudgedOnTheRowAfterThem) {

@@ -147,7 +147,9 @@ for ((k = 0; k < REPORTS; k++)); do
   if ((k < UNIQUE)); then
     read -r kind item <<<"${ITEMS[k % ${#ITEMS[@]}]}"
     per=${PERIODS[k / ${#ITEMS[@]}]}
-    out=$(field minh report --json --period "$per" --"$kind" "$item" --progress on_track --value $((50 + k % 50)) \
+    value=$((50 + k % 50))
+    [[ $item == CT-KHONGMATUY-XAPHUONG ]] && value=$((k % 2))  # a yes/no indicator: 1 (có) or 0 (không)
+    out=$(field minh report --json --period "$per" --"$kind" "$item" --progress on_track --value "$value" \
       --narrative "$text" "${extra[@]}") || die "report $k ($kind $item $per) failed: $out"
     ids+=("$(jq -r .id <<<"$out")")
   else

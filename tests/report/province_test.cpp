@@ -429,6 +429,97 @@ TEST(TargetAtTheDeadline, AValueInAnotherUnitIsNotJudged) {
 
 // A device sees the indicator_unit rows of its own units only: an indicator whose rows are all
 // another unit's looks, on that device, like one without rows.
+// A yes_no indicator (schema v3, "100% xã, phường không có ma túy"): 4 units answer 1 or 0,
+// due by the end of 2027; the province gets one share line, not a report.
+Rows drug_free() {
+  Rows r;
+  for (const char* y : {"2026", "2027", "2028"}) {
+    const std::string ys = y;
+    r.add("reporting_period", ys, {{"kind", t("year")}, {"year", Value{int64_t{std::stoi(ys)}}}, {"starts", d((ys + "-01-01").c_str())},
+                                   {"ends", d((ys + "-12-31").c_str())}, {"unit_due", d((ys + "-12-05").c_str())},
+                                   {"finance_due", d((ys + "-12-10").c_str())}});
+  }
+  for (const char* u : {"A", "B", "C", "D"}) r.add("unit", u, {{"name", t(u)}, {"type", t("xã")}});
+  r.add("task_group", "NV09", {{"number", Value{int64_t{9}}}, {"title", t("An ninh")}});
+  r.add("task", "NV09.05", {{"task_group", t("NV09")}, {"title", t("Không ma túy")}});
+  r.add("indicator", "DRUGFREE", {{"task", t("NV09.05")}, {"title", t("Tỷ lệ xã không có ma túy")}, {"kind", t("yes_no")}, {"comparator", t("=")},
+                                  {"target", Value{100.0}}, {"measure", t("%")}, {"deadline", d("2027-12-31")},
+                                  {"applies_to", t("all_communes_and_wards")}});
+  return r;
+}
+
+TEST(YesNo, EachUnitAnswersAndTheProvinceLineIsTheShare) {
+  Rows rows = drug_free();
+  for (const char* u : {"A", "B", "C"}) report_in(rows, std::string("y26") + u, u, "DRUGFREE", "2026", 1);
+  report_in(rows, "y26D", "D", "DRUGFREE", "2026", 0);
+  for (const char* u : {"A", "B", "C"}) report_in(rows, std::string("y27") + u, u, "DRUGFREE", "2027", 1);
+  report_in(rows, "y27D", "D", "DRUGFREE", "2027", 0);
+  auto in = read_inputs(rows.source());
+  ASSERT_TRUE(in.ok()) << in.status().to_string();
+
+  // Before the deadline: progress, for the units and the share alike.
+  auto before = build_province_report(*in, "2026", 0);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(line_of(*before, "DRUGFREE", "D")->target_status, TargetStatus::not_due);
+  const ReportLine* share = line_of(*before, "DRUGFREE", "");
+  ASSERT_NE(share, nullptr);
+  EXPECT_TRUE(share->aggregate);
+  EXPECT_EQ(share->value, std::optional<double>(75.0));
+  EXPECT_EQ(share->target_status, TargetStatus::not_due);
+
+  // At the deadline: 3 yes, 1 no -> 75 %, not met; D's own line not met, A's met.
+  auto rep = build_province_report(*in, "2027", 0);
+  ASSERT_TRUE(rep.ok());
+  share = line_of(*rep, "DRUGFREE", "");
+  ASSERT_NE(share, nullptr);
+  EXPECT_TRUE(share->aggregate);
+  EXPECT_EQ(share->unit_name, "Toàn tỉnh");
+  EXPECT_EQ(share->measure, "%");
+  EXPECT_EQ(share->value, std::optional<double>(75.0));
+  EXPECT_EQ(share->target_status, TargetStatus::not_met);
+  EXPECT_EQ(share->meets_target, std::optional<bool>(false));
+  EXPECT_EQ(line_of(*rep, "DRUGFREE", "A")->target_status, TargetStatus::met);
+  EXPECT_EQ(line_of(*rep, "DRUGFREE", "D")->target_status, TargetStatus::not_met);
+  // Not a report: 5 lines, 4 of them reports (on time), the share counted apart.
+  EXPECT_EQ(rep->lines.size(), 5u);
+  EXPECT_EQ(rep->summary.lines, 5u);
+  EXPECT_EQ(rep->summary.aggregate, 1u);
+  EXPECT_EQ(rep->summary.on_time + rep->summary.late + rep->summary.missing, 4u);
+  EXPECT_EQ(rep->summary.target_met, 3u);
+  EXPECT_EQ(rep->summary.target_not_met, 1u);
+  const std::string json = report_json(*rep);
+  EXPECT_NE(json.find("\"timeliness\":null,\"aggregate\":true"), std::string::npos) << json;
+  const std::string csv = report_csv(*rep);
+  EXPECT_NE(csv.find(",Toàn tỉnh,75,%,100,= 100%,Chưa đạt,,Tổng hợp (không phải báo cáo),"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",D,Xã D,Không,%,100,Có,Chưa đạt,"), std::string::npos) << csv;
+  const std::string text = report_text(*rep);
+  EXPECT_NE(text.find("Toàn tỉnh (tỷ lệ có)"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 dòng tỷ lệ toàn tỉnh"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Chưa nộp (không có báo cáo):"), std::string::npos) << text;
+
+  // After it: D, still unreported, is overdue and so is the share (latest answers: 75 %).
+  auto after = build_province_report(*in, "2028", 0);
+  EXPECT_EQ(line_of(*after, "DRUGFREE", "A"), nullptr);
+  EXPECT_EQ(line_of(*after, "DRUGFREE", "D")->target_status, TargetStatus::overdue);
+  EXPECT_EQ(line_of(*after, "DRUGFREE", "")->target_status, TargetStatus::overdue);
+  // The due view agrees with D's line.
+  auto due_d = due_for_unit(*in, *in->period("2027"), "D", "2027-12-01");
+  ASSERT_EQ(due_d.size(), 1u);
+  EXPECT_EQ(due_d[0].target, TargetStatus::not_met);
+
+  // D answers yes: every unit yes -> 100 %, met.
+  report_in(rows, "y27D2", "D", "DRUGFREE", "2027", 1);
+  in = read_inputs(rows.source());
+  rep = build_province_report(*in, "2027", 0);
+  EXPECT_EQ(line_of(*rep, "DRUGFREE", "")->value, std::optional<double>(100.0));
+  EXPECT_EQ(line_of(*rep, "DRUGFREE", "")->target_status, TargetStatus::met);
+  // A draft is not an answer yet.
+  Rows drafts = drug_free();
+  report_in(drafts, "d27A", "A", "DRUGFREE", "2027", 1, "", "on_track", "draft");
+  in = read_inputs(drafts.source());
+  EXPECT_EQ(line_of(*build_province_report(*in, "2027", 0), "DRUGFREE", "")->value, std::optional<double>(0.0));
+}
+
 TEST(ScopedReader, DoesNotExpectWhatItCannotSeeRowsFor) {
   Rows all = programme();
   all.add("indicator", "WARD", {{"task", t("NV08.01")}, {"title", t("Chỉ tiêu của phường")}, {"applies_to", t("listed")},

@@ -211,9 +211,12 @@ class ReportTest : public ::testing::Test {
 // (scope "province": by the departments task-reporters.csv names for its task, else once), or by
 // every commune and ward ("all_communes_and_wards"); a task is owed by each unit its `units`
 // names and each reporter task-reporters.csv gives it. (182 + 7 + 21 + 68 = 278 lines today.)
+// A yes_no indicator (kind in programme.json) adds one share line for the province ("Toàn
+// tỉnh", not a report: never missing), counted in `lines` and `shares` (province.hpp).
 // Three lines carry a report below: the draft stands in for its unit's line but is still missing.
 struct Owed {
-  size_t lines = 0, province = 0, ward_water = 0;
+  size_t lines = 0, province = 0, ward_water = 0, shares = 0;
+  size_t reports() const { return lines - shares; }  // the lines that are (or await) a report
 };
 Owed owed_2026h1() {
   const std::string seed = std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026/seed/";
@@ -244,6 +247,11 @@ Owed owed_2026h1() {
     o.lines += n;
     if (!listed && scope == "province" && by_task == 0) ++o.province;  // "Toàn tỉnh": nobody named
     if (text(i, "code") == "CT-CAPNUOC-PHUONG") o.ward_water = n;
+    if (text(i, "kind") == "yes_no" && scope != "province") {
+      ++o.lines;
+      ++o.shares;
+      ++o.province;
+    }
   }
   for (dom::element t : prog["tasks"].get_array()) {
     const std::string deadline = text(t, "deadline");
@@ -255,6 +263,7 @@ Owed owed_2026h1() {
   return o;
 }
 const size_t kLines = owed_2026h1().lines;
+const size_t kShares = owed_2026h1().shares;
 
 TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   push_reports();
@@ -271,7 +280,8 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
   EXPECT_NE(out.find("Chưa nộp (không có báo cáo):"), std::string::npos);
   EXPECT_NE(out.find("NV06 CT-CAOTOC-CT03: 1 đơn vị — SXD"), std::string::npos) << out;  // Sở Xây dựng's task
   EXPECT_NE(out.find("Tổng cộng " + std::to_string(kLines) + " dòng: đúng hạn 1, trễ 1, chưa nộp " +
-                     std::to_string(kLines - 2) + " (trong đó 1 bản nháp)."),
+                     std::to_string(kLines - kShares - 2) + " (trong đó 1 bản nháp)" +
+                     (kShares ? "; " + std::to_string(kShares) + " dòng tỷ lệ toàn tỉnh" : std::string("."))),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("CSV: " + csv), std::string::npos);
@@ -294,7 +304,7 @@ TEST_F(ReportTest, CliWritesCsvAndXlsxAndPrintsATable) {
       ++ward_water_missing;
     if (rows[k][col("Đơn vị")] == "Toàn tỉnh") ++province_lines;
   }
-  EXPECT_EQ(missing, kLines - 2);  // on time 1, late 1
+  EXPECT_EQ(missing, kLines - kShares - 2);  // on time 1, late 1; a share line is not missing
   EXPECT_EQ(ward_water_missing, owed_2026h1().ward_water - 1);  // every ward but Tô Hiệu
   EXPECT_EQ(province_lines, owed_2026h1().province);
   ASSERT_EQ(by_report.size(), 3u);
@@ -383,7 +393,8 @@ TEST_F(ReportTest, AdminEndpointServesJsonCsvAndXlsx) {
   EXPECT_EQ(root["summary"]["lines"].get_uint64().value(), kLines);
   EXPECT_EQ(root["summary"]["on_time"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["late"].get_uint64().value(), 1u);
-  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), kLines - 2);
+  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), kLines - kShares - 2);
+  EXPECT_EQ(root["summary"]["aggregate"].get_uint64().value(), kShares);
   EXPECT_EQ(root["summary"]["review"]["accepted"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["returned"].get_uint64().value(), 1u);
   EXPECT_EQ(root["summary"]["review"]["draft"].get_uint64().value(), 1u);
@@ -449,7 +460,7 @@ TEST_F(ReportTest, AnnualPeriodBeforeAnyReport) {
   ASSERT_FALSE(p.parse(j.body).get(root));
   EXPECT_EQ(std::string_view(root["period"]["unit_due"].get_string().value()), "2026-12-05");
   EXPECT_EQ(root["summary"]["lines"].get_uint64().value(), kLines);
-  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), kLines);
+  EXPECT_EQ(root["summary"]["missing"].get_uint64().value(), kLines - kShares);
   EXPECT_EQ(root["summary"]["on_time"].get_uint64().value(), 0u);
 }
 

@@ -86,6 +86,7 @@ const std::vector<Command>& commands() {
       {"serve", N_("serve HTTP until SIGTERM or SIGINT"),
        {{"listen", Kind::text, N_("HOST:PORT (default 127.0.0.1:8080; port 0 picks a free one)")},
         {"threads", Kind::number, N_("connection threads (default 4)")},
+        {"handler-threads", Kind::number, N_("requests handled at once, off the connection threads (default 64; 0: on them)")},
         {"tls-cert", Kind::text, N_("certificate chain (PEM); without it, plain HTTP for loopback only")},
         {"tls-key", Kind::text, N_("private key (PEM)")},
         {"web", Kind::text, N_("the web app's built files, served at / (default web/dist if it exists)")},

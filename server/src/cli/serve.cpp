@@ -32,6 +32,7 @@ int serve(const Options& o, ClockSource& clock, RandomSource& random) {
   if (o.has("idle-timeout-s")) limits.idle_timeout_s = std::stoi(o.get("idle-timeout-s"));
   if (o.has("ws-recheck-s")) limits.ws_recheck_s = std::stoi(o.get("ws-recheck-s"));
   if (o.has("shutdown-grace-s")) limits.shutdown_grace_s = std::stoi(o.get("shutdown-grace-s"));
+  if (o.has("handler-threads")) limits.handler_threads = std::stoi(o.get("handler-threads"));
   auto http = HttpServer::bind(*server->service, listen.substr(0, colon),
                                static_cast<uint16_t>(std::stoi(listen.substr(colon + 1))), limits,
                                [&](const std::string& line) {

@@ -254,14 +254,36 @@ class HttpConnection final : public Conn, public std::enable_shared_from_this<Ht
       req.body() = std::move(*body);
     }
     const bool gzip_ok = accepts_gzip(req[http::field::accept_encoding]);
-    const std::string id = next_id();
     Request r{std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
-              std::string(req[http::field::authorization]), id, ip_, gzip_ok};
-    const auto start = std::chrono::steady_clock::now();
-    Response out = shared_.service.handle(r);
-    log_request(r, out, start);
+              std::string(req[http::field::authorization]), next_id(), ip_, gzip_ok};
+    const unsigned version = req.version();
     const bool keep = req.keep_alive();
-    auto res = make_response(req.version(), keep, out, id);
+    const auto start = std::chrono::steady_clock::now();
+    // Handled off the connection threads (Shared::offload); the answer comes back to this
+    // connection's strand. Meanwhile phase_ is `responding`: drain() and abort() leave it be,
+    // shed() closes the socket and the answer's write then fails.
+    auto handle = [self = this->shared_from_this(), r = std::move(r), start, version, keep]() mutable {
+      Response out = self->shared_.service.handle(r);
+      auto answer = [self, r = std::move(r), out = std::move(out), start, version, keep]() mutable {
+        self->answer(r, out, start, version, keep);
+      };
+      if (self->shared_.offload) {
+        asio::post(self->stream_.get_executor(), std::move(answer));
+      } else {
+        answer();
+      }
+    };
+    if (shared_.offload) {
+      shared_.offload(std::move(handle));
+    } else {
+      handle();
+    }
+  }
+
+  void answer(const Request& r, const Response& out, std::chrono::steady_clock::time_point start, unsigned version, bool keep) {
+    log_request(r, out, start);
+    const bool gzip_ok = r.accepts_gzip;
+    auto res = make_response(version, keep, out, r.request_id);
     if (!out.content_encoding.empty()) {
       res.set(http::field::content_encoding, out.content_encoding);  // compressed ahead (static files)
     } else if (gzip_ok && out.body.size() > 512) {

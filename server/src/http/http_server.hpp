@@ -32,6 +32,11 @@ struct HttpLimits {
   size_t max_connections_per_device = 16;  // once a request carries a device's live session
   int ws_recheck_s = 5;                  // subscriptions re-check their session this often (and before each notice)
   int shutdown_grace_s = 10;             // stop(): in-flight requests get this long, then connections are cut
+  // Requests are handled on a pool of this many threads, not on the connection threads: a push
+  // waits there for its group commit while the connection threads go on reading the next
+  // requests, so that many pushes can join one commit (issue 17's load). 0: on the connection
+  // threads.
+  int handler_threads = 64;
 };
 
 // PEM files for TLS; empty certificate: plain HTTP (for loopback and development only).

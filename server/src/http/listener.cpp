@@ -3,6 +3,9 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <optional>
+
+#include <boost/asio/thread_pool.hpp>
 
 #include "http_connection.hpp"
 #include "http_server.hpp"
@@ -17,6 +20,10 @@ class Server final : public HttpServer {
   Server(Service& service, HttpLimits limits, std::function<void(const std::string&)> log, std::shared_ptr<ssl::context> tls)
       : tls_(std::move(tls)), shared_(service, limits, std::move(log)), control_(asio::make_strand(ioc_)),
         acceptor_(control_), signals_(control_), drain_timer_(control_), accept_retry_(control_) {
+    if (limits.handler_threads > 0) {
+      workers_.emplace(static_cast<size_t>(limits.handler_threads));
+      shared_.offload = [this](std::function<void()> work) { asio::post(*workers_, std::move(work)); };
+    }
     service.set_notifier([this](const ChangeNotice& n) {
       json::Writer w;
       const std::string msg = w.begin_object().key("type").string("changes").key("server_seq").number(n.server_seq).end_object().take();
@@ -54,6 +61,9 @@ class Server final : public HttpServer {
     for (int i = 1; i < threads; ++i) pool.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : pool) t.join();
+    // Requests still being handled finish (their answers go nowhere: the connections are gone)
+    // before the service they use can go away.
+    if (workers_) workers_->join();
   }
 
   void stop() override {
@@ -157,6 +167,7 @@ class Server final : public HttpServer {
   // Destroyed in reverse: the io_context (and the handlers it still holds, which reach into
   // shared_ and tls_) before shared_ and tls_.
   std::shared_ptr<ssl::context> tls_;
+  std::optional<asio::thread_pool> workers_;  // where requests are handled (HttpLimits::handler_threads)
   Shared shared_;
   asio::io_context ioc_;
   asio::strand<asio::io_context::executor_type> control_;  // accepting, signals, stopping

@@ -145,6 +145,10 @@ struct Shared {
   Shared(Service& s, HttpLimits l, std::function<void(const std::string&)> lg)
       : service(s), limits(l), log(std::move(lg)), connections(limits) {}
 
+  // Runs a request's handling off the connection threads (HttpLimits::handler_threads); unset:
+  // inline.
+  std::function<void(std::function<void()>)> offload;
+
   // false when the server is already stopping. Taken under the lock stop() snapshots under, so
   // a connection is either drained by stop() or told here.
   bool enrol(Conn* c, std::weak_ptr<Conn> w) {

@@ -34,7 +34,7 @@ export function numberVi(n) {
 /**
  * Why a value does not fit its indicator's range, without the field's label (the wording of
  * engine/src/authorize.cpp check_value_range; tests/golden/indicator-values.json holds both).
- * rule: 'percent' | 'count' | 'negative'; measure: the unit ('' when none).
+ * rule: 'percent' | 'count' | 'yes_no' | 'negative'; measure: the unit ('' when none).
  */
 export function rangeText(rule, measure, value) {
   const vi = ` (đã nhập ${numberVi(value)})`;
@@ -42,6 +42,7 @@ export function rangeText(rule, measure, value) {
   const unit = measure ? ` (${measure})` : '';
   switch (rule) {
     case 'percent': return { vi: 'tỷ lệ phần trăm phải từ 0 đến 100' + vi, en: 'a percentage must be from 0 to 100' + en };
+    case 'yes_no': return { vi: 'chỉ nhập 1 (có) hoặc 0 (không)' + vi, en: 'enter only 1 (yes) or 0 (no)' + en };
     case 'count': return { vi: `số lượng${unit} phải là số nguyên, không âm` + vi, en: `a count${unit} must be a whole number, not negative` + en };
     default: return { vi: 'không được là số âm' + vi, en: 'must not be negative' + en };
   }

@@ -208,21 +208,24 @@ export function isPercentMeasure(measure) {
 }
 
 /**
- * The range of a value: { kind: 'any' | 'percent' | 'count', measure } from the indicator's
- * kind and measure and the report's own measure ('' or null when absent or unknown).
+ * The range of a value: { kind: 'any' | 'percent' | 'count' | 'yes_no', measure } from the
+ * indicator's kind and measure and the report's own measure ('' or null when absent or unknown).
+ * A yes_no indicator comes first: its measure ("%") is the province share, a unit answers 1/0.
  */
 export function indicatorValueRange(indicatorKind, indicatorMeasure, reportMeasure) {
   const im = trimSpaces(indicatorMeasure);
   const rm = trimSpaces(reportMeasure);
+  if (indicatorKind === 'yes_no') return { kind: 'yes_no', measure: im };
   if (rm !== '' && rm !== im) return { kind: isPercentMeasure(rm) ? 'percent' : 'any', measure: rm };
   if (indicatorKind === 'percent' || isPercentMeasure(im)) return { kind: 'percent', measure: im };
   if (indicatorKind === 'count') return { kind: 'count', measure: im };
   return { kind: 'any', measure: im };
 }
 
-/** null when `value` fits `range`, else the rule it breaks: 'percent', 'count' or 'negative'. */
+/** null when `value` fits `range`, else the rule it breaks: 'percent', 'count', 'yes_no' or 'negative'. */
 export function checkValueRange(range, value) {
   const finite = Number.isFinite(value);
+  if (range.kind === 'yes_no') return value === 0 || value === 1 ? null : 'yes_no';
   if (range.kind === 'percent') return finite && value >= 0 && value <= 100 ? null : 'percent';
   if (range.kind === 'count') return finite && value >= 0 && Math.floor(value) === value ? null : 'count';
   return value < 0 ? 'negative' : null;

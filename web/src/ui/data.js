@@ -109,13 +109,15 @@ export function judgeTarget(ind, p, report) {
   const numeric = ind.target != null && !!ind.comparator && ind.comparator !== 'none';
   const value = report?.value ?? null;
   const measure = report?.measure || '';
-  // A value in another unit than the target's is never compared, whatever the period.
-  if (report && numeric && value != null && measure && ind.measure && foldedMeasure(measure) !== foldedMeasure(ind.measure)) return 'not_comparable';
+  // A value in another unit than the target's is never compared, whatever the period (a
+  // yes_no answer has no unit: its "%" is the province share's).
+  if (report && numeric && ind.kind !== 'yes_no' && value != null && measure && ind.measure && foldedMeasure(measure) !== foldedMeasure(ind.measure)) return 'not_comparable';
   const phase = deadlinePhase(ind, p);
   if (phase === 'before') return 'not_due';
   let met = null;
   if (report) {
-    if (numeric) met = meetsTarget(ind, value);
+    if (ind.kind === 'yes_no') met = value === 1; // the unit's answer, as province.cpp judge_target
+    else if (numeric) met = meetsTarget(ind, value);
     else if (report.progress === 'done') met = true;
     else if (phase !== 'none') met = false; // a milestone not done by its deadline
   }
@@ -230,18 +232,23 @@ export function groupOf(ref, { indicator, task }) {
   return tk ? ref.groups.get(tk.task_group) || { id: tk.task_group, code: tk.task_group } : null;
 }
 
-// The target as read: "> 96 %", "2–3 bác sĩ/trạm", "hoàn thành (mốc)".
-export function targetText(ind) {
+// The target as read: "> 96 %", "2–3 bác sĩ/trạm", "hoàn thành (mốc)"; for a unit's yes_no
+// answer "Có" (its "= 100 %" is the province share's: { share: true } reads that one).
+export function targetText(ind, { share = false } = {}) {
   if (!ind) return '';
+  if (ind.kind === 'yes_no' && !share) return t('target.yes');
   const m = ind.measure ? (ind.measure === '%' ? ' %' : ' ' + ind.measure) : '';
   if (ind.comparator === 'range' && ind.target != null && ind.target_max != null) return `${fmtNum(ind.target)}–${fmtNum(ind.target_max)}${m}`;
   if (ind.comparator && ind.comparator !== 'none' && ind.target != null) return `${ind.comparator === '>=' ? '≥' : ind.comparator} ${fmtNum(ind.target)}${m}`;
   return ind.kind === 'milestone' ? t('target.milestone') : '';
 }
 
-// Does a value meet the indicator's target? (province.cpp meets(): reaching a range's minimum counts.)
+// Does a value meet the indicator's target? (province.cpp meets(): reaching a range's minimum
+// counts; a unit's yes_no answer meets it when it is 1.)
 export function meetsTarget(ind, value) {
-  if (!ind || value == null || ind.target == null) return null;
+  if (!ind || value == null) return null;
+  if (ind.kind === 'yes_no') return value === 1;
+  if (ind.target == null) return null;
   switch (ind.comparator) {
     case '>': return value > ind.target;
     case '>=': return value >= ind.target;
@@ -249,6 +256,13 @@ export function meetsTarget(ind, value) {
     case 'range': return value >= ind.target;
     default: return null;
   }
+}
+
+// A unit's value as read: "Có"/"Không" for a yes_no answer, else the number with its unit.
+export function valueText(ind, value, measure = ind?.measure) {
+  if (value == null) return '';
+  if (ind?.kind === 'yes_no' && (value === 1 || value === 0)) return t(value === 1 ? 'answer.yes' : 'answer.no');
+  return fmtNum(value, 4) + (measure ? ' ' + measure : '');
 }
 
 // The reviewer's comment that goes with the report's current outcome, or ''. review_comment is a

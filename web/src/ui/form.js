@@ -6,13 +6,26 @@ import { t, fieldLabel, enumLabel } from './i18n/index.js';
 import { fmtNum, parseNumber, numberForInput } from './format.js';
 
 // One input for `field` of `table`, holding `value`. `extra` narrows a number (min, max, unit
-// shown after it, hint). Returns { el, read() → value | { error } , setError(text) }.
+// shown after it, hint; yesNo: a yes_no indicator's answer, a choice Có / Không that reads 1 / 0).
+// Returns { el, read() → value | { error } , setError(text) }.
 export function fieldInput(table, field, value, extra = {}) {
   const id = `f-${field.name}`;
   const err = h('p.field-error', { id: `e-${field.name}`, role: 'alert' });
   const label = h('label', { for: id }, fieldLabel(field, table), field.required && !extra.optional ? h('span.req', ' *') : null);
   let input;
   let read;
+  if (extra.yesNo && (field.type === 'integer' || field.type === 'real')) {
+    // The unit answers yes or no (schema v3 yes_no): two big choices, never a number to type.
+    const name = field.name;
+    const box = h('div.choices', { role: 'radiogroup', 'aria-labelledby': `l-${name}`, 'aria-describedby': `e-${name} h-${name}` }, [[1, 'answer.yes'], [0, 'answer.no']].map(([v, key]) =>
+      h('label.choice', h('input', { type: 'radio', name, value: String(v), checked: value === v }), h('span', t(key)))));
+    read = () => {
+      const c = box.querySelector('input:checked');
+      return c ? Number(c.value) : null;
+    };
+    return done(h('div.field', h('div.label', { id: `l-${name}` }, fieldLabel(field, table), field.required && !extra.optional ? h('span.req', ' *') : null),
+      box, extra.hint && h('p.hint', { id: `h-${name}` }, extra.hint), err));
+  }
   switch (field.type) {
     case 'integer':
     case 'real': {

@@ -24,12 +24,14 @@ import reviewItem from './screens/review-item.js';
 import dashboard from './screens/dashboard.js';
 import admin from './screens/admin.js';
 import me from './screens/me.js';
+import adhoc from './screens/adhoc.js';
+import adhocItem from './screens/adhoc-item.js';
 
-const SCREENS = { enrol, unlock, todo, report, reports, outbox, review, 'review-item': reviewItem, dashboard, admin, me };
+const SCREENS = { enrol, unlock, todo, report, reports, outbox, review, 'review-item': reviewItem, dashboard, admin, me, adhoc, 'adhoc-item': adhocItem };
 // Screens that work without an enrolled device.
 const OPEN = new Set(['enrol', 'admin', 'me']);
 // Screens that redraw when the device's data changes (a sync brought rows, a write was stored).
-const LIVE = new Set(['todo', 'reports', 'outbox', 'review']);
+const LIVE = new Set(['todo', 'reports', 'outbox', 'review', 'adhoc']);
 
 let dev = null;
 let shell = null;
@@ -66,7 +68,7 @@ async function route() {
   }
   if (path === 'enrol' && dev?.state === 'locked') path = 'unlock';
   if (path === 'enrol' && ready && !params.done && !params.code) path = home(dev.principal);
-  shell.setNav(ready ? dev.principal : null, path === 'review-item' ? 'review' : path === 'report' ? 'todo' : path);
+  shell.setNav(ready ? dev.principal : null, path === 'review-item' ? 'review' : path === 'report' ? 'todo' : path === 'adhoc-item' ? 'adhoc' : path);
   if (ready && !bar) bar = mountSyncBar(shell.bar, dev);
   const ctx = {
     dev, params, path, go,

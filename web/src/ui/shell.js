@@ -9,11 +9,13 @@ const TABS = {
   official: [
     ['todo', 'nav.todo', 'list'],
     ['reports', 'nav.reports', 'doc'],
+    ['adhoc', 'nav.adhoc', 'warn'], // báo cáo đột xuất (programme III.3)
     ['outbox', 'nav.outbox', 'send'],
     ['me', 'nav.me', 'user'],
   ],
   reviewer: [
     ['review', 'nav.review', 'check'],
+    ['adhoc', 'nav.adhoc', 'warn'],
     ['dashboard', 'nav.dashboard', 'chart'],
     ['outbox', 'nav.outbox', 'send'],
     ['me', 'nav.me', 'user'],

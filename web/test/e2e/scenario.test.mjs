@@ -385,6 +385,7 @@ test('the dashboard shows the numbers of `tram-server report` on the same data',
   assert.deepEqual(shown.review, { submitted: s.review.submitted, accepted: s.review.accepted, returned: s.review.returned, draft: s.review.draft });
   const groups = new Map();
   for (const l of rep.lines) {
+    if (l.aggregate) continue;  // a yes/no share line: computed, not a report (its own card)
     const g = groups.get(l.group) || { code: l.group || '—', on_time: 0, late: 0, missing: 0 };
     g[l.timeliness]++;
     groups.set(l.group, g);

@@ -164,3 +164,19 @@ test('indicator ranges: an edit is judged on the row after it', () => {
   assert.deepEqual(edit({ value: 3 }), []);
   assert.deepEqual(edit({ narrative: 'Thêm 24 hộ' }), []);
 });
+
+// A yes_no indicator (schema v3): a unit answers 1 or 0 whatever the measure ("%" is the
+// province share); the same rule and words as IndicatorValues.YesNoTakesOnlyOneOrZero.
+test('indicator ranges: yes_no takes only 1 or 0', () => {
+  const range = indicatorValueRange('yes_no', '%', '%');
+  assert.deepEqual(range, { kind: 'yes_no', measure: '%' });
+  assert.equal(checkValueRange(range, 1), null);
+  assert.equal(checkValueRange(range, 0), null);
+  assert.equal(checkValueRange(range, 0.5), 'yes_no');
+  assert.equal(checkValueRange(range, 100), 'yes_no');
+  assert.deepEqual(rangeText('yes_no', '%', 50), { vi: 'chỉ nhập 1 (có) hoặc 0 (không) (đã nhập 50)', en: 'enter only 1 (yes) or 0 (no) (entered 50)' });
+  const rows = (t, id) => (t === 'indicator' && id === 'CT-CN' ? { kind: 'yes_no', measure: '%' } : null);
+  assert.deepEqual(checkOps(schema, minh, [draft({ indicator: 'CT-CN', value: 1 })], rows), []);
+  assert.equal(checkOps(schema, minh, [draft({ indicator: 'CT-CN', value: 75 })], rows)[0]?.message.vi,
+    'Kết quả: chỉ nhập 1 (có) hoặc 0 (không) (đã nhập 75)');
+});

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dueForUnit, judge, judgeTarget, currentPeriod, unitTitle, targetText, meetsTarget, uuid7, isoUtcSeconds, currentReviewComment } from '../../src/ui/data.js';
+import { dueForUnit, judge, judgeTarget, currentPeriod, unitTitle, targetText, meetsTarget, valueText, uuid7, isoUtcSeconds, currentReviewComment } from '../../src/ui/data.js';
 import { decisionOps } from '../../src/ui/screens/review-item.js';
 import { fmtDate, parseNumber, todayVN, fmtTimeVN, periodLabel } from '../../src/ui/format.js';
 import { schemaJson } from './golden.mjs';
@@ -164,6 +164,30 @@ test('target status as the province report judges it', () => {
   assert.equal(judgeTarget(road, P('2030'), { progress: 'done' }), 'met');
   assert.equal(judgeTarget(road, P('2030'), { progress: 'on_track' }), 'not_met');
   assert.equal(judgeTarget(road, P('2029'), { progress: 'done' }), 'not_due');
+});
+
+// A yes_no indicator (schema v3): each commune and ward answers 1 or 0; its "= 100 %" is the
+// province share (report/province.hpp), so a unit meets it with a yes, judged at the deadline.
+test('a yes_no indicator: the unit\'s answer is met with a yes, at the deadline', () => {
+  const ref = seedRef({ onlyUnit: '03808' });
+  const P = (id) => ref.periods.find((x) => x.id === id);
+  const drugFree = ref.indicators.get('CT-KHONGMATUY-XAPHUONG'); // yes_no, deadline 2030-12-31
+  assert.equal(drugFree.kind, 'yes_no');
+  assert.equal(targetText(drugFree), 'Có');
+  assert.equal(targetText(drugFree, { share: true }), '= 100 %');
+  assert.equal(meetsTarget(drugFree, 1), true);
+  assert.equal(meetsTarget(drugFree, 0), false);
+  assert.equal(valueText(drugFree, 1), 'Có');
+  assert.equal(valueText(drugFree, 0), 'Không');
+  assert.equal(valueText(ref.indicators.get('CT-CAPNUOC-XA'), 78.5), '78,5 %');
+  assert.equal(judgeTarget(drugFree, P('2026-H1'), { value: 0 }), 'not_due');
+  assert.equal(judgeTarget(drugFree, P('2030'), { value: 1, measure: '%' }), 'met', 'its "%" is not the answer\'s unit');
+  assert.equal(judgeTarget(drugFree, P('2030'), { value: 0 }), 'not_met');
+  assert.equal(judgeTarget(drugFree, P('2030'), { value: null }), 'not_met');
+  // Every commune owes it each period until the deadline; a "no" at it keeps it owed, overdue.
+  const due = (reports, id) => dueForUnit(ref, reports, P(id), '03808', '2026-01-01').find((i) => i.code === drugFree.id);
+  assert.ok(due([], '2026-H1'));
+  assert.equal(due([rep('2030', '03808', drugFree.id, 1)], '2030').targetStatus, 'met');
 });
 
 test('timeliness: on or before unit_due is on time, never later than the server received it', () => {

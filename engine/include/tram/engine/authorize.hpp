@@ -52,6 +52,7 @@ struct ValueRange {
     any,      // not negative
     percent,  // 0 to 100
     count,    // a whole number, not negative
+    yes_no,   // 1 (yes) or 0 (no)
   };
   Kind kind = Kind::any;
   std::string measure;  // the unit of measure the value is in ("" when none is known)
@@ -59,6 +60,8 @@ struct ValueRange {
 
 // The range from the indicator's `kind` and `measure` and the report's own `measure` (each ""
 // when absent or unknown):
+// - kind "yes_no" first: each unit answers 1 (yes) or 0 (no); its measure ("%") describes the
+//   province line (the share of units answering yes), not the unit's answer;
 // - a report's measure that is given and differs from the indicator's is the value's unit: a
 //   percent measure ("%" or "phần trăm") means 0 to 100, anything else only "not negative";
 // - otherwise the indicator decides: kind "percent" or a percent measure means 0 to 100, kind
@@ -68,8 +71,8 @@ ValueRange indicator_value_range(std::string_view indicator_kind, std::string_vi
                                  std::string_view report_measure);
 bool is_percent_measure(std::string_view measure);
 
-// Why a value does not fit its range, without the field's label: `rule` is "percent", "count"
-// or "negative"; `vi` reads e.g. "tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)" (decimal
+// Why a value does not fit its range, without the field's label: `rule` is "percent", "count",
+// "yes_no" or "negative"; `vi` reads e.g. "tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)" (decimal
 // comma, dot thousands), `en` "a percentage must be from 0 to 100 (entered 150)".
 struct ValueProblem {
   std::string rule, vi, en;

@@ -21,6 +21,15 @@
 // deadline (the text gives none) is met once reached and otherwise shown as progress (not_due). A value in another unit of
 // measure than the target's is not judged (not_comparable). A milestone (no numeric target) is
 // met when its report's progress is "done".
+//
+// A yes_no indicator (schema v3: "100% xã, phường không có ma túy"): each unit answers 1 (yes) or
+// 0 (no); a unit's line is met when its value is 1, by the same deadline rule (before it
+// not_due, at it not_met on 0, after it overdue until a yes), and its "%" measure is not the
+// unit's. The province gets one more line per such indicator (aggregate, unit_code "", "Toàn
+// tỉnh"): the share in % of the units it applies to whose latest submitted report up to the period
+// says yes, judged against the indicator's target and comparator by the same deadline rule. It
+// is not a report: the summary counts it only in `lines` and `aggregate`, never as missing, on
+// time, late, in review or against the target.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +70,12 @@ TargetStatus judge_target(const Indicator& i, const ReportPeriod& p, bool report
 bool target_met_by(const ReportInputs& in, const Indicator& i, const ReportPeriod& p,
                    const std::string& unit);
 
-// One line: a report, or an expected report that is missing (report_id empty).
+// The province's share of `i`'s units answering yes (a yes_no indicator) by period `p`, in %:
+// their latest submitted report up to `p` says 1; nullopt when it applies to no unit here.
+std::optional<double> yes_share(const ReportInputs& in, const Indicator& i, const ReportPeriod& p);
+
+// One line: a report, an expected report that is missing (report_id empty), or a yes_no
+// indicator's share line (aggregate).
 struct ReportLine {
   int64_t group_number = 0;  // for ordering; 0 when unknown
   std::string group, group_title;
@@ -73,6 +87,9 @@ struct ReportLine {
   std::string target_measure;        // the indicator's unit of measure
   std::string target_deadline;       // the indicator's deadline, YYYY-MM-DD ("" = none)
   std::string comparator;            // the indicator's: >, >=, =, range, none
+  std::string kind;                  // the indicator's kind ("yes_no": the value is 1 or 0)
+  // The province's share line of a yes_no indicator: value = % of units answering yes.
+  bool aggregate = false;
   TargetStatus target_status = TargetStatus::none;
   // true: met; false: not met, or overdue with a report; nullopt otherwise (no value, not due,
   // not comparable, nothing to judge).
@@ -91,6 +108,7 @@ struct ReportLine {
 
 struct ReportSummary {
   size_t lines = 0, on_time = 0, late = 0, missing = 0;
+  size_t aggregate = 0;  // share lines of yes_no indicators (in `lines`, in no other count)
   size_t draft = 0, submitted = 0, accepted = 0, returned = 0;
   // Lines by target_status.
   size_t target_met = 0, target_not_met = 0, target_overdue = 0, target_not_due = 0, not_comparable = 0;

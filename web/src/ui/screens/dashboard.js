@@ -7,7 +7,7 @@ import { t, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, fmtTimeVN, todayVN, periodLabel } from '../format.js';
 import { refData, currentPeriod, periodOf } from '../data.js';
 import { cachedReport, fetchReport, downloadReport } from '../province.js';
-import { stackedBar, columns, legend } from '../charts.js';
+import { stackedBar, columns, legend, gauge } from '../charts.js';
 import { problemText } from '../errors.js';
 import { link } from '../router.js';
 import { icon } from '../icons.js';
@@ -81,6 +81,7 @@ function render(ctx, ref, entry, period, started) {
   // Per task group: how its lines stand.
   const groups = new Map();
   for (const l of data.lines) {
+    if (l.aggregate) continue; // a share line is not a report (report JSON `aggregate`)
     const g = groups.get(l.group) || { code: l.group, title: l.group_title, on_time: 0, late: 0, missing: 0 };
     g[l.timeliness]++;
     groups.set(l.group, g);
@@ -105,7 +106,29 @@ function render(ctx, ref, entry, period, started) {
         h('span.ic', { html: icon('download') }), t('dash.download_' + f))),
       h('button.secondary', { type: 'button', onclick: printAll }, h('span.ic', { html: icon('print') }), t('dash.print'))));
 
-  return h('div', head, groupSec, indicatorList(data), unitGrid(ref, data), perSec, detailTable(data), downloads);
+  // The indicator list counts reports; the share lines (yes_no indicators) get their own card.
+  const reports = { ...data, lines: data.lines.filter((l) => !l.aggregate) };
+  return h('div', head, groupSec, shareList(data), indicatorList(reports), unitGrid(ref, reports), perSec, detailTable(data), downloads);
+}
+
+// The province's share line of each yes_no indicator (report/province.hpp): the % of units
+// answering yes against the target ("= 100 %"), judged at the deadline like any line.
+function shareList(data) {
+  const shares = data.lines.filter((l) => l.aggregate);
+  if (!shares.length) return null;
+  return h('section.card.shares', h('h3', t('dash.shares')), h('p.small', t('dash.share_note')), h('ul.indicators', shares.map((l) => h('li',
+    h('div.bar-label', h('strong', l.indicator), ' ', h('span.clamp', l.indicator_title || '')),
+    gauge(l.value ?? 0, l.target, 100, { label: t('target.share') + ': ' + fmtNum(l.value ?? 0) + ' %' }),
+    h('div.small.meta', h('span', t('target.share'), ': ', h('strong', fmtNum(l.value ?? 0) + ' %')),
+      h('span', t('todo.target'), ': ', `${l.comparator === '>=' ? '≥' : l.comparator} ${fmtNum(l.target)} %`),
+      targetStatus(l) && h('span', targetStatus(l)))))));
+}
+
+// A line's value as read: a unit's yes_no answer is Có / Không, a share line is a %.
+function lineValue(l) {
+  if (l.value == null) return '';
+  if (l.indicator_kind === 'yes_no' && !l.aggregate && (l.value === 1 || l.value === 0)) return t(l.value === 1 ? 'answer.yes' : 'answer.no');
+  return fmtNum(l.value) + (l.measure ? ' ' + l.measure : '');
 }
 
 // A closed <details> prints closed: open the detail table for paper.
@@ -130,10 +153,10 @@ function detailTable(data) {
   return h('details.card.detail', h('summary', t('dash.detail', { n: data.lines.length })),
     h('div.scroll', h('table.lines',
       h('thead', h('tr', ['dash.col.group', 'dash.col.indicator', 'dash.col.unit', 'dash.col.value', 'dash.col.target', 'dash.col.time', 'dash.col.review'].map((k) => h('th', t(k))))),
-      h('tbody', data.lines.map((l) => h('tr.' + l.timeliness,
-        h('td', l.group), h('td', l.indicator), h('td', l.unit_name), h('td.num', l.value != null ? fmtNum(l.value) + (l.measure ? ' ' + l.measure : '') : ''),
+      h('tbody', data.lines.map((l) => h('tr.' + (l.aggregate ? 'aggregate' : l.timeliness),
+        h('td', l.group), h('td', l.indicator), h('td', l.unit_name), h('td.num', lineValue(l)),
         h('td', targetStatus(l)),
-        h('td', t('time.' + l.timeliness)), h('td', l.review_state ? enumLabel('progress_report', 'status', l.review_state) : '')))))));
+        h('td', l.aggregate ? t('dash.share_line') : t('time.' + l.timeliness)), h('td', l.review_state ? enumLabel('progress_report', 'status', l.review_state) : '')))))));
 }
 
 export { periodOf };

@@ -4,7 +4,7 @@
 import { h, toast } from '../dom.js';
 import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
-import { refData, unitTitle, periodOf, targetText, itemTitle, uuid7, isoUtcSeconds, groupOf, currentReviewComment } from '../data.js';
+import { refData, unitTitle, periodOf, targetText, itemTitle, uuid7, isoUtcSeconds, groupOf, currentReviewComment, valueText } from '../data.js';
 import { fieldInput } from '../form.js';
 import { photosField } from '../photos.js';
 import { problemMessage, problemText } from '../errors.js';
@@ -67,7 +67,8 @@ function viewBlock(dev, schema, row, ind, evidenceRows) {
     let shown = v;
     if (f.type === 'enum') shown = enumLabel(T, f.name, v);
     else if (f.type === 'date') shown = fmtDate(v);
-    else if (f.type === 'real' || f.type === 'integer') shown = fmtNum(v, 4) + (f.name === 'value' && (row.measure || ind?.measure) ? ' ' + (row.measure || ind.measure) : '');
+    else if (f.name === 'value') shown = valueText(ind, v, row.measure || ind?.measure); // "Có"/"Không" for a yes_no answer
+    else if (f.type === 'real' || f.type === 'integer') shown = fmtNum(v, 4);
     rows.push(h('dt', fieldLabel(f, T)), h('dd', shown));
   }
   const sent = row._pending ? h('p.note.warn', t('report.waiting_to_send')) : h('p.note.ok', '✓ ', t('report.received'), ' ', h('a', { href: link('outbox', { tab: 'receipts' }) }, t('report.see_receipts')));
@@ -86,6 +87,7 @@ function formBlock(ctx, { schema, wf, existing, r, ind, period, evidenceRows }) 
       const measure = r.measure || ind?.measure;
       extra.unit = measure || '';
       if (ind?.kind === 'percent' || measure === '%') extra.max = 100;
+      extra.yesNo = ind?.kind === 'yes_no'; // a choice Có / Không (1 / 0), not a number
       extra.hint = ind && targetText(ind) ? t('form.target_hint', { target: targetText(ind) }) : '';
     }
     if (f.name === 'progress') extra.hint = '';

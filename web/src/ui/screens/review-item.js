@@ -5,7 +5,7 @@
 import { h, toast } from '../dom.js';
 import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
-import { refData, unitTitle, itemTitle, targetText, meetsTarget, uuid7, currentReviewComment } from '../data.js';
+import { refData, unitTitle, itemTitle, targetText, meetsTarget, uuid7, currentReviewComment, valueText } from '../data.js';
 import { photosField } from '../photos.js';
 import { problemText } from '../errors.js';
 import { link } from '../router.js';
@@ -32,7 +32,7 @@ export default async function reviewItem(ctx) {
   for (const f of schema.fields(T)) {
     const v = f.name === 'review_comment' ? reviewComment : r[f.name];
     if (v == null || v === '' || ['unit_code', 'indicator', 'task', 'period', 'device', 'evidence', 'status', 'recorded_at', 'measure'].includes(f.name)) continue;
-    const shown = f.type === 'enum' ? enumLabel(T, f.name, v) : f.type === 'date' ? fmtDate(v) : f.type === 'real' ? fmtNum(v, 4) + (f.name === 'value' && r.measure ? ' ' + r.measure : '') : v;
+    const shown = f.type === 'enum' ? enumLabel(T, f.name, v) : f.type === 'date' ? fmtDate(v) : f.type === 'real' ? (f.name === 'value' ? valueText(ind, v, r.measure) : fmtNum(v, 4)) : v;
     facts.push(h('dt', fieldLabel(f, T)), h('dd', shown));
   }
 

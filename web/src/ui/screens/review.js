@@ -2,8 +2,8 @@
 // filters by period, task group, unit and state. Tapping one opens it to accept or return.
 import { h, pill } from '../dom.js';
 import { t, enumLabel } from '../i18n/index.js';
-import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
-import { refData, unitTitle, itemTitle, groupOf, currentPeriod, targetText, meetsTarget } from '../data.js';
+import { fmtDate, todayVN, periodLabel } from '../format.js';
+import { refData, unitTitle, itemTitle, groupOf, currentPeriod, targetText, meetsTarget, valueText } from '../data.js';
 import { link } from '../router.js';
 import { statePill } from './todo.js';
 
@@ -45,7 +45,7 @@ export default async function review(ctx) {
         h('div.item-title', unitTitle(ref, r.unit_code)),
         h('div.small', itemTitle(ref, { indicator: ind, task: r.task && ref.tasks.get(r.task), code: r.indicator || r.task })),
         h('div.item-facts',
-          r.value != null && h('span', h('strong', fmtNum(r.value) + (r.measure ? ' ' + r.measure : '')), ind && targetText(ind) ? ` / ${targetText(ind)}` : ''),
+          r.value != null && h('span', h('strong', valueText(ind, r.value, r.measure)), ind && targetText(ind) ? ` / ${targetText(ind)}` : ''),
           meets != null && pill(meets ? t('target.met') : t('target.not_met'), meets ? 'ok' : 'warn'),
           r.progress && h('span', enumLabel('progress_report', 'progress', r.progress)),
           photos.get(r.id) && h('span', '📷 ' + photos.get(r.id)),
