@@ -1,5 +1,5 @@
 # Every third-party library comes from Debian's packages (scripts/setup-deps.sh installs them).
-# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::ICU, PkgConfig::ZLIB, PkgConfig::DEFLATE,
+# Imported targets: PkgConfig::SQLITE3, PkgConfig::SODIUM, PkgConfig::ICU, PkgConfig::ZLIB, PkgConfig::DEFLATE, PkgConfig::RE2,
 # PkgConfig::XLSXWRITER, simdjson::simdjson.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
@@ -7,6 +7,8 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)  # whole-buffer gzip, 2-3x zlib's speed
+# Schema patterns: linear-time matching without recursion (std::regex overflows the stack on long input).
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)  # the province report as .xlsx
 if(CMAKE_CROSSCOMPILING AND NOT EXISTS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/simdjson)
   # Debian's libsimdjson-dev is for one architecture at a time: a cross build links the target's

@@ -31,7 +31,7 @@ parallel=${FUZZ_PARALLEL:-1}
 
 # clang and libFuzzer's runtime, from Debian (nothing when present).
 scripts/setup-deps.sh clang-14 libclang-rt-14-dev lld-14 cmake ninja-build pkg-config \
-  libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libxlsxwriter-dev
+  libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libre2-dev libxlsxwriter-dev
 
 lock=/tmp/tram-build.lock
 start=$(date +%s)

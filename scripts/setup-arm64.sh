@@ -7,4 +7,4 @@
 set -euo pipefail
 exec "$(dirname "$0")/setup-deps.sh" --arch arm64 crossbuild-essential-arm64 qemu-user \
   libsqlite3-dev:arm64 libsodium-dev:arm64 libsimdjson14:arm64 libssl-dev:arm64 libicu-dev:arm64 \
-  zlib1g-dev:arm64 libdeflate-dev:arm64 libgtest-dev:arm64 libxlsxwriter-dev:arm64 libboost1.81-dev:arm64
+  zlib1g-dev:arm64 libdeflate-dev:arm64 libre2-dev:arm64 libgtest-dev:arm64 libxlsxwriter-dev:arm64 libboost1.81-dev:arm64

@@ -16,7 +16,7 @@ if [[ $# -gt 0 ]]; then
 else
   packages=(
     build-essential cmake ninja-build pkg-config ccache
-    libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libssl-dev openssl
+    libsqlite3-dev libsodium-dev libsimdjson-dev libicu-dev zlib1g-dev libdeflate-dev libre2-dev libssl-dev openssl
     libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev libxlsxwriter-dev libcli11-dev
     gettext locales  # msgfmt compiles po/*/vi.po at build time; locales: vi_VN.UTF-8 (below)
     chromium fonts-noto-core jq sqlite3 curl

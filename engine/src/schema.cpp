@@ -1,5 +1,7 @@
 #include "tram/engine/schema.hpp"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <set>
 
@@ -159,7 +161,7 @@ Status check_value(const TableDef& table, std::string_view row, const FieldDef& 
     if (f.kind == FieldKind::reference && !is_valid_row_id(s)) {
       return broken(Errc::invalid_value, "a row id of " + f.ref_table);
     }
-    if (f.compiled_pattern && !std::regex_match(s, *f.compiled_pattern)) {
+    if (f.compiled_pattern && !RE2::FullMatch(s, *f.compiled_pattern)) {
       return broken(Errc::invalid_value, "pattern " + f.pattern);
     }
   }

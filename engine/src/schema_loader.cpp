@@ -2,6 +2,7 @@
 // schema file never silently drops a constraint.
 #include "tram/engine/schema_loader.hpp"
 
+#include <re2/re2.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -107,11 +108,11 @@ Status parse_field(dom::element e, const std::string& path, FieldDef& f) {
   }
   if (m.count("pattern")) {
     TRAM_ASSIGN(f.pattern, str(m["pattern"], path + ".pattern"));
-    try {
-      f.compiled_pattern = std::make_shared<const std::regex>(f.pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& err) {
-      return fail(path + ".pattern", std::string("not a valid regular expression: ") + err.what());
-    }
+    RE2::Options options;
+    options.set_log_errors(false);  // the error is returned below, not written to stderr
+    auto re = std::make_shared<const RE2>(f.pattern, options);
+    if (!re->ok()) return fail(path + ".pattern", "not a valid regular expression: " + re->error());
+    f.compiled_pattern = std::move(re);
   }
   if (m.count("values")) TRAM_ASSIGN(f.values, strs(m["values"], path + ".values"));
   if (m.count("table")) TRAM_ASSIGN(f.ref_table, str(m["table"], path + ".table"));

@@ -66,8 +66,8 @@ function buildTable(t, en) {
     merge: f.merge ?? 'field',
     tag: TAGS[f.type],
     labels: { vi: f.label || f.name, en: en[f.name] ?? humanize(f.name) },
-    // std::regex_match: the whole value must match. ASCII patterns only behave the same (the
-    // engine matches UTF-8 bytes, JavaScript UTF-16 units): schema-format.md §4 asks for that.
+    // RE2::FullMatch on the server: the whole value must match. ASCII patterns behave the same in
+    // both engines (schema-format.md asks for them).
     regex: f.pattern ? new RegExp(`^(?:${f.pattern})$`) : null,
   }));
   const byName = new Map(fields.map((f) => [f.name, f]));

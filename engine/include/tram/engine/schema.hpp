@@ -6,13 +6,16 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tram/engine/status.hpp"
 #include "tram/engine/value.hpp"
+
+namespace re2 {
+class RE2;
+}
 
 namespace tram {
 
@@ -39,8 +42,10 @@ struct FieldDef {
   bool required = false;              // present and non-null at creation, never set to null
   std::optional<double> min{}, max{};  // integer and real
   std::optional<uint32_t> max_length{};  // text, in Unicode code points
-  std::string pattern{};               // text: ECMAScript regex the whole value must match
-  std::shared_ptr<const std::regex> compiled_pattern{};
+  std::string pattern{};               // text: a regular expression the whole value must match
+  // RE2, not std::regex: its matching is linear and does not recurse, so a long value a device
+  // sends cannot overflow the stack (std::regex did at ~100 KB of input, ~20 KB of pattern).
+  std::shared_ptr<const re2::RE2> compiled_pattern{};
   std::vector<std::string> values{};   // enumeration: allowed values
   std::string ref_table{};             // reference: the table whose row id this holds
   MergeRule merge = MergeRule::field_level;
