@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace tram::sql {
@@ -15,6 +17,16 @@ Status error(sqlite3* db, std::string_view what) {
 }
 
 }  // namespace
+
+struct StatementCache {
+  static constexpr size_t kMaxIdle = 256;  // beyond this, statements are finalized
+  bool open = true;                       // false once the Database closed
+  std::unordered_multimap<std::string, sqlite3_stmt*> idle;
+  void finalize_all() {
+    for (auto& [sql, st] : idle) sqlite3_finalize(st);
+    idle.clear();
+  }
+};
 
 Result<Database> Database::open(const std::string& path) {
   sqlite3* raw = nullptr;
@@ -32,23 +44,33 @@ Result<Database> Database::open(const std::string& path) {
   return db;
 }
 
-Database::Database(Database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)), immediate_(other.immediate_) {
   for (int i = 0; i < kTxStatements; ++i) tx_[i] = std::exchange(other.tx_[i], nullptr);
 }
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
-    finalize_tx_statements();
-    if (db_) sqlite3_close_v2(db_);
+    close();
     db_ = std::exchange(other.db_, nullptr);
+    cache_ = std::move(other.cache_);
+    immediate_ = other.immediate_;
     for (int i = 0; i < kTxStatements; ++i) tx_[i] = std::exchange(other.tx_[i], nullptr);
   }
   return *this;
 }
 
-Database::~Database() {
+Database::~Database() { close(); }
+
+void Database::close() {
   finalize_tx_statements();
+  if (cache_) {
+    cache_->finalize_all();
+    cache_->open = false;  // statements still lent out finalize themselves
+    cache_.reset();
+  }
   if (db_) sqlite3_close_v2(db_);
+  db_ = nullptr;
 }
 
 void Database::finalize_tx_statements() {
@@ -83,12 +105,18 @@ Status Database::exec(std::string_view sql) {
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
+  if (!cache_) cache_ = std::make_shared<StatementCache>();
+  if (auto it = cache_->idle.find(std::string(sql)); it != cache_->idle.end()) {
+    sqlite3_stmt* stmt = it->second;
+    cache_->idle.erase(it);
+    return Statement(db_, stmt, cache_);
+  }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &stmt, nullptr) != SQLITE_OK) {
     return error(db_, "prepare " + std::string(sql.substr(0, 200)));
   }
-  return Statement(db_, stmt);
+  return Statement(db_, stmt, cache_);
 }
 
 Status Database::copy_from(Database& from) {
@@ -102,19 +130,35 @@ Status Database::copy_from(Database& from) {
 int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::move(other.cache_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    release();
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+Statement::~Statement() { release(); }
+
+void Statement::release() {
+  if (!stmt_) return;
+  sqlite3_stmt* st = std::exchange(stmt_, nullptr);
+  if (cache_ && cache_->open && cache_->idle.size() < StatementCache::kMaxIdle) {
+    // Reset ends the statement's read of the database (and releases its locks).
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (const char* text = sqlite3_sql(st)) {
+      cache_->idle.emplace(text, st);
+      cache_.reset();
+      return;
+    }
+  }
+  sqlite3_finalize(st);
+  cache_.reset();
 }
 
 void Statement::bind_null(int i) { sqlite3_bind_null(stmt_, i); }

@@ -98,17 +98,32 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
   }
   batch.item_json.resize(batch.items.size());
 
-  // Group commit: the batch joins the queue; whoever holds the writer's lock next writes every
-  // queued batch in one transaction. A request that finds its batch already written returns at once.
+  // Group commit, leader and followers: the batch joins the queue; when no request is writing,
+  // this one leads: it takes the writer's lock and writes every queued batch in one transaction.
+  // Otherwise it waits to be told its batch is written. A written batch's request must not need
+  // the writer's lock only to learn that: with std::mutex's barging, those requests queued
+  // behind each new small commit, and groups stayed at ~3 change sets under 100 connections.
   {
-    std::lock_guard q(queue_mu_);
+    std::unique_lock q(queue_mu_);
     queue_.push_back(&batch);
+    ++ctx_.metrics.writer_waiting();
+    while (!batch.done) {
+      if (leading_) {
+        written_.wait(q);
+        continue;
+      }
+      leading_ = true;
+      q.unlock();
+      {
+        std::unique_lock lock(ctx_.writer);
+        commit_queued(lock);  // unlocks
+      }
+      q.lock();
+      leading_ = false;
+      written_.notify_all();
+    }
+    --ctx_.metrics.writer_waiting();
   }
-  ++ctx_.metrics.writer_waiting();
-  std::unique_lock lock(ctx_.writer);
-  --ctx_.metrics.writer_waiting();
-  if (!batch.done) commit_queued(lock);  // unlocks
-  else lock.unlock();
   if (batch.failure) return *batch.failure;
 
   // Durably committed: now, and only now, the receipts, signed outside the lock.
@@ -156,12 +171,15 @@ void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
     group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
   }
+  // `done` is read under queue_mu_ by the waiting requests (push()).
+  auto mark_done = [&] {
+    std::lock_guard q(queue_mu_);
+    for (Batch* b : group) b->done = true;
+  };
   auto fail_all = [&](Response r) {
-    for (Batch* b : group) {
-      b->failure = r;
-      b->done = true;
-    }
+    for (Batch* b : group) b->failure = r;
     lock.unlock();
+    mark_done();
   };
   Storage& storage = ctx_.storage;
   const int64_t now = ctx_.clock.now_ms();
@@ -183,13 +201,13 @@ void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
   ChangeNotice notice;
   for (Batch* b : group) {
     b->committed = committed;
-    b->done = true;
     for (const auto& [k, e] : b->receipts) {
       if (e.accepted && b->item_json[k] != "duplicate") notice.server_seq = std::max(notice.server_seq, e.server_seq);
     }
     if (notifier_) notice_units(b->accepted, notice);
   }
   lock.unlock();
+  mark_done();
   if (notice.server_seq > 0 && notifier_) notifier_(notice);
 }
 

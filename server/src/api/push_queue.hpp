@@ -5,6 +5,7 @@
 // Also keeps the log watermark (log_watermark.hpp) and tells the notifier what changed.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -39,7 +40,9 @@ class PushQueue {
 
   Context& ctx_;
   std::mutex queue_mu_;
-  std::vector<Batch*> queue_;  // pushes waiting for the writer
+  std::vector<Batch*> queue_;        // pushes waiting for the writer
+  bool leading_ = false;             // a request is writing the queue (under queue_mu_)
+  std::condition_variable written_;  // a leader finished: batches are done, or one must lead
   std::function<void(const ChangeNotice&)> notifier_;
   std::optional<LogWatermark> watermark_file_;
   Watermark watermark_;  // the highest head written to watermark_file_
