@@ -44,10 +44,5 @@ bool same_value(const Value& a, const Value& b);
 bool same_image(const RowImage& a, const RowImage& b);
 bool same_changeset(const ChangeSet& a, const ChangeSet& b);
 bool same_conflict(const ConflictRecord& a, const ConflictRecord& b);
-// True when a real is -0.0: written as "-0", which reads back as +0.0 (fuzz/README.md, "Findings"),
-// the one case where writing what was read is not a fixed point.
-bool negative_zero(const Value& v);
-bool has_negative_zero(const ChangeSet& cs);
-bool has_negative_zero(const RowImage& image);
 
 }  // namespace tram::fuzz

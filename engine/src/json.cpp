@@ -58,7 +58,9 @@ void append_value(std::string& out, const Value& v) {
       break;
     }
     case ValueType::real: {
-      const double d = std::get<double>(v);
+      // -0.0 is written 0: JSON readers (simdjson) read `-0` as the integer 0, so a zero has one
+      // spelling and a change set is its own re-encoding (fuzz/README.md, format §5.5).
+      const double d = std::get<double>(v) == 0.0 ? 0.0 : std::get<double>(v);
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
       // An integral real beyond 64-bit integers written in fixed notation (2^64 as
       // 18446744073709551616) is a JSON integer simdjson refuses, so every reader would refuse

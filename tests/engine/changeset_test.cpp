@@ -156,6 +156,20 @@ TEST(ChangeSet, RealsBeyondSixtyFourBitIntegersRoundTrip) {
   EXPECT_NE(encode(cs).find("[\"r\",9223372036854775808]"), std::string::npos) << encode(cs);
 }
 
+// A zero has one spelling: -0.0 is written 0, so encode(decode(b)) == b at the first round
+// (simdjson reads `-0` as the integer 0; format §5.5).
+TEST(ChangeSet, NegativeZeroIsWrittenAsZero) {
+  const DeviceKey key = golden_key();
+  ChangeSet cs = golden_basic(key);
+  cs.ops[0].fields = {{2, Value{-0.0}}, {3, text("x")}};
+  const std::string bytes = encode(cs);
+  EXPECT_NE(bytes.find("[\"r\",0]"), std::string::npos) << bytes;
+  EXPECT_EQ(bytes.find("[\"r\",-0"), std::string::npos) << bytes;
+  auto decoded = decode(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().to_string();
+  EXPECT_EQ(encode(*decoded), bytes);
+}
+
 TEST(ChangeSet, DecodeAcceptsAnyMemberOrder) {
   const DeviceKey key = golden_key();
   const std::string json =

@@ -4,13 +4,13 @@
 /**
  * A real as the engine writes it: C++ std::to_chars(double) without a format, i.e. the fewest
  * characters that read back to the same double, in fixed or scientific notation, whichever is
- * shorter, fixed on a tie (48.5, 52, 0.001, 1e-04, 1e+05, 1e+20, 1e-07, -0). JavaScript's
+ * shorter, fixed on a tie (48.5, 52, 0.001, 1e-04, 1e+05, 1e+20, 1e-07; -0 is 0). JavaScript's
  * Number#toString has the same shortest digits but switches notation at other points
  * (100000000000000000000 for 1e20, 0.0001, 1e-7, 100000), so only its digits are used.
  */
 export function formatReal(x) {
   if (typeof x !== 'number' || !Number.isFinite(x)) throw new RangeError('formatReal: not a finite number');
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  if (x === 0) return '0'; // -0 too: one spelling for zero (changeset-format.md §5.5)
   const sign = x < 0 ? '-' : '';
   const { digits, exp } = shortestDigits(Math.abs(x));
   const k = digits.length;
