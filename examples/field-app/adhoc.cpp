@@ -67,24 +67,8 @@ bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std:
 
 // An ad hoc report by its id or a unique prefix of it, as find_report() does for progress reports.
 Result<Row> find_adhoc(App& app, const std::string& id) {
-  if (id.empty()) return Status(Errc::invalid_argument, _("give the ad hoc report's id"));
-  auto exact = app.client->get(kAdhoc, id);
-  if (!exact.ok()) return exact.status();
-  if (exact->has_value()) return **exact;
-  if (id.size() >= 4) {
-    auto rows = all_rows(*app.client, kAdhoc);
-    if (!rows.ok()) return rows.status();
-    std::vector<std::string> hits;
-    for (const auto& r : *rows) {
-      if (r.id.rfind(id, 0) == 0) hits.push_back(r.id);
-    }
-    if (hits.size() == 1) {
-      auto one = app.client->get(kAdhoc, hits[0]);
-      if (one.ok() && one->has_value()) return **one;
-    }
-    if (hits.size() > 1) return Status(Errc::invalid_argument, fmt(_("the id {1} is ambiguous: {2} reports start with it"), id, std::to_string(hits.size())));
-  }
-  return Status(Errc::not_found, fmt(_("no ad hoc report {1} on this device (`tram-field adhocs` lists them)"), id));
+  return find_row(app, kAdhoc, id, _("give the ad hoc report's id"),
+                  _("no ad hoc report {1} on this device (`tram-field adhocs` lists them)"));
 }
 
 int committed_failure(App& app, const Status& st) { return app.fail(Status(st.code(), fmt(_("refused: {1}"), st.message()))); }
@@ -93,14 +77,7 @@ int committed_failure(App& app, const Status& st) { return app.fail(Status(st.co
 
 int cmd_adhoc(App& app) {
   const TableDef& t = app.table(kAdhoc);
-  std::map<std::string, Value> fields;
-  std::string problem;
-  auto set = [&](const std::string& field, const std::string& typed) {
-    if (!problem.empty()) return;
-    auto v = field_value(t, field, typed);
-    if (!v.ok()) problem = v.status().message();
-    else fields[field] = *v;
-  };
+  FieldForm form(t);
 
   std::optional<Row> existing;
   if (app.args.has("id")) {
@@ -132,17 +109,17 @@ int cmd_adhoc(App& app) {
   if (app.args.has("kind")) {
     auto k = parse_kind(app.args.get("kind"));
     if (!k) return app.fail(Status(Errc::invalid_value, _("--kind must be difficulty or adjustment (kho-khan: khó khăn, vướng mắc; dieu-chinh: đề nghị điều chỉnh, bổ sung)")));
-    set("kind", *k);
+    form.set("kind", *k);
   }
   if (app.args.has("task")) {
     const std::string code = app.args.get("task");
     auto task = app.client->get("task", code);
     if (!task.ok()) return app.fail(task.status());
     if (!task->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no task {1}"), code)));
-    set("task", code);
+    form.set("task", code);
   }
   for (const char* f : {"subject", "body", "proposal"}) {
-    if (app.args.has(f)) set(f, app.args.get(f));
+    if (app.args.has(f)) form.set(f, app.args.get(f));
   }
 
   std::string unit;
@@ -158,27 +135,21 @@ int cmd_adhoc(App& app) {
     auto u = app.client->get("unit", unit);
     if (!u.ok()) return app.fail(u.status());
     if (!u->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no unit {1}"), unit)));
-    set("unit_code", unit);
-    set("author", app.person());
-    set("recorded_on", app.today());
-    // Which phone, and when by its clock, as progress reports carry them (report_form.cpp).
-    set("recorded_at", iso_utc(app.clock.now_ms()));
-    set("device", to_hex(app.info.device));
-    set("status", app.args.has("submit") ? "submitted" : "draft");
+    form.set_new_report(app, unit, app.person());
   } else {
     unit = text_of(*existing, "unit_code");
-    if (app.args.has("submit")) set("status", "submitted");  // the edit and the submission in one change set
+    if (app.args.has("submit")) form.set("status", "submitted");  // the edit and the submission in one change set
   }
-  if (!problem.empty()) return app.fail(Status(Errc::invalid_value, problem));
-  if (existing && fields.empty()) return app.fail(_("nothing to change: give --submit or the fields to edit (--subject, --body, …)"));
+  if (!form.problem.empty()) return app.fail(Status(Errc::invalid_value, form.problem));
+  if (existing && form.fields.empty()) return app.fail(_("nothing to change: give --submit or the fields to edit (--subject, --body, …)"));
 
   WriteTxn txn;
   std::string id;
   if (existing) {
     id = existing->id;
-    txn.update(kAdhoc, id, fields);
+    txn.update(kAdhoc, id, form.fields);
   } else {
-    id = txn.insert(kAdhoc, "", fields);
+    id = txn.insert(kAdhoc, "", form.fields);
   }
   auto committed = app.client->commit(txn);
   if (!committed.ok()) return committed_failure(app, committed.status());
@@ -191,7 +162,7 @@ int cmd_adhoc(App& app) {
     if (saved.ok() && saved->has_value()) j.key("adhoc_report").raw(app.client->row_to_json(**saved));
     return app.emit(j.end_object());
   }
-  const bool only_submitted = existing && fields.size() == 1 && fields.count("status");
+  const bool only_submitted = existing && form.fields.size() == 1 && form.fields.count("status");
   std::printf("%s\n  %s\n", fmt(only_submitted ? _("Submitted ad hoc report {1}") : existing ? _("Updated ad hoc report {1}") : _("Recorded ad hoc report {1}"), id).c_str(),
               fmt(_("unit {1} · {2} · status {3}"), unit_label(app, unit), label(kind_labels(), saved.ok() && saved->has_value() ? text_of(**saved, "kind") : ""),
                   label(adhoc_status_labels(), status))

@@ -113,28 +113,48 @@ std::string unit_label(App& app, const std::string& code) {
   return name.empty() ? code : code + " " + name;
 }
 
-Result<Row> find_report(App& app, const std::string& id) {
-  if (id.empty()) return Status(Errc::invalid_argument, _("give the report's id"));
-  auto exact = app.client->get(kReports, id);
+Result<Row> find_row(App& app, const std::string& table, const std::string& id, const std::string& give_id,
+                     const std::string& none) {
+  if (id.empty()) return Status(Errc::invalid_argument, give_id);
+  auto exact = app.client->get(table, id);
   if (!exact.ok()) return exact.status();
   if (exact->has_value()) return **exact;
   if (id.size() >= 4) {
-    auto rows = all_rows(*app.client, kReports);
+    auto rows = all_rows(*app.client, table);
     if (!rows.ok()) return rows.status();
     std::vector<Row> hits;
     for (auto& r : *rows) {
       if (r.id.rfind(id, 0) == 0) hits.push_back(r);
     }
     if (hits.size() == 1) {
-      auto one = app.client->get(kReports, hits[0].id);  // get() also says whether it is pending
+      auto one = app.client->get(table, hits[0].id);  // get() also says whether it is pending
       if (one.ok() && one->has_value()) return **one;
       return hits[0];
     }
     if (hits.size() > 1) return Status(Errc::invalid_argument, fmt(_("the id {1} is ambiguous: {2} reports start with it"), id, std::to_string(hits.size())));
   }
-  return Status(Errc::not_found, fmt(_("no report {1} on this device (`tram-field list` shows them)"), id));
+  return Status(Errc::not_found, fmt(none, id));
 }
 
+Result<Row> find_report(App& app, const std::string& id) {
+  return find_row(app, kReports, id, _("give the report's id"), _("no report {1} on this device (`tram-field list` shows them)"));
+}
+
+void FieldForm::set(const std::string& field, const std::string& typed) {
+  if (!problem.empty()) return;
+  auto v = field_value(table, field, typed);
+  if (!v.ok()) problem = v.status().message();
+  else fields[field] = *v;
+}
+
+void FieldForm::set_new_report(App& app, const std::string& unit, const std::string& author) {
+  set("unit_code", unit);
+  set("author", author);
+  set("recorded_on", app.today());
+  set("recorded_at", iso_utc(app.clock.now_ms()));
+  set("device", to_hex(app.info.device));
+  set("status", app.args.has("submit") ? "submitted" : "draft");
+}
 
 bool is_pending(App& app, const std::string& table, const std::string& id) {
   auto r = app.client->get(table, id);  // get() tells pending; query() rows do not

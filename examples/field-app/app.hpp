@@ -92,6 +92,10 @@ std::string unit_name(App& app, const std::string& code);
 std::string unit_label(App& app, const std::string& code);
 // A report by its id or a unique prefix of it (ids are long; people copy the start).
 Result<client::Row> find_report(App& app, const std::string& id);
+// A row of `table` by its id or a unique prefix of it (4 characters or more). `give_id` is the
+// message for an empty id, `none` for no match ({1}: the id; it says how to list them).
+Result<client::Row> find_row(App& app, const std::string& table, const std::string& id, const std::string& give_id,
+                             const std::string& none);
 // Whether this device has edits to a row the server has not confirmed yet.
 bool is_pending(App& app, const std::string& table, const std::string& id);
 
@@ -111,6 +115,19 @@ std::string kib(uint64_t bytes);
 // A field value from what was typed, by the schema's type, checked against its constraints now
 // so the official hears about a mistake before anything is signed.
 Result<Value> field_value(const TableDef& t, const std::string& field, const std::string& typed);
+
+// What a command's flags write into one row (report, adhoc): each typed value is checked
+// against the schema as it is set, and the first problem is kept to be reported once.
+struct FieldForm {
+  explicit FieldForm(const TableDef& t) : table(t) {}
+  void set(const std::string& field, const std::string& typed);
+  // The fields every new report carries: its unit, author, when and on which device it was
+  // recorded (the phone's clock), and its status (draft, or submitted at once with --submit).
+  void set_new_report(App& app, const std::string& unit, const std::string& author);
+  const TableDef& table;
+  std::map<std::string, Value> fields{};
+  std::string problem{};
+};
 
 // The programme's data as the report library reads it, from this device's replica (due.cpp),
 // with receipt times from this device's own receipts.

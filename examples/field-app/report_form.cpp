@@ -72,14 +72,7 @@ std::optional<std::string> yes_no_value(std::string_view typed) {
 
 int cmd_report(App& app) {
   const TableDef& t = app.table(kReports);
-  std::map<std::string, Value> fields;
-  std::string problem;
-  auto set = [&](const std::string& field, const std::string& typed) {
-    if (!problem.empty()) return;
-    auto v = field_value(t, field, typed);
-    if (!v.ok()) problem = v.status().message();
-    else fields[field] = *v;
-  };
+  FieldForm form(t);
   std::optional<Row> existing;
   if (app.args.has("id")) {
     auto r = find_report(app, app.args.get("id"));
@@ -117,18 +110,13 @@ int cmd_report(App& app) {
     period_code = p->code;
     if (!app.args.has("indicator") && !app.args.has("task")) return app.fail(_("a report is on an indicator or a task: give --indicator CODE or --task CODE"));
     if (!app.args.has("progress")) return app.fail(_("give --progress: not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)"));
-    set("unit_code", unit);
-    set("period", period_code);
-    set("author", app.args.get("author", app.person()));
-    set("recorded_on", app.today());
-    set("recorded_at", iso_utc(app.clock.now_ms()));
-    set("device", to_hex(app.info.device));
-    set("status", app.args.has("submit") ? "submitted" : "draft");
+    form.set_new_report(app, unit, app.args.get("author", app.person()));
+    form.set("period", period_code);
   } else {
     unit = text_of(*existing, "unit_code");
     period_code = text_of(*existing, "period");
-    if (app.args.has("author")) set("author", app.args.get("author"));
-    if (app.args.has("submit")) set("status", "submitted");  // the edit and its resubmission in one change set
+    if (app.args.has("author")) form.set("author", app.args.get("author"));
+    if (app.args.has("submit")) form.set("status", "submitted");  // the edit and its resubmission in one change set
   }
 
   if (app.args.has("indicator")) {
@@ -136,23 +124,23 @@ int cmd_report(App& app) {
     auto ind = app.client->get("indicator", code);
     if (!ind.ok()) return app.fail(ind.status());
     if (!ind->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no indicator {1} (`tram-field due` lists your unit's)"), code)));
-    set("indicator", code);
+    form.set("indicator", code);
     const std::string task = text_of(**ind, "task");
-    if (!app.args.has("task") && !task.empty() && !existing) set("task", task);
+    if (!app.args.has("task") && !task.empty() && !existing) form.set("task", task);
     const std::string measure = text_of(**ind, "measure");
-    if (!app.args.has("measure") && !measure.empty() && !existing) set("measure", measure);
+    if (!app.args.has("measure") && !measure.empty() && !existing) form.set("measure", measure);
   }
   if (app.args.has("task")) {
     const std::string code = app.args.get("task");
     auto task = app.client->get("task", code);
     if (!task.ok()) return app.fail(task.status());
     if (!task->has_value()) return app.fail(Status(Errc::not_found, fmt(_("no task {1}"), code)));
-    set("task", code);
+    form.set("task", code);
   }
   if (app.args.has("progress")) {
     auto p = parse_progress(app.args.get("progress"));
     if (!p) return app.fail(_("--progress must be not_started, on_track, at_risk or done (chưa triển khai, đúng tiến độ, có nguy cơ chậm, hoàn thành)"));
-    set("progress", *p);
+    form.set("progress", *p);
   }
   // The indicator this report is on (given now, or the report's own): a yes_no one takes
   // --value có|không (yes|no, 1|0), stored as 1 or 0.
@@ -168,13 +156,13 @@ int cmd_report(App& app) {
     if (std::string_view(f) == "value" && kind == "yes_no") {
       const auto answer = yes_no_value(app.args.get(f));
       if (!answer) return app.fail(Status(Errc::invalid_value, fmt(_("this indicator is answered yes or no: give --value có or không (yes or no, 1 or 0), not {1}"), app.args.get(f))));
-      set(f, *answer);
+      form.set(f, *answer);
       continue;
     }
-    set(f, app.args.get(f));
+    form.set(f, app.args.get(f));
   }
-  if (!problem.empty()) return app.fail(Status(Errc::invalid_value, problem));
-  if (auto refused = refuse_out_of_range(app, t, fields, existing)) return *refused;
+  if (!form.problem.empty()) return app.fail(Status(Errc::invalid_value, form.problem));
+  if (auto refused = refuse_out_of_range(app, t, form.fields, existing)) return *refused;
 
   // A second report on the same item and period is almost always a mistake: point at the first.
   if (!existing) {
@@ -203,16 +191,16 @@ int cmd_report(App& app) {
     if (!caption.ok()) return app.fail(caption.status());
     evidence.push_back({*ref, content_type_of(file), std::get<Text>(*caption).s});
   }
-  if (!evidence.empty()) fields["evidence"] = evidence.front().ref;
-  if (existing && fields.empty()) return app.fail(_("nothing to change: give the fields to edit (--value, --narrative, …)"));
+  if (!evidence.empty()) form.fields["evidence"] = evidence.front().ref;
+  if (existing && form.fields.empty()) return app.fail(_("nothing to change: give the fields to edit (--value, --narrative, …)"));
 
   WriteTxn txn;
   std::string id;
   if (existing) {
     id = existing->id;
-    txn.update(kReports, id, fields);
+    txn.update(kReports, id, form.fields);
   } else {
-    id = txn.insert(kReports, "", fields);
+    id = txn.insert(kReports, "", form.fields);
   }
   for (const auto& e : evidence) {
     txn.insert("evidence", "", {{"report", Text{id}}, {"unit_code", Text{unit}}, {"file", e.ref}, {"caption", Text{e.caption}}, {"content_type", Text{e.content_type}}});
