@@ -92,6 +92,11 @@ test('the report form checks the value against the range, keeps a photo, and sub
   const page = official;
   const head = await page.$eval('.report-head', (e) => e.textContent);
   assert.match(head, /> 90 %/, 'the target is shown');
+  // The task's full wording (schema v3's task.text), folded under its short title.
+  const wording = await page.$eval('details.task-text', (e) => ({ open: e.open, summary: e.querySelector('summary').textContent, text: e.querySelector('p').textContent }));
+  assert.equal(wording.open, false);
+  assert.match(wording.summary, /Nội dung nhiệm vụ/);
+  assert.ok(wording.text.length > 100, `the full wording, not the title: ${wording.text}`);
   assert.equal(await page.$eval('.with-unit .unit', (e) => e.textContent), '%');
   await page.type('#f-value', '150');
   await page.click(`input[name=progress][value=on_track]`);

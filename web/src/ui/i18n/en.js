@@ -57,6 +57,7 @@ export default {
 
   'report.new_title': 'New report', 'report.edit_title': 'Edit report', 'report.view_title': 'Report',
   'report.not_found': 'This report is not on this phone.',
+  'report.task_text': 'The task as the programme words it',
   'report.returned_title': 'The reviewer returned this report for correction', 'report.returned_by': 'Reviewer: {name}',
   'report.returned_help': 'Correct it as asked, then press "Send again".',
   'report.save_draft': 'Save draft', 'report.submit': 'Send report', 'report.resubmit': 'Send again',

@@ -57,6 +57,7 @@ export default {
 
   'report.new_title': 'Báo cáo mới', 'report.edit_title': 'Sửa báo cáo', 'report.view_title': 'Báo cáo',
   'report.not_found': 'Không tìm thấy báo cáo này trên máy.',
+  'report.task_text': 'Nội dung nhiệm vụ (nguyên văn)',
   'report.returned_title': 'Người duyệt đã trả lại báo cáo để chỉnh sửa', 'report.returned_by': 'Người duyệt: {name}',
   'report.returned_help': 'Sửa theo ý kiến trên rồi bấm "Gửi lại báo cáo".',
   'report.save_draft': 'Lưu bản nháp', 'report.submit': 'Gửi báo cáo', 'report.resubmit': 'Gửi lại báo cáo',

@@ -41,6 +41,10 @@ export default async function report(ctx) {
     ind && targetText(ind) && h('div', t('todo.target'), ': ', h('strong', targetText(ind)), ind.deadline ? ` · ${t('target.by', { date: fmtDate(ind.deadline) })}` : ''),
     h('div', unitTitle(ref, r.unit_code), ' · ', periodLabel(r.period)),
     period && h('div.small', t('todo.deadline', { date: fmtDate(period.unit_due) })));
+  // The task as the programme words it (schema v3's task.text), folded: the title is short.
+  // Below the form, so that the form stays where the official's thumb expects it.
+  const wording = task?.text && task.text !== task.title &&
+    h('details.card.task-text', h('summary', t('report.task_text')), h('p', task.text));
 
   const evidenceRows = existing ? await dev.query('evidence', (e) => e.report === existing.id) : [];
   const history = existing ? await historyBlock(dev, existing) : null;
@@ -52,8 +56,8 @@ export default async function report(ctx) {
     existing.reviewed_by && h('p.small', t('report.returned_by', { name: existing.reviewed_by })),
     h('p.small', t('report.returned_help')));
 
-  if (!editable) return h('div.screen', head, returned, viewBlock(dev, schema, { ...existing, review_comment: reviewComment }, ind, evidenceRows), history);
-  return h('div.screen', head, returned, formBlock(ctx, { schema, wf, existing, r, ind, period, evidenceRows }), history);
+  if (!editable) return h('div.screen', head, returned, viewBlock(dev, schema, { ...existing, review_comment: reviewComment }, ind, evidenceRows), wording, history);
+  return h('div.screen', head, returned, formBlock(ctx, { schema, wf, existing, r, ind, period, evidenceRows }), wording, history);
 }
 
 // Shown elsewhere on the screen (the heading, the pills, the value's unit) or not for people.
