@@ -15,8 +15,14 @@ if(CMAKE_CROSSCOMPILING AND NOT EXISTS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/cm
   # runtime library (libsimdjson14:<arch>) with the host package's headers (scripts/setup-arm64.sh).
   find_library(SIMDJSON_TARGET_LIB NAMES libsimdjson.so.14 simdjson REQUIRED)
   add_library(simdjson::simdjson SHARED IMPORTED)
+  # As Debian's own simdjson target says (simdjsonTargets.cmake): the library is built with
+  # threads, and every unit including simdjson.h must agree, or dom::parser's layout differs
+  # between units (-pthread, which RE2 brings, turns the threads on in simdjson.h by itself).
+  find_package(Threads REQUIRED)
   set_target_properties(simdjson::simdjson PROPERTIES IMPORTED_LOCATION ${SIMDJSON_TARGET_LIB}
-                                                      INTERFACE_INCLUDE_DIRECTORIES /usr/include)
+                                                      INTERFACE_INCLUDE_DIRECTORIES /usr/include
+                                                      INTERFACE_COMPILE_DEFINITIONS SIMDJSON_THREADS_ENABLED=1
+                                                      INTERFACE_LINK_LIBRARIES Threads::Threads)
 else()
   find_package(simdjson REQUIRED CONFIG)
 endif()
