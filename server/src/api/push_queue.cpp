@@ -114,9 +114,14 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
       }
       leading_ = true;
       q.unlock();
-      {
+      try {
         std::unique_lock lock(ctx_.writer);
         commit_queued(lock);  // unlocks
+      } catch (...) {
+        q.lock();  // the others must not wait for a leader that is gone
+        leading_ = false;
+        written_.notify_all();
+        throw;
       }
       q.lock();
       leading_ = false;
@@ -159,7 +164,7 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
 }
 
 void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
-  // A bound on one transaction; batches left over are written by their own requests next.
+  // A bound on one transaction; batches left over are written by the next leader.
   constexpr size_t kMaxChangeSetsPerCommit = 2000;
   std::vector<Batch*> group;
   {
@@ -171,34 +176,43 @@ void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
     group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
   }
-  // `done` is read under queue_mu_ by the waiting requests (push()).
-  auto mark_done = [&] {
+  ChangeNotice notice;
+  std::optional<Response> failed;
+  try {
+    failed = write_group(group, notice);
+  } catch (...) {
+    // Not expected (out of memory); the group's requests must still be answered. A change set
+    // committed after all comes back as a duplicate, with its receipt, when it is sent again.
+    failed = error(503, "storage", "internal error, nothing was accepted: send the push again");
+  }
+  if (failed) {
+    // Our failure, not the change sets': nothing of this group is kept; the devices retry.
+    ctx_.storage.rollback();
+    for (Batch* b : group) b->failure = *failed;
+  }
+  lock.unlock();
+  {
+    // `done` is read under queue_mu_ by the waiting requests (push()); after this, a batch may
+    // be gone (its request answered).
     std::lock_guard q(queue_mu_);
     for (Batch* b : group) b->done = true;
-  };
-  auto fail_all = [&](Response r) {
-    for (Batch* b : group) b->failure = r;
-    lock.unlock();
-    mark_done();
-  };
+  }
+  if (!failed && notice.server_seq > 0 && notifier_) notifier_(notice);
+}
+
+std::optional<Response> PushQueue::write_group(const std::vector<Batch*>& group, ChangeNotice& notice) {
   Storage& storage = ctx_.storage;
   const int64_t now = ctx_.clock.now_ms();
-  if (Status st = storage.begin(); !st.ok()) return fail_all(error(503, "storage", st.message()));
+  if (Status st = storage.begin(); !st.ok()) return error(503, "storage", st.message());
   for (Batch* b : group) {
-    if (auto failed = write_batch(*b, now)) {
-      // Our failure, not the change sets': nothing of this group is kept; the devices retry.
-      storage.rollback();
-      return fail_all(std::move(*failed));
-    }
+    if (auto failed = write_batch(*b, now)) return failed;
   }
   if (Status st = storage.commit(); !st.ok()) {
-    storage.rollback();
-    return fail_all(error(503, "storage", "not committed, nothing was accepted: " + st.message()));
+    return error(503, "storage", "not committed, nothing was accepted: " + st.message());
   }
   const LogHead committed = storage.head().value();
   advance_watermark(committed);
-  // Live notice: which units' rows changed (read before the lock is released).
-  ChangeNotice notice;
+  // Live notice: which units' rows changed (read before the writer's lock is released).
   for (Batch* b : group) {
     b->committed = committed;
     for (const auto& [k, e] : b->receipts) {
@@ -206,9 +220,7 @@ void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
     }
     if (notifier_) notice_units(b->accepted, notice);
   }
-  lock.unlock();
-  mark_done();
-  if (notice.server_seq > 0 && notifier_) notifier_(notice);
+  return std::nullopt;
 }
 
 std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {

@@ -28,8 +28,12 @@ class PushQueue {
 
  private:
   struct Batch;
-  // Called with the writer's lock held; writes every queued batch in one transaction, then unlocks.
+  // Called with the writer's lock held; writes every queued batch in one transaction, unlocks,
+  // then marks them done.
   void commit_queued(std::unique_lock<std::mutex>& lock);
+  // The group's transaction: begin, each batch, commit, watermark, the change notice. A
+  // response for every request of the group when it failed (the caller rolls back).
+  std::optional<Response> write_group(const std::vector<Batch*>& group, ChangeNotice& notice);
   // Places one request's change sets in its device's chain, authorizes and records them inside
   // the group's transaction. Returns the response for a storage failure.
   std::optional<Response> write_batch(Batch& batch, int64_t now);
