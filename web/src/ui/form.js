@@ -4,6 +4,7 @@
 import { h } from './dom.js';
 import { t, fieldLabel, enumLabel } from './i18n/index.js';
 import { fmtNum, parseNumber, numberForInput } from './format.js';
+import { problemMessage, problemText } from './errors.js';
 
 // One input for `field` of `table`, holding `value`. `extra` narrows a number (min, max, unit
 // shown after it, hint; yesNo: a yes_no indicator's answer, a choice Có / Không that reads 1 / 0).
@@ -96,3 +97,25 @@ export function fieldInput(table, field, value, extra = {}) {
 
 const maxOf = (a, b) => (a == null ? b : b == null ? a : Math.max(a, b));
 const minOf = (a, b) => (a == null ? b : b == null ? a : Math.min(a, b));
+
+// A form's first problem, focused and scrolled to: a field marked invalid, else the message on top.
+export function focusFirstError(form, topError) {
+  const bad = form.querySelector('.invalid input, .invalid textarea') || (topError.textContent && topError);
+  bad?.focus?.();
+  bad?.scrollIntoView?.({ block: 'center' });
+}
+
+// A refused write (WriteRefused.problems name the field) shown on the form of `table`: each
+// message next to its field's input, the rest on top; then the first one focused.
+export function showWriteProblems(e, { schema, table, inputs, form, topError }) {
+  const rest = [];
+  for (const pr of e?.problems || []) {
+    const name = typeof pr.field === 'number' ? schema.fields(pr.table || table).find((x) => x.id === pr.field)?.name : pr.field;
+    const input = (pr.table || table) === table && inputs.get(name);
+    if (input) input.setError(problemMessage(pr));
+    else rest.push(problemMessage(pr));
+  }
+  if (!e?.problems?.length) rest.push(problemText(e));
+  topError.textContent = rest.join(' · ');
+  focusFirstError(form, topError);
+}

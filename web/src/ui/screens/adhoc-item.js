@@ -8,7 +8,7 @@ import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate } from '../format.js';
 import { refData, unitTitle, uuid7, invalidate } from '../data.js';
 import { on } from '../events.js';
-import { fieldInput } from '../form.js';
+import { fieldInput, showWriteProblems, focusFirstError as focusForm } from '../form.js';
 import { problemMessage, problemText } from '../errors.js';
 import { link } from '../router.js';
 import { T, adhocPut, ackOps, missingFields, adhocPill, isReviewer } from './adhoc.js';
@@ -138,25 +138,8 @@ function formBlock(ctx, { schema, ref, existing, unit }) {
     }
   }
 
-  // WriteRefused.problems name the field: the message goes next to it, or on top.
-  function showProblems(e) {
-    const rest = [];
-    for (const pr of e?.problems || []) {
-      const name = typeof pr.field === 'number' ? schema.fields(T).find((x) => x.id === pr.field)?.name : pr.field;
-      const input = (pr.table || T) === T && inputs.get(name);
-      if (input) input.setError(problemMessage(pr));
-      else rest.push(problemMessage(pr));
-    }
-    if (!e?.problems?.length) rest.push(problemText(e));
-    topError.textContent = rest.join(' · ');
-    focusFirstError();
-  }
-
-  function focusFirstError() {
-    const bad = form.querySelector('.invalid input, .invalid textarea') || (topError.textContent && topError);
-    bad?.focus?.();
-    bad?.scrollIntoView?.({ block: 'center' });
-  }
+  const showProblems = (e) => showWriteProblems(e, { schema, table: T, inputs, form, topError });
+  const focusFirstError = () => focusForm(form, topError);
 
   const form = h('form.card.report-form.adhoc-form', { novalidate: true, onsubmit: (ev) => { ev.preventDefault(); save(true); } },
     inputs.get('kind').el, taskEl, inputs.get('subject').el, inputs.get('body').el, inputs.get('proposal').el,

@@ -5,9 +5,8 @@ import { h, toast } from '../dom.js';
 import { t, fieldLabel, enumLabel } from '../i18n/index.js';
 import { fmtDate, fmtNum, todayVN, periodLabel } from '../format.js';
 import { refData, unitTitle, periodOf, targetText, itemTitle, uuid7, isoUtcSeconds, groupOf, currentReviewComment, valueText } from '../data.js';
-import { fieldInput } from '../form.js';
+import { fieldInput, showWriteProblems, focusFirstError as focusForm } from '../form.js';
 import { photosField } from '../photos.js';
-import { problemMessage, problemText } from '../errors.js';
 import { reportPills } from './todo.js';
 import { link } from '../router.js';
 import { historyBlock } from './history.js';
@@ -187,25 +186,8 @@ function formBlock(ctx, { schema, wf, existing, r, ind, period, evidenceRows }) 
     }
   }
 
-  // WriteRefused.problems name the field: the message goes next to it (or on top, for the rest).
-  function showProblems(e) {
-    const rest = [];
-    for (const pr of e?.problems || []) {
-      const name = typeof pr.field === 'number' ? schema.fields(pr.table || T).find((x) => x.id === pr.field)?.name : pr.field;
-      const input = (pr.table || T) === T && inputs.get(name);
-      if (input) input.setError(problemMessage(pr));
-      else rest.push(problemMessage(pr));
-    }
-    if (!e?.problems?.length) rest.push(problemText(e));
-    topError.textContent = rest.join(' · ');
-    focusFirstError();
-  }
-
-  function focusFirstError() {
-    const bad = form.querySelector('.invalid input, .invalid textarea') || (topError.textContent && topError);
-    bad?.focus?.();
-    bad?.scrollIntoView?.({ block: 'center' });
-  }
+  const showProblems = (e) => showWriteProblems(e, { schema, table: T, inputs, form, topError });
+  const focusFirstError = () => focusForm(form, topError);
 
   const form = h('form.card.report-form', { novalidate: true, onsubmit: (ev) => { ev.preventDefault(); save(true); } },
     parts, topError, h('div.actions', sendBtn, saveBtn), del,
