@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <iterator>
+#include <list>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -18,12 +20,50 @@ Status error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
+// Idle statements, newest first. Keyed by the caller's SQL text, which the lent Statement keeps
+// (moved, not copied): sqlite3_sql()'s text can differ from it (a trailing ';' or space). Full,
+// the oldest is finalized, so SQL built with values inside it cannot crowd out the hot
+// statements for good. Several idle copies of one text may exist (a statement used nested).
 struct StatementCache {
-  static constexpr size_t kMaxIdle = 256;  // beyond this, statements are finalized
-  bool open = true;                       // false once the Database closed
-  std::unordered_multimap<std::string, sqlite3_stmt*> idle;
+  static constexpr size_t kMaxIdle = 256;
+  struct Entry {
+    std::string sql;
+    sqlite3_stmt* stmt;
+  };
+  bool open = true;  // false once the Database closed
+  std::list<Entry> idle;  // front: most recently returned
+  std::unordered_multimap<std::string_view, std::list<Entry>::iterator> by_sql;  // views into idle
+
+  // The idle statement for `sql`, taken out of the cache (its text moved into *sql_out).
+  sqlite3_stmt* take(std::string_view sql, std::string* sql_out) {
+    const auto it = by_sql.find(sql);
+    if (it == by_sql.end()) return nullptr;
+    const auto entry = it->second;
+    by_sql.erase(it);
+    *sql_out = std::move(entry->sql);
+    sqlite3_stmt* st = entry->stmt;
+    idle.erase(entry);
+    return st;
+  }
+  void put(std::string sql, sqlite3_stmt* st) {
+    idle.push_front({std::move(sql), st});
+    by_sql.emplace(idle.front().sql, idle.begin());
+    if (idle.size() > kMaxIdle) evict_oldest();
+  }
+  void evict_oldest() {
+    const auto last = std::prev(idle.end());
+    for (auto [i, end] = by_sql.equal_range(last->sql); i != end; ++i) {
+      if (i->second == last) {
+        by_sql.erase(i);
+        break;
+      }
+    }
+    sqlite3_finalize(last->stmt);
+    idle.erase(last);
+  }
   void finalize_all() {
-    for (auto& [sql, st] : idle) sqlite3_finalize(st);
+    for (auto& e : idle) sqlite3_finalize(e.stmt);
+    by_sql.clear();
     idle.clear();
   }
 };
@@ -106,17 +146,14 @@ Status Database::exec(std::string_view sql) {
 
 Result<Statement> Database::prepare(std::string_view sql) {
   if (!cache_) cache_ = std::make_shared<StatementCache>();
-  if (auto it = cache_->idle.find(std::string(sql)); it != cache_->idle.end()) {
-    sqlite3_stmt* stmt = it->second;
-    cache_->idle.erase(it);
-    return Statement(db_, stmt, cache_);
-  }
+  std::string text;
+  if (sqlite3_stmt* stmt = cache_->take(sql, &text)) return Statement(db_, stmt, cache_, std::move(text));
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &stmt, nullptr) != SQLITE_OK) {
     return error(db_, "prepare " + std::string(sql.substr(0, 200)));
   }
-  return Statement(db_, stmt, cache_);
+  return Statement(db_, stmt, cache_, std::string(sql));
 }
 
 Status Database::copy_from(Database& from) {
@@ -130,7 +167,7 @@ Status Database::copy_from(Database& from) {
 int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::move(other.cache_)) {}
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::move(other.cache_)), sql_(std::move(other.sql_)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
@@ -138,6 +175,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
     cache_ = std::move(other.cache_);
+    sql_ = std::move(other.sql_);
   }
   return *this;
 }
@@ -147,17 +185,14 @@ Statement::~Statement() { release(); }
 void Statement::release() {
   if (!stmt_) return;
   sqlite3_stmt* st = std::exchange(stmt_, nullptr);
-  if (cache_ && cache_->open && cache_->idle.size() < StatementCache::kMaxIdle) {
+  if (cache_ && cache_->open) {
     // Reset ends the statement's read of the database (and releases its locks).
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (const char* text = sqlite3_sql(st)) {
-      cache_->idle.emplace(text, st);
-      cache_.reset();
-      return;
-    }
+    cache_->put(std::move(sql_), st);
+  } else {
+    sqlite3_finalize(st);
   }
-  sqlite3_finalize(st);
   cache_.reset();
 }
 

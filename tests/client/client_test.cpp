@@ -568,12 +568,8 @@ namespace tram::testing {
 namespace {
 
 std::pair<int, std::string> run(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = ::pclose(p);
-  return {WEXITSTATUS(rc), out};
+  Proc r = run_shell(cmd);
+  return {r.rc, std::move(r.out)};
 }
 
 TEST_F(ClientTest, PlainCProgramsEnrolWriteSyncAndRead) {
@@ -654,13 +650,7 @@ TEST(ClientTls, VerifiesTheServerCertificateOrItsPin) {
   const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
                           " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
   ASSERT_EQ(std::system(gen.c_str()), 0);
-  std::string pin;
-  {
-    FILE* p = ::popen(("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum").c_str(), "r");
-    char buf[128] = {};
-    pin = std::string(buf, std::fread(buf, 1, 64, p));
-    ::pclose(p);
-  }
+  const std::string pin = run_shell("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum", Stderr::as_is).out.substr(0, 64);
   ASSERT_EQ(pin.size(), 64u);
   ServerProcess server(data, {"--tls-cert", data + "/cert.pem", "--tls-key", data + "/key.pem"});
   const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
@@ -695,11 +685,8 @@ namespace {
 // The shared library shows the C API and nothing else: no engine, Beast, OpenSSL or libstdc++
 // symbols for an app's other libraries to collide with.
 TEST(ClientLibrary, ExportsOnlyTheCApi) {
-  FILE* p = ::popen(("nm -D --defined-only " + std::string(TRAM_CLIENT_SO) + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ASSERT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
+  const auto [rc, out] = run("nm -D --defined-only " + std::string(TRAM_CLIENT_SO));
+  ASSERT_EQ(rc, 0) << out;
   size_t functions = 0;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {

@@ -284,33 +284,14 @@ TEST_F(EvidenceTest, ABundledFileThatNoRowNamesIsLeftOutWithTheReason) {
 
 constexpr const char* kFieldKey = "7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d";
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-struct FieldRun {
-  int rc = -1;
-  std::string out;  // stdout and stderr together
-};
+using FieldRun = Proc;  // stdout and stderr together in out
 
 // tram-field with a home, English messages, no terminal on stdin; `env` before the command.
 FieldRun tram_field(const std::string& home, const std::vector<std::string>& args, const std::string& env = "") {
   // TRAM_RUN_PREFIX: qemu-user on the ARM64 cross build.
   std::string cmd = "LC_ALL=C TRAM_FIELD_KEY=" + std::string(kFieldKey) + " " + env + " " + TRAM_RUN_PREFIX + shell_quote(TRAM_FIELD_BIN);
   for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " --home " + shell_quote(home) + " 2>&1 </dev/null";
-  FieldRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return run_shell(cmd + " --home " + shell_quote(home) + " </dev/null");
 }
 
 class FieldEvidenceTest : public EvidenceTest {
@@ -435,14 +416,7 @@ TEST_F(FieldEvidenceTest, ResetOffersABundleBeforeLosingUnsentWork) {
   const auto on_terminal = [&](const std::string& answer) {
     const std::string inner = "LC_ALL=C TRAM_FIELD_KEY=" + std::string(kFieldKey) + " " + TRAM_RUN_PREFIX + shell_quote(TRAM_FIELD_BIN) + " reset --home " +
                               shell_quote(tuan);
-    const std::string cmd = "printf '%s\\n' " + shell_quote(answer) + " | timeout 60 script -qec " + shell_quote(inner) + " /dev/null 2>&1";
-    FieldRun t;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) t.out.append(buf, n);
-    const int status = ::pclose(p);
-    t.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return t;
+    return run_shell("printf '%s\\n' " + shell_quote(answer) + " | timeout 60 script -qec " + shell_quote(inner) + " /dev/null");
   };
   r = on_terminal("cancel");
   EXPECT_NE(r.out.find("Write them to a bundle file first?"), std::string::npos) << r.out;

@@ -413,30 +413,12 @@ TEST_F(HealTest, TheDevicesFilesArePrivate) {
 
 // ---- tram-field ---------------------------------------------------------------------------
 
-struct Proc {
-  int rc = -1;
-  std::string out;
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 constexpr const char* kFieldKey = "7d3b0f2a9c51e8b46a0d2c7f1e9b83a5c4d6e0f1a2b3c4d5e6f708192a3b4c5d";
 
 Proc field(const std::string& home, const std::vector<std::string>& args, const std::string& key = kFieldKey) {
-  std::string cmd = "TRAM_FIELD_KEY=" + key + " " + TRAM_RUN_PREFIX + quote(TRAM_FIELD_BIN);  // prefix: qemu on a cross build
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " --home " + quote(home) + " --json 2>/dev/null </dev/null";
-  Proc r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  std::string cmd = "TRAM_FIELD_KEY=" + key + " " + TRAM_RUN_PREFIX + shell_quote(TRAM_FIELD_BIN);  // prefix: qemu on a cross build
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  return run_shell(cmd + " --home " + shell_quote(home) + " --json </dev/null", Stderr::apart);  // stdout: the JSON alone
 }
 
 // Every file under `dir` 0600 and every directory 0700 (the directory itself included).
@@ -484,13 +466,7 @@ TEST(FieldTls, CaFileAndPinAreKeptForLaterCommands) {
   const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
                           " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
   ASSERT_EQ(std::system(gen.c_str()), 0);
-  std::string pin;
-  {
-    FILE* p = ::popen(("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum").c_str(), "r");
-    char buf[128] = {};
-    pin = std::string(buf, std::fread(buf, 1, 64, p));
-    ::pclose(p);
-  }
+  const std::string pin = run_shell("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum", Stderr::as_is).out.substr(0, 64);
   ASSERT_EQ(pin.size(), 64u);
   std::string wrong = pin;
   wrong[0] = wrong[0] == '0' ? '1' : '0';

@@ -1,11 +1,15 @@
 // The SQLite wrapper's transactions: a connection that writes beside another process (the
 // server's writer, and `tram-server admin …` on the same file) takes the write lock when its
 // transaction begins, so a write after a read waits for the other writer instead of failing.
+// And the connection's cache of compiled statements.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
+
+#include <unistd.h>
 
 #include "tram/engine/sqlite.hpp"
 
@@ -31,7 +35,9 @@ Status read_then_write(Database& db, const std::function<void()>& between = {}) 
 class SqliteTx : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/tram-sqlite-tx.db";
+    // One file per test and process: ctest runs the tests of this fixture at the same time.
+    path_ = ::testing::TempDir() + "/tram-sqlite-tx-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+            std::to_string(::getpid()) + ".db";
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
     auto db = Database::open(path_);
     ASSERT_TRUE(db.ok());
@@ -42,6 +48,9 @@ class SqliteTx : public ::testing::Test {
     auto st = db->prepare("SELECT n FROM counter");
     EXPECT_TRUE(st->step().value());
     return st->column_int(0);
+  }
+  void TearDown() override {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
   std::string path_;
 };
@@ -93,6 +102,63 @@ TEST_F(SqliteTx, AnImmediateTransactionMakesTheOtherWriterWait) {
   EXPECT_EQ(counter(), 10);
   EXPECT_TRUE(b->exec("UPDATE counter SET n = n + 1").ok());
   EXPECT_EQ(counter(), 11);
+}
+
+
+// The compiled statements on `db` whose text is `sql`, with how many times each was run: a
+// statement the cache lent again keeps its run count.
+std::vector<int> runs_of(Database& db, std::string_view sql) {
+  std::vector<int> runs;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db.handle(), nullptr); st; st = sqlite3_next_stmt(db.handle(), st)) {
+    if (sqlite3_sql(st) && std::string_view(sqlite3_sql(st)) == sql) runs.push_back(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 0));
+  }
+  return runs;
+}
+
+int select_one(Database& db, std::string_view sql) {
+  auto st = db.prepare(sql);
+  EXPECT_TRUE(st.ok());
+  EXPECT_TRUE(st->step().value());
+  return static_cast<int>(st->column_int(0));
+}
+
+TEST(SqliteStatementCache, AStatementIsCompiledOnceWhateverItsTextEndsWith) {
+  auto db = Database::open(":memory:");
+  ASSERT_TRUE(db.ok());
+  // sqlite3_sql() drops nothing here, but the cache must not depend on it: the key is the
+  // caller's text.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(select_one(*db, "SELECT 7 ;  "), 7);
+  EXPECT_EQ(runs_of(*db, "SELECT 7 ;"), std::vector<int>{5});
+  // Two in use at once: two compiled copies, both kept and lent again.
+  {
+    auto a = db->prepare("SELECT 8");
+    auto b = db->prepare("SELECT 8");
+    ASSERT_TRUE(a->step().value());
+    ASSERT_TRUE(b->step().value());
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(select_one(*db, "SELECT 8"), 8);
+  auto runs = runs_of(*db, "SELECT 8");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0] + runs[1], 5);
+}
+
+// SQL with values written into its text (never the same twice) must not fill the cache for
+// good: the oldest idle statement makes room, and the hot ones stay compiled.
+TEST(SqliteStatementCache, OneOffStatementsDoNotCrowdOutTheHotOnes) {
+  auto db = Database::open(":memory:");
+  ASSERT_TRUE(db.ok());
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(select_one(*db, "SELECT " + std::to_string(1000 + i)), 1000 + i);
+  // A statement first used once the cache is full is still kept.
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(select_one(*db, "SELECT 9"), 9);
+  EXPECT_EQ(runs_of(*db, "SELECT 9"), std::vector<int>{100});
+  int compiled = 0;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db->handle(), nullptr); st; st = sqlite3_next_stmt(db->handle(), st)) ++compiled;
+  EXPECT_LE(compiled, 256 + 8);  // the cache's bound, and a few transaction statements
+  // A statement outlives its connection: it is finalized, not returned.
+  auto late = db->prepare("SELECT 10");
+  ASSERT_TRUE(late.ok());
+  *db = std::move(Database::open(":memory:").value());
+  late = Statement();
 }
 
 }  // namespace

@@ -22,36 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Proc {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // tram-field with a clean language environment plus `env` ("LANG=vi_VN.UTF-8 ..."); stdout and
 // stderr apart; bounded by timeout(1).
 Proc field(const std::vector<std::string>& args, const std::string& env = "LANG=C") {
-  static int counter = 0;
-  const std::string err_path =
-      (fs::temp_directory_path() / ("tram-field-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err")).string();
-  std::string cmd = "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE -u LANG " + env + " timeout 60 " + quote(TRAM_FIELD_BIN);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>" + quote(err_path) + " </dev/null";
-  Proc r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  fs::remove(err_path);
-  return r;
+  std::string cmd = "env -u LC_ALL -u LC_MESSAGES -u LANGUAGE -u LANG " + env + " timeout 60 " + shell_quote(TRAM_FIELD_BIN);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  return run_shell(cmd + " </dev/null", Stderr::apart);
 }
 
 bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }

@@ -23,38 +23,12 @@ namespace tram::testing::field {
 
 namespace fs = std::filesystem;
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-struct Proc {
-  int rc = -1;
-  std::string out, err;
-};
-
 // Runs a binary with arguments and extra environment; stdout and stderr apart.
 Proc run(const std::string& bin, const std::vector<std::string>& args, const std::string& env = "") {
-  static int counter = 0;
-  const std::string err_path = (fs::temp_directory_path() / ("tram-field-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err")).string();
   // English messages whatever the machine's locale (the texts checked here are English).
-  std::string cmd = "LC_ALL=C " + env + " " + quote(bin);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>" + quote(err_path) + " </dev/null";
-  Proc r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  fs::remove(err_path);
-  return r;
+  std::string cmd = "LC_ALL=C " + env + " " + shell_quote(bin);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  return run_shell(cmd + " </dev/null", Stderr::apart);
 }
 
 // A parsed --json answer; the document lives as long as this object.

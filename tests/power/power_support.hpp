@@ -19,6 +19,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/shell.hpp"
+
 namespace tram::power {
 
 // How many power cuts a scenario makes (TRAM_POWER_CUTS; the slow label runs 25).
@@ -155,14 +157,11 @@ struct CrashReport {
 // The power cut, after the processes writing to `dir` were SIGKILLed: every write not covered by
 // a completed sync dropped (seed 0), or a random subset of them (seed > 0).
 inline CrashReport power_cut(const std::string& dir, uint64_t seed = 0) {
-  std::string cmd = std::string(TRAM_CRASH_BIN) + (seed ? " --seed " + std::to_string(seed) : "") + " '" + dir + "' 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = ::pclose(p);
+  using tram::testing::shell_quote;
+  const tram::testing::Proc run = tram::testing::run_shell(shell_quote(TRAM_CRASH_BIN) + (seed ? " --seed " + std::to_string(seed) : "") + " " + shell_quote(dir));
+  const std::string& out = run.out;
   CrashReport r;
-  EXPECT_EQ(WEXITSTATUS(rc), 0) << out;
+  EXPECT_EQ(run.rc, 0) << out;
   EXPECT_EQ(std::sscanf(out.c_str(), "files %d records %d restored-bytes %lld dropped-files %d", &r.files, &r.records, &r.bytes,
                         &r.dropped_files),
             4)

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/shell.hpp"
 #include "tram/engine/device_chain.hpp"
 
 namespace tram::testing {
@@ -87,15 +89,10 @@ inline HttpResponse http(uint16_t port, const std::string& method, const std::st
 // Runs tram-server with arguments (after `prefix`, e.g. "timeout 20 "); returns exit status and
 // stdout with stderr.
 inline std::pair<int, std::string> run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
-  std::string cmd = prefix + std::string(TRAM_SERVER_BIN);
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = ::pclose(p);
-  return {WEXITSTATUS(rc), out};
+  std::string cmd = prefix + shell_quote(TRAM_SERVER_BIN);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  Proc r = run_shell(cmd);
+  return {r.rc, std::move(r.out)};
 }
 
 // A tram-server process serving a data directory on a free loopback port.
@@ -109,8 +106,14 @@ class ServerProcess {
   void start() {
     int out[2];
     ASSERT_EQ(::pipe(out), 0);
+    // A test process that crashes must not leave its server running (they piled up by the
+    // dozen). The death signal follows the thread that forked, not the process: only a fork from
+    // the main thread, which ends with the process, asks for it.
+    const pid_t parent = ::getpid();
+    const bool main_thread = ::gettid() == parent;
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (main_thread && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)) ::_exit(127);
       ::dup2(out[1], 1);
       ::close(out[0]);
       const std::string log = data_ + "/server.log";

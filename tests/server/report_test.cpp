@@ -47,14 +47,7 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string shell(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+std::string shell(const std::string& cmd) { return run_shell(cmd, Stderr::as_is).out; }
 
 // RFC 4180: quoted fields may hold commas, quotes ("") and line breaks; records end in CRLF.
 std::vector<std::vector<std::string>> parse_csv(std::string_view s) {

@@ -572,14 +572,7 @@ TEST(ServerTls, ServesHttpsWithTheGivenCertificate) {
   ASSERT_EQ(std::system(gen.c_str()), 0);
   ServerProcess server(data, {"--tls-cert", data + "/cert.pem", "--tls-key", data + "/key.pem"});
   const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
-  auto curl = [&](const std::string& args) {
-    std::string out;
-    FILE* p = ::popen(("curl -s --max-time 10 " + args + " 2>&1").c_str(), "r");
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
-    return out;
-  };
+  auto curl = [&](const std::string& args) { return run_shell("curl -s --max-time 10 " + args).out; };
   EXPECT_EQ(curl("--cacert " + data + "/cert.pem " + url + "/healthz"), "{\"status\":\"ok\"}");
   EXPECT_NE(curl("--cacert " + data + "/cert.pem " + url + "/v1/server-key").find("\"algorithm\":\"ed25519\""), std::string::npos);
   // Without trusting the certificate, curl refuses; plain HTTP gets no HTTP answer.

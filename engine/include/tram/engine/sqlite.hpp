@@ -102,12 +102,13 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<StatementCache> cache)
-      : db_(db), stmt_(stmt), cache_(std::move(cache)) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<StatementCache> cache, std::string sql)
+      : db_(db), stmt_(stmt), cache_(std::move(cache)), sql_(std::move(sql)) {}
   void release();  // back to the cache, or finalized
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   std::shared_ptr<StatementCache> cache_;
+  std::string sql_;  // the caller's text: the cache's key when the statement goes back
 };
 
 // A savepoint that rolls back unless committed. Nests inside an enclosing transaction
