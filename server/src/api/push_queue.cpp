@@ -1,6 +1,7 @@
 #include "push_queue.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "responses.hpp"
 #include "tram/engine/gzip.hpp"
@@ -112,20 +113,30 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
         written_.wait(q);
         continue;
       }
-      leading_ = true;
-      q.unlock();
+      // The lead ends however this scope ends (an exception too): the others must not wait for
+      // a leader that is gone.
+      struct EndLead {
+        PushQueue& self;
+        std::unique_lock<std::mutex>& q;
+        ~EndLead() {
+          if (!q.owns_lock()) q.lock();
+          self.leading_ = false;
+          self.written_.notify_all();
+        }
+      };
       try {
+        EndLead lead{*this, q};
+        leading_ = true;
+        q.unlock();
         std::unique_lock lock(ctx_.writer);
         commit_queued(lock);  // unlocks
       } catch (...) {
-        q.lock();  // the others must not wait for a leader that is gone
-        leading_ = false;
-        written_.notify_all();
+        // Still queued (the group was never taken): no later leader may write a batch whose
+        // request is gone. Under queue_mu_, relocked by EndLead.
+        if (!batch.done) std::erase(queue_, &batch);
+        --ctx_.metrics.writer_waiting();
         throw;
       }
-      q.lock();
-      leading_ = false;
-      written_.notify_all();
     }
     --ctx_.metrics.writer_waiting();
   }
