@@ -74,7 +74,7 @@ asan: deps
 	@scripts/build-web.sh
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@ctest --preset asan -LE "web|install|power"
+	@ctest --preset asan -LE "web|install" -E "^power\.slow$$"
 
 # The libFuzzer targets of every decoder of untrusted bytes (fuzz/README.md), built with clang
 # (preset fuzz, ASan + UBSan), each run for FUZZ_SECONDS on a copy of its seed corpus; fails on
