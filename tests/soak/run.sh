@@ -28,6 +28,7 @@ soak_dir=${SOAK_DIR:-$root/build/soak}
 bin=$root/build/dev/tests
 
 mkdir -p "$soak_dir"
+soak_dir=$(cd "$soak_dir" && pwd)  # absolute: the seeds phase runs its processes from their own directories
 # Build what the phases run, under the shared build lock (other builds run on this machine);
 # SOAK_BUILD=0 runs what build/dev has.
 if [ "${SOAK_BUILD:-1}" != 0 ]; then
