@@ -11,6 +11,7 @@
 #include <random>
 
 #include "server/harness.hpp"
+#include "../support/scratch.hpp"
 #include "tram/client.hpp"
 #include "tram/engine/text.hpp"
 
@@ -22,12 +23,8 @@ inline std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-inline std::string temp_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "tram-client-" + name + "-" + std::to_string(::getpid());
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
+// Removed when the test passes, kept when it fails (tests/support/scratch.hpp).
+inline std::string temp_dir(const std::string& name) { return scratch_dir("tram-client", name); }
 
 // A seeded server data directory with users; codes are issued per device.
 inline void prepare_server(const std::string& data) {

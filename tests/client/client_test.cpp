@@ -1,50 +1,16 @@
 // The client SDK against the real server process on loopback: offline work, sync, conflicts,
-// rejections, scope, a server killed mid-push, a link that cuts at random bytes, bundles.
+// rejections, scope, a server killed mid-push, a link that cuts at random bytes, bundles,
+// cancelling and the background loop. The C API, TLS and the library's symbols are in
+// embedding_test.cpp.
 // Longer than ~400 lines: the cases share one fixture (a real server and relay) and read as one
 // story of a device; split by concern they would repeat it.
-#include "client/client_support.hpp"
+#include "client/client_fixture.hpp"
 
 namespace tram::testing {
 namespace {
 
 using client::Client;
 using client::WriteTxn;
-
-class ClientTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    data_ = dir_ + "/server";
-    std::filesystem::create_directories(data_);
-    prepare_server(data_);
-    server_ = std::make_unique<ServerProcess>(data_);
-    relay_.set_upstream(server_->port());
-  }
-  // A device enrolled for `user`, talking through the relay.
-  std::unique_ptr<Client> device(const std::string& name, const std::string& user, size_t page = 0) {
-    client::Options o = device_options(dir_ + "/" + name + ".db");
-    if (page) o.sync.pull_page_min = o.sync.pull_page_max = page;  // many pages: exercises read-ahead
-    auto opened = Client::open(o);
-    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
-    if (!opened.ok()) return nullptr;
-    auto c = std::move(opened).value();
-    Status st = c->enroll(relay_.url(), enrol_code(data_, user));
-    EXPECT_TRUE(st.ok()) << st.to_string();
-    return c;
-  }
-  std::string dir_, data_;
-  Relay relay_;
-  std::unique_ptr<ServerProcess> server_;
-};
-
-size_t count_rows(Client& c, const std::string& table) {
-  client::Query q;
-  q.table = table;
-  q.limit = 1'000'000;
-  auto r = c.query(q);
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  return r.ok() ? r->size() : 0;
-}
 
 TEST_F(ClientTest, EnrolsPullsReferenceDataAndKeepsTheKeyEncrypted) {
   auto minh = device("minh", "minh");
@@ -561,35 +527,6 @@ TEST_F(ClientTest, ChangeListenerHearsLocalWritesAndPulledRows) {
   EXPECT_GE(heard["progress_report"], 1u);
 }
 
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
-
-std::pair<int, std::string> run(const std::string& cmd) {
-  Proc r = run_shell(cmd);
-  return {r.rc, std::move(r.out)};
-}
-
-TEST_F(ClientTest, PlainCProgramsEnrolWriteSyncAndRead) {
-  const std::string schemas = std::string(TRAM_SCHEMAS_DIR) + "/sonla-2026";
-  auto [rc, out] = run(std::string(TRAM_C_TEST_BIN) + " " + relay_.url() + " " + enrol_code(data_, "minh") + " " + schemas + " " +
-                       dir_ + "/c.db");
-  EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("all checks passed"), std::string::npos) << out;
-  std::filesystem::create_directories(dir_ + "/example");
-  auto [erc, eout] = run(std::string(TRAM_C_EXAMPLE_BIN) + " " + relay_.url() + " " + enrol_code(data_, "lan") + " " + schemas +
-                         " " + dir_ + "/example");
-  EXPECT_EQ(erc, 0) << eout;
-  EXPECT_NE(eout.find("\"accepted\":1"), std::string::npos) << eout;
-}
-
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
 
 TEST_F(ClientTest, CancelStopsASyncStuckOnADeadLink) {
   auto minh = device("minh", "minh");
@@ -640,61 +577,6 @@ TEST_F(ClientTest, TheBackgroundLoopSyncsOnItsOwn) {
   EXPECT_TRUE(arrived);
   ASSERT_TRUE(lan->sync().ok());
   EXPECT_TRUE(lan->get("progress_report", id).value_or(std::nullopt).has_value());
-}
-
-// TLS with the default Beast transport: a CA file, certificate pinning, and refusals.
-TEST(ClientTls, VerifiesTheServerCertificateOrItsPin) {
-  const std::string dir = temp_dir("tls"), data = dir + "/server";
-  std::filesystem::create_directories(data);
-  prepare_server(data);
-  const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
-                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
-  ASSERT_EQ(std::system(gen.c_str()), 0);
-  const std::string pin = run_shell("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum", Stderr::as_is).out.substr(0, 64);
-  ASSERT_EQ(pin.size(), 64u);
-  ServerProcess server(data, {"--tls-cert", data + "/cert.pem", "--tls-key", data + "/key.pem"});
-  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
-  auto attempt = [&](const std::string& name, const std::string& ca, const std::string& pin_hex) {
-    client::Options o = device_options(dir + "/" + name + ".db");
-    o.transport_options.ca_file = ca;
-    o.transport_options.pin_sha256 = pin_hex;
-    auto c = Client::open(o);
-    EXPECT_TRUE(c.ok());
-    Status st = (*c)->enroll(url, enrol_code(data, "minh"));
-    if (st.ok()) st = (*c)->sync().status();
-    return st;
-  };
-  Status with_ca = attempt("ca", data + "/cert.pem", "");
-  EXPECT_TRUE(with_ca.ok()) << with_ca.to_string();
-  Status pinned = attempt("pinned", "", pin);
-  EXPECT_TRUE(pinned.ok()) << pinned.to_string();
-  Status untrusted = attempt("untrusted", "", "");
-  EXPECT_EQ(untrusted.code(), Errc::unavailable) << untrusted.to_string();
-  std::string wrong = pin;
-  wrong[0] = wrong[0] == '0' ? '1' : '0';
-  Status mismatch = attempt("wrong-pin", data + "/cert.pem", wrong);
-  EXPECT_EQ(mismatch.code(), Errc::bad_signature) << mismatch.to_string();
-}
-
-}  // namespace
-}  // namespace tram::testing
-
-namespace tram::testing {
-namespace {
-
-// The shared library shows the C API and nothing else: no engine, Beast, OpenSSL or libstdc++
-// symbols for an app's other libraries to collide with.
-TEST(ClientLibrary, ExportsOnlyTheCApi) {
-  const auto [rc, out] = run("nm -D --defined-only " + std::string(TRAM_CLIENT_SO));
-  ASSERT_EQ(rc, 0) << out;
-  size_t functions = 0;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    const std::string name = line.substr(line.rfind(' ') + 1);
-    EXPECT_TRUE(name.starts_with("tram_")) << "exported: " << name;
-    functions += name.starts_with("tram_");
-  }
-  EXPECT_GE(functions, 20u);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // import; and tram-field's `show --save` and `reset` on top of them.
 #include <sys/wait.h>
 
-#include "client/client_support.hpp"
+#include "client/client_fixture.hpp"
 #include "tram/tram.h"
 
 namespace tram::testing {
@@ -14,26 +14,10 @@ using client::Client;
 using client::WriteTxn;
 namespace fs = std::filesystem;
 
-class EvidenceTest : public ::testing::Test {
+class EvidenceTest : public ClientTest {
  protected:
-  void SetUp() override {
-    dir_ = temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    data_ = dir_ + "/server";
-    fs::create_directories(data_);
-    prepare_server(data_);
-    server_ = std::make_unique<ServerProcess>(data_);
-    relay_.set_upstream(server_->port());
-  }
   std::unique_ptr<Client> device(const std::string& name, const std::string& user, int attempts = 3) {
-    client::Options o = device_options(dir_ + "/" + name + ".db");
-    o.sync.max_attempts = attempts;
-    auto opened = Client::open(o);
-    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
-    if (!opened.ok()) return nullptr;
-    auto c = std::move(opened).value();
-    Status st = c->enroll(relay_.url(), enrol_code(data_, user));
-    EXPECT_TRUE(st.ok()) << st.to_string();
-    return c;
+    return enrolled(name, user, [&](client::Options& o) { o.sync.max_attempts = attempts; });
   }
   // A photo-sized file of random bytes (photos do not compress).
   std::string make_photo(const std::string& name, size_t size, uint64_t seed) {
@@ -56,9 +40,6 @@ class EvidenceTest : public ::testing::Test {
   }
   std::string admin_token() { return run_cli({"admin", "token", "--data", data_}).second.substr(0, 64); }
 
-  std::string dir_, data_;
-  Relay relay_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(EvidenceTest, AReviewerDownloadsAnOfficialsPhotoAndAnotherCommuneIsRefused) {

@@ -9,7 +9,7 @@
 
 #include <set>
 
-#include "client/client_support.hpp"
+#include "client/client_fixture.hpp"
 
 namespace tram::testing {
 namespace {
@@ -47,28 +47,12 @@ std::set<std::string> report_ids(Client& c) {
   return out;
 }
 
-class HealTest : public ::testing::Test {
+class HealTest : public ClientTest {
  protected:
-  void SetUp() override {
-    dir_ = temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    data_ = dir_ + "/server";
-    std::filesystem::create_directories(data_);
-    prepare_server(data_);
-    server_ = std::make_unique<ServerProcess>(data_);
-    relay_.set_upstream(server_->port());
-  }
-
-  // A device enrolled for `user` through the relay (its address survives server restarts).
+  // A device enrolled for `user` through the relay (its address survives server restarts), with
+  // a code asked of the running server.
   std::unique_ptr<Client> device(const std::string& name, const std::string& user, int keep_sent_days = 30) {
-    client::Options o = device_options(dir_ + "/" + name + ".db");
-    o.keep_sent_days = keep_sent_days;
-    auto opened = Client::open(o);
-    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
-    if (!opened.ok()) return nullptr;
-    auto c = std::move(opened).value();
-    Status st = c->enroll(relay_.url(), code_for(user));
-    EXPECT_TRUE(st.ok()) << st.to_string();
-    return c;
+    return enrolled(name, user, [&](client::Options& o) { o.keep_sent_days = keep_sent_days; }, code_for(user));
   }
 
   // Admin calls over HTTP: the CLI would open the database beside the running server.
@@ -255,9 +239,6 @@ class HealTest : public ::testing::Test {
     EXPECT_EQ(chains()[to_hex(an->info().device)], 6u);
   }
 
-  std::string dir_, data_;
-  Relay relay_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(HealTest, DevicesHealAServerRestoredFromAnOlderBackup) {
@@ -463,10 +444,7 @@ TEST(FieldTls, CaFileAndPinAreKeptForLaterCommands) {
   const std::string dir = temp_dir("field-tls"), data = dir + "/server";
   std::filesystem::create_directories(data);
   prepare_server(data);
-  const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1"
-                          " -addext subjectAltName=IP:127.0.0.1 -keyout " + data + "/key.pem -out " + data + "/cert.pem 2>/dev/null";
-  ASSERT_EQ(std::system(gen.c_str()), 0);
-  const std::string pin = run_shell("openssl x509 -in " + data + "/cert.pem -outform DER | sha256sum", Stderr::as_is).out.substr(0, 64);
+  const std::string pin = make_test_certificate(data);
   ASSERT_EQ(pin.size(), 64u);
   std::string wrong = pin;
   wrong[0] = wrong[0] == '0' ? '1' : '0';

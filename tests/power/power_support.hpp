@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/scratch.hpp"
 #include "../support/shell.hpp"
 
 namespace tram::power {
@@ -29,12 +30,8 @@ inline int cuts(int fallback) {
   return v ? std::max(1, std::atoi(v)) : fallback;
 }
 
-inline std::string temp_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "tram-power-" + name + "-" + std::to_string(::getpid());
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
+// Removed when the test passes, kept when it fails (tests/support/scratch.hpp).
+inline std::string temp_dir(const std::string& name) { return tram::testing::scratch_dir("tram-power", name); }
 
 // The environment a process under the shim gets: LD_PRELOAD, and ASan told that its runtime
 // need not come first (the shim is preloaded before it in sanitized builds).

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "../support/scratch.hpp"
 #include "harness.hpp"
 
 namespace tram::testing {
@@ -24,8 +25,7 @@ constexpr long kUnitsAndDepartments = 75 + 16;
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_ = ::testing::TempDir() + "/tram-cli-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_);
+    data_ = scratch_dir("tram-cli", ::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data";  // kept when the test fails
     ASSERT_EQ(run_cli({"seed", "--data", data_}).first, 0);
   }
   std::string data_;

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "../support/scratch.hpp"
 #include "harness.hpp"
 
 namespace tram::testing {
@@ -181,8 +182,7 @@ class Crowds : public ::testing::Test {
  protected:
   void SetUp() override {
     raise_open_files();
-    data_ = ::testing::TempDir() + "/tram-crowd-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_);
+    data_ = scratch_dir("tram-crowd", ::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data";  // kept when the test fails
     ASSERT_EQ(run_cli({"seed", "--data", data_}).first, 0);
     for (const char* id : {"minh", "hoa"}) {
       ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", id, "--role", "official", "--units", "03808"}).first, 0);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 
+#include "../support/scratch.hpp"
 #include "harness.hpp"
 #include "tram/engine/sqlite.hpp"
 
@@ -149,8 +150,7 @@ TEST(Durability, ReceiptedChangeSetsSurviveSigkill) {
   const int devices = std::max(1, env_int("TRAM_DEVICES", 2));
   const int per_kill = std::max(1, env_int("TRAM_PER_KILL", 300 / devices));
   const int check_every = std::max(1, env_int("TRAM_CHECK_EVERY", 1));
-  const std::string data = ::testing::TempDir() + "/tram-durability";
-  std::filesystem::remove_all(data);
+  const std::string data = scratch_dir("tram-durability", "kills") + "/data";  // kept when the test fails
   ASSERT_EQ(run_cli({"seed", "--data", data}).first, 0);
   ASSERT_EQ(run_cli({"admin", "create-user", "--data", data, "--id", "minh", "--role", "official", "--units", "03808"}).first, 0);
   ServerProcess server(data);

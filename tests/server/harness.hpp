@@ -95,6 +95,18 @@ inline std::pair<int, std::string> run_cli(const std::vector<std::string>& args,
   return {r.rc, std::move(r.out)};
 }
 
+// A self-signed certificate for 127.0.0.1 (valid one day) written to dir/cert.pem and its key
+// to dir/key.pem; returns the certificate's SHA-256 pin (64 hex digits), or "" when openssl failed.
+inline std::string make_test_certificate(const std::string& dir) {
+  const Proc gen = run_shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+                             " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + shell_quote(dir + "/key.pem") +
+                             " -out " + shell_quote(dir + "/cert.pem"), Stderr::apart);
+  if (gen.rc != 0) return {};
+  const std::string pin = run_shell("openssl x509 -in " + shell_quote(dir + "/cert.pem") + " -outform DER | sha256sum",
+                                    Stderr::apart).out.substr(0, 64);
+  return pin.size() == 64 ? pin : std::string{};
+}
+
 // A tram-server process serving a data directory on a free loopback port.
 class ServerProcess {
  public:

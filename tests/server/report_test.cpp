@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "../support/scratch.hpp"
 #include "harness.hpp"
 
 namespace tram::testing {
@@ -114,9 +115,7 @@ constexpr int64_t kDueDay10am = 1'780'628'400'000;  // 2026-06-05 03:00 UTC
 class ReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_ = ::testing::TempDir() + "/tram-report-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_);
+    data_ = scratch_dir("tram-report", ::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data";  // kept when the test fails
     ASSERT_EQ(run_cli({"seed", "--data", data_}).first, 0);
     ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", "minh", "--role",
                        "official", "--units", "03808"})

@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "../support/scratch.hpp"
 #include "harness.hpp"
 
 namespace tram::testing {
@@ -226,8 +227,7 @@ Op put(std::string row) { return draft_report(std::move(row), "03808"); }
 class Transport : public ::testing::Test {
  protected:
   void SetUp() override {
-    data_ = ::testing::TempDir() + "/tram-transport-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(data_);
+    data_ = scratch_dir("tram-transport", ::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data";  // kept when the test fails
     ASSERT_EQ(run_cli({"seed", "--data", data_}).first, 0);
     for (const char* user : {"minh", "hoa"}) {
       ASSERT_EQ(run_cli({"admin", "create-user", "--data", data_, "--id", user, "--role", "official", "--units", "03808"}).first, 0);
