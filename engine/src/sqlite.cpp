@@ -2,11 +2,13 @@
 
 #include <sqlite3.h>
 
-#include <iterator>
-#include <list>
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace tram::sql {
 namespace {
@@ -20,51 +22,73 @@ Status error(sqlite3* db, std::string_view what) {
 
 }  // namespace
 
-// Idle statements, newest first. Keyed by the caller's SQL text, which the lent Statement keeps
-// (moved, not copied): sqlite3_sql()'s text can differ from it (a trailing ';' or space). Full,
-// the oldest is finalized, so SQL built with values inside it cannot crowd out the hot
-// statements for good. Several idle copies of one text may exist (a statement used nested).
+// A shelf per SQL text, keyed by the caller's text (sqlite3_sql()'s can differ: a trailing ';'
+// or space). A shelf holds its idle statements (several when one text is used nested) and counts
+// those lent out; a lent Statement points at its shelf, so taking and returning a hot statement
+// allocates nothing. With more than kMaxIdle idle, the least recently returned is finalized, so
+// SQL built with values inside it cannot crowd out the hot statements for good; a shelf goes
+// when it has nothing idle and nothing lent.
+struct StatementShelf {
+  struct Idle {
+    sqlite3_stmt* stmt;
+    uint64_t returned;  // the cache's clock when it came back
+  };
+  std::vector<Idle> idle;  // oldest first
+  size_t lent = 0;
+};
+
 struct StatementCache {
   static constexpr size_t kMaxIdle = 256;
-  struct Entry {
-    std::string sql;
-    sqlite3_stmt* stmt;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   bool open = true;  // false once the Database closed
-  std::list<Entry> idle;  // front: most recently returned
-  std::unordered_multimap<std::string_view, std::list<Entry>::iterator> by_sql;  // views into idle
+  uint64_t clock = 0;
+  size_t idle_count = 0;
+  std::unordered_map<std::string, StatementShelf, Hash, std::equal_to<>> shelves;
 
-  // The idle statement for `sql`, taken out of the cache (its text moved into *sql_out).
-  sqlite3_stmt* take(std::string_view sql, std::string* sql_out) {
-    const auto it = by_sql.find(sql);
-    if (it == by_sql.end()) return nullptr;
-    const auto entry = it->second;
-    by_sql.erase(it);
-    *sql_out = std::move(entry->sql);
-    sqlite3_stmt* st = entry->stmt;
-    idle.erase(entry);
-    return st;
+  // The shelf for `sql` (made on first use) and its most recently returned statement, taken
+  // out; null when none is idle.
+  std::pair<StatementShelf*, sqlite3_stmt*> take(std::string_view sql) {
+    auto it = shelves.find(sql);
+    if (it == shelves.end()) it = shelves.emplace(std::string(sql), StatementShelf{}).first;
+    StatementShelf& shelf = it->second;
+    ++shelf.lent;
+    if (shelf.idle.empty()) return {&shelf, nullptr};
+    sqlite3_stmt* st = shelf.idle.back().stmt;
+    shelf.idle.pop_back();
+    --idle_count;
+    return {&shelf, st};
   }
-  void put(std::string sql, sqlite3_stmt* st) {
-    idle.push_front({std::move(sql), st});
-    by_sql.emplace(idle.front().sql, idle.begin());
-    if (idle.size() > kMaxIdle) evict_oldest();
+  void put(StatementShelf* shelf, sqlite3_stmt* st) {
+    --shelf->lent;
+    shelf->idle.push_back({st, ++clock});
+    if (++idle_count > kMaxIdle) evict_oldest();
   }
+  // A lent statement that failed to compile, or that is finalized instead of going back.
+  void forget(StatementShelf* shelf) { --shelf->lent; }
   void evict_oldest() {
-    const auto last = std::prev(idle.end());
-    for (auto [i, end] = by_sql.equal_range(last->sql); i != end; ++i) {
-      if (i->second == last) {
-        by_sql.erase(i);
-        break;
+    auto oldest = shelves.end();
+    for (auto it = shelves.begin(); it != shelves.end(); ++it) {
+      if (!it->second.idle.empty() &&
+          (oldest == shelves.end() || it->second.idle.front().returned < oldest->second.idle.front().returned)) {
+        oldest = it;
       }
     }
-    sqlite3_finalize(last->stmt);
-    idle.erase(last);
+    if (oldest == shelves.end()) return;
+    auto& idle = oldest->second.idle;
+    sqlite3_finalize(idle.front().stmt);
+    idle.erase(idle.begin());
+    --idle_count;
+    if (idle.empty() && oldest->second.lent == 0) shelves.erase(oldest);
   }
   void finalize_all() {
-    for (auto& e : idle) sqlite3_finalize(e.stmt);
-    by_sql.clear();
-    idle.clear();
+    for (auto& [sql, shelf] : shelves) {
+      for (const auto& i : shelf.idle) sqlite3_finalize(i.stmt);
+    }
+    shelves.clear();  // lent statements see open == false and finalize themselves
+    idle_count = 0;
   }
 };
 
@@ -146,14 +170,14 @@ Status Database::exec(std::string_view sql) {
 
 Result<Statement> Database::prepare(std::string_view sql) {
   if (!cache_) cache_ = std::make_shared<StatementCache>();
-  std::string text;
-  if (sqlite3_stmt* stmt = cache_->take(sql, &text)) return Statement(db_, stmt, cache_, std::move(text));
-  sqlite3_stmt* stmt = nullptr;
+  auto [shelf, stmt] = cache_->take(sql);
+  if (stmt) return Statement(db_, stmt, cache_, shelf);
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &stmt, nullptr) != SQLITE_OK) {
+    cache_->forget(shelf);
     return error(db_, "prepare " + std::string(sql.substr(0, 200)));
   }
-  return Statement(db_, stmt, cache_, std::string(sql));
+  return Statement(db_, stmt, cache_, shelf);
 }
 
 Status Database::copy_from(Database& from) {
@@ -167,7 +191,7 @@ Status Database::copy_from(Database& from) {
 int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::move(other.cache_)), sql_(std::move(other.sql_)) {}
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cache_(std::move(other.cache_)), shelf_(other.shelf_) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
@@ -175,7 +199,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
     cache_ = std::move(other.cache_);
-    sql_ = std::move(other.sql_);
+    shelf_ = other.shelf_;
   }
   return *this;
 }
@@ -189,7 +213,7 @@ void Statement::release() {
     // Reset ends the statement's read of the database (and releases its locks).
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    cache_->put(std::move(sql_), st);
+    cache_->put(shelf_, st);
   } else {
     sqlite3_finalize(st);
   }

@@ -19,6 +19,7 @@ namespace tram::sql {
 class Statement;
 // Idle compiled statements of one connection, by SQL text (sqlite.cpp).
 struct StatementCache;
+struct StatementShelf;  // the cache's statements of one SQL text
 
 class Database {
  public:
@@ -102,13 +103,13 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<StatementCache> cache, std::string sql)
-      : db_(db), stmt_(stmt), cache_(std::move(cache)), sql_(std::move(sql)) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::shared_ptr<StatementCache> cache, StatementShelf* shelf)
+      : db_(db), stmt_(stmt), cache_(std::move(cache)), shelf_(shelf) {}
   void release();  // back to the cache, or finalized
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   std::shared_ptr<StatementCache> cache_;
-  std::string sql_;  // the caller's text: the cache's key when the statement goes back
+  StatementShelf* shelf_ = nullptr;  // where it goes back: the shelf of the caller's SQL text
 };
 
 // A savepoint that rolls back unless committed. Nests inside an enclosing transaction
