@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <vector>
 
@@ -41,6 +43,28 @@ TEST(Text, DatesParseOnlyRealDays) {
   EXPECT_FALSE(Date::parse("2026-6-5"));
   EXPECT_FALSE(Date::parse("2026-13-01"));
   EXPECT_TRUE(Date::parse("2028-02-29"));
+}
+
+// The days from 0001-01-01 to 9999-12-31 are written as they are read (ISO 8601, four-digit year),
+// checked against the calendar itself; a day count outside those years still prints its year.
+TEST(Text, EveryDayIsWrittenAsItIsRead) {
+  const int32_t first = Date::parse("0001-01-01")->days, last = Date::parse("9999-12-31")->days;
+  int checked = 0;
+  for (int32_t d = first; d <= last; d += 7) {  // a week apart: every day of every month, in turn
+    const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{d}}};
+    char want[16];
+    std::snprintf(want, sizeof want, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()));
+    const std::string got = Date{d}.to_string();
+    ASSERT_EQ(got, want) << d;
+    ASSERT_EQ(Date::parse(got)->days, d) << got;
+    ++checked;
+  }
+  EXPECT_EQ(Date{last}.to_string(), "9999-12-31");
+  EXPECT_EQ(Date{first}.to_string(), "0001-01-01");
+  EXPECT_EQ(Date{last + 1}.to_string(), "10000-01-01");
+  EXPECT_EQ(Date{first - 1}.to_string(), "0000-12-31");
+  EXPECT_GT(checked, 500'000);
 }
 
 
