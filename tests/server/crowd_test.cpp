@@ -171,13 +171,6 @@ void report(const std::string& name, const Honest& h, const Crowd* crowd) {
   std::fflush(stdout);
 }
 
-// The value of a /metrics line (a full name with labels), or -1.
-double metric(uint16_t port, const std::string& name) {
-  const std::string body = http(port, "GET", "/metrics").body;
-  const size_t at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
-}
-
 class Crowds : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -86,6 +86,13 @@ inline HttpResponse http(uint16_t port, const std::string& method, const std::st
   return out;
 }
 
+// The value of a /metrics line (a full name with labels), or -1.
+inline double metric(uint16_t port, const std::string& name) {
+  const std::string body = http(port, "GET", "/metrics").body;
+  const size_t at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
+}
+
 // Runs tram-server with arguments (after `prefix`, e.g. "timeout 20 "); returns exit status and
 // stdout with stderr.
 inline std::pair<int, std::string> run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {

@@ -121,6 +121,78 @@ TEST_F(ServerTest, SnapshotInIdOrderScopedResumableThenPull) {
   EXPECT_EQ(http(server_->port(), "GET", "/v1/snapshot").status, 401);
 }
 
+// The snapshot's read-ahead (server/src/api/snapshot_ahead.hpp): while a page travels, the
+// server makes the one after it. Each page after the first is served from it, and is byte for
+// byte the page made afresh for the same cursor; a change set logged in between makes it stale
+// (the page then carries the new head); and a page made for one user is never served to another.
+TEST_F(ServerTest, SnapshotPagesMadeAheadAreExactlyThePagesAskedFor) {
+  auto minh = device("minh", 1);
+  auto an = device("an", 3);
+  std::vector<Op> mine;
+  for (const char* id : {"m-1", "m-2", "m-3"}) mine.push_back(put(id, report("03808")));
+  ASSERT_EQ(results(minh->push({minh->make(std::move(mine)).signed_cs}))[0].status, "accepted");
+  ASSERT_EQ(results(an->push({an->make({put("a-1", report("03646"))}).signed_cs}))[0].status, "accepted");
+  const uint16_t port = server_->port();
+  auto page = [](TestDevice& d, const std::string& cursor) {
+    return d.raw("GET", "/v1/snapshot?limit=10&cursor=" + cursor, "", {});
+  };
+  struct Lead {
+    std::string cursor;
+    bool more = false;
+    uint64_t head_seq = 0;
+  };
+  auto lead = [](const HttpResponse& r) {
+    Lead l;
+    dom::parser p;
+    dom::element root;
+    if (r.status != 200 || p.parse(r.body).get(root)) return l;
+    l.cursor = std::string(root["cursor"].get_string().value());
+    l.more = root["more"].get_bool().value();
+    l.head_seq = root["head"]["server_seq"].get_uint64().value();
+    return l;
+  };
+  // Minh pages through; each page is asked for twice: the first answer is the one made ahead,
+  // the second is made afresh (the one made ahead is served once).
+  const double ahead_before = metric(port, "tram_snapshot_pages_ahead_total");
+  ASSERT_GE(ahead_before, 0);
+  std::vector<std::string> cursors = {""};
+  for (int k = 0; k < 200; ++k) {
+    const HttpResponse r = page(*minh, cursors.back());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const double served_ahead = metric(port, "tram_snapshot_pages_ahead_total");
+    const HttpResponse again = page(*minh, cursors.back());
+    EXPECT_EQ(again.body, r.body) << "page " << k;
+    if (k > 0) {
+      EXPECT_EQ(served_ahead, ahead_before + static_cast<double>(k)) << "page " << k << " was made afresh";
+    }
+    const Lead l = lead(r);
+    if (!l.more) break;
+    cursors.push_back(l.cursor);
+  }
+  ASSERT_GT(cursors.size(), 9u);  // 75 units and their indicators: paging really happened
+  // A change set logged while a page travels: a page made ahead before it is stale and not
+  // served; the page carries the head with the change set. (Made after it, which a busy machine
+  // can do, the page made ahead is current and served.)
+  const HttpResponse first = page(*minh, "");
+  const Lead l1 = lead(first);
+  ASSERT_TRUE(l1.more);
+  ASSERT_EQ(results(minh->push({minh->make({put("m-0", report("03808"))}).signed_cs}))[0].status, "accepted");
+  EXPECT_EQ(lead(page(*minh, l1.cursor)).head_seq, l1.head_seq + 1);
+  // Right after Minh's page, An asks for the page after it, the one being made for Minh: what
+  // Minh's pages hold of commune 03808 never reaches An.
+  size_t an_saw = 0;
+  for (size_t k = 0; k + 1 < cursors.size(); ++k) {
+    ASSERT_EQ(page(*minh, cursors[k]).status, 200);
+    const HttpResponse theirs = page(*an, cursors[k + 1]);
+    ASSERT_EQ(theirs.status, 200) << theirs.body;
+    for (const std::string& id : pulled_rows(theirs, "progress_report")) {
+      EXPECT_EQ(id, "a-1") << "cursor " << cursors[k + 1];
+      ++an_saw;
+    }
+  }
+  EXPECT_EQ(an_saw, 1u);
+}
+
 TEST_F(ServerTest, ReplayIsADuplicateWithTheOriginalReceipt) {
   auto minh = device("minh", 1);
   auto made = minh->make({put("r1", report("03808"))});

@@ -63,6 +63,9 @@ std::string Metrics::text(const std::optional<LogBehind>& log_behind) {
   }
   out += "# HELP tram_writer_queue_depth Requests waiting for the single writer.\n# TYPE tram_writer_queue_depth gauge\n";
   out += "tram_writer_queue_depth " + std::to_string(writer_waiting_.load()) + "\n";
+  out += "# HELP tram_snapshot_pages_ahead_total Snapshot pages served from those made ahead while the page before travelled.\n"
+         "# TYPE tram_snapshot_pages_ahead_total counter\n";
+  out += "tram_snapshot_pages_ahead_total " + std::to_string(snapshot_pages_ahead_.load()) + "\n";
   out += "# HELP tram_build_info The running server's version.\n# TYPE tram_build_info gauge\n";
   out += "tram_build_info{version=\"" TRAM_VERSION "\"} 1\n";
   out += "# HELP tram_connections Open connections.\n# TYPE tram_connections gauge\n";

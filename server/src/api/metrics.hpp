@@ -25,6 +25,8 @@ class Metrics {
   void connection_closed() { --connections_; }
   void count_shed(const std::string& reason);
   void count_accept_error(const std::string& error);
+  // A snapshot page served from the read-ahead (api/snapshot_ahead.hpp).
+  void count_snapshot_page_ahead() { ++snapshot_pages_ahead_; }
   void set_connection_limit(size_t n) { connection_limit_ = static_cast<int64_t>(n); }
   // Requests waiting for the single writer (a gauge).
   std::atomic<int64_t>& writer_waiting() { return writer_waiting_; }
@@ -42,6 +44,7 @@ class Metrics {
   std::map<std::string, double> latency_sum_;
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> writer_waiting_{0};
+  std::atomic<uint64_t> snapshot_pages_ahead_{0};
 };
 
 }  // namespace tram::server::api

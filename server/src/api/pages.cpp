@@ -86,56 +86,96 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
     if (!decimal(l, 9)) return error(400, "malformed", "limit is a non-negative integer");
     limit = std::clamp<size_t>(std::stoull(l), 1, ctx_.config.max_page);
   }
+  auto at = parse_snapshot_cursor(cursor);
+  if (!at) return error(400, "malformed", "cursor is the \"cursor\" of the previous snapshot page");
+  const Principal who = user.principal();
+  // What a page depends on besides the data: the reader's scope, the cursor and the limit.
+  std::string key = user.id + "\n" + std::to_string(static_cast<int>(who.role)) + (who.all_units ? "*" : "");
+  for (const auto& u : who.units) key += "\n" + u;
+  key += "\n@" + cursor + "\n#" + std::to_string(limit);
+  std::optional<SnapshotAhead::Page> page = ahead_.take(key);
+  if (page) {
+    // Made ahead: served only when nothing was logged since, so it is the page this request
+    // would have made.
+    auto snap = ctx_.storage.read_snapshot();
+    auto head = snap.ok() ? (*snap)->head() : Result<LogHead>(snap.status());
+    if (!head.ok() || head->server_seq != page->server_seq || head->log_hash != page->log_hash) page.reset();
+  }
+  if (page) {
+    ctx_.metrics.count_snapshot_page_ahead();
+  } else {
+    auto made = snapshot_page(who, *at, limit);
+    if (!made.ok()) return error(503, "storage", made.status().message());
+    page = std::move(made).value();
+  }
+  // The next page, made while this one travels, unless the writer is busy: a page made while
+  // change sets are being merged would most likely be out of date before it is asked for.
+  if (!page->next_cursor.empty() && ctx_.metrics.writer_waiting() == 0) {
+    const std::string next_key = key.substr(0, key.rfind("\n@")) + "\n@" + page->next_cursor + "\n#" + std::to_string(limit);
+    ahead_.prepare(next_key, [this, who, next = *parse_snapshot_cursor(page->next_cursor), limit] {
+      return snapshot_page(who, next, limit);
+    });
+  }
+  return ok(std::move(page->body));
+}
+
+std::optional<Pages::SnapshotAt> Pages::parse_snapshot_cursor(const std::string& cursor) {
+  SnapshotAt at;
+  if (cursor.empty()) return at;  // the first page: the snapshot is taken now
+  const size_t d1 = cursor.find('.'), d2 = cursor.find('.', d1 == std::string::npos ? 0 : d1 + 1);
+  auto number = [](std::string_view x) { return !x.empty() && decimal(x); };
+  std::optional<std::string> id;
+  if (d1 == std::string::npos || d2 == std::string::npos || !number(std::string_view(cursor).substr(0, d1)) ||
+      !number(std::string_view(cursor).substr(d1 + 1, d2 - d1 - 1)) || !(id = from_hex_string(cursor.substr(d2 + 1)))) {
+    return std::nullopt;
+  }
+  at.first = false;
+  at.since = std::stoull(cursor.substr(0, d1));
+  at.table = std::stoull(cursor.substr(d1 + 1, d2 - d1 - 1));
+  at.after = std::move(*id);
+  return at;
+}
+
+Result<SnapshotAhead::Page> Pages::snapshot_page(const Principal& who, SnapshotAt at, size_t limit) {
   auto snap = ctx_.storage.read_snapshot();
-  if (!snap.ok()) return error(503, "storage", snap.status().message());
+  if (!snap.ok()) return snap.status();
   ReadSnapshot& s = **snap;
   const Schema& schema = s.rows().schema();
-  uint64_t since = 0;
-  size_t table = 0;
-  std::string after;
-  if (cursor.empty()) {
+  if (at.first) {
     auto v = s.row_version();
-    if (!v.ok()) return error(503, "storage", v.status().message());
-    since = *v;
-  } else {
-    const size_t d1 = cursor.find('.'), d2 = cursor.find('.', d1 == std::string::npos ? 0 : d1 + 1);
-    auto number = [](std::string_view x) { return !x.empty() && decimal(x); };
-    std::optional<std::string> id;
-    if (d1 == std::string::npos || d2 == std::string::npos || !number(std::string_view(cursor).substr(0, d1)) ||
-        !number(std::string_view(cursor).substr(d1 + 1, d2 - d1 - 1)) || !(id = from_hex_string(cursor.substr(d2 + 1)))) {
-      return error(400, "malformed", "cursor is the \"cursor\" of the previous snapshot page");
-    }
-    since = std::stoull(cursor.substr(0, d1));
-    table = std::stoull(cursor.substr(d1 + 1, d2 - d1 - 1));
-    after = std::move(*id);
+    if (!v.ok()) return v.status();
+    at.since = *v;
   }
-  const Principal who = user.principal();
   const bool any_conflicts = s.rows().has_conflicts().value_or(true);
   wire::PageWriter page;
   // A page ends after `limit` rows sent or 8 x limit read: an official's rows are a small part
   // of each table, and a page must not read the whole province to fill itself.
   size_t read = 0;
-  while (table < schema.tables.size()) {
+  while (at.table < schema.tables.size()) {
     const size_t want = std::min(limit - page.rows(), 8 * limit - read);
     if (want == 0) break;
-    const TableDef& t = schema.tables[table];
-    auto n = s.rows().scan_images(t.name, after, want, [&](std::string_view id, RowImage&& image) -> Status {
-      after.assign(id);
+    const TableDef& t = schema.tables[at.table];
+    auto n = s.rows().scan_images(t.name, at.after, want, [&](std::string_view id, RowImage&& image) -> Status {
+      at.after.assign(id);
       if (!may_read(who, t, image)) return {};  // other units' rows never leave the server
-      return add_row(page, s, any_conflicts, since, t.name, id, image);
+      return add_row(page, s, any_conflicts, at.since, t.name, id, image);
     });
-    if (!n.ok()) return error(503, "storage", n.status().message());
+    if (!n.ok()) return n.status();
     read += *n;
     if (*n < want) {  // the table is done
-      ++table;
-      after.clear();
+      ++at.table;
+      at.after.clear();
     }
   }
-  const bool more = table < schema.tables.size();
-  const std::string next_cursor = more ? std::to_string(since) + "." + std::to_string(table) + "." + to_hex_string(after) : "";
-  auto body = finish(page, s, ctx_.server_key, since, more, next_cursor);
-  if (!body.ok()) return error(503, "storage", body.status().message());
-  return ok(std::move(body).value());
+  SnapshotAhead::Page out;
+  const bool more = at.table < schema.tables.size();
+  if (more) out.next_cursor = std::to_string(at.since) + "." + std::to_string(at.table) + "." + to_hex_string(at.after);
+  auto head = s.head();
+  if (!head.ok()) return head.status();
+  out.server_seq = head->server_seq;
+  out.log_hash = head->log_hash;
+  out.body = page.finish(at.since, more, out.next_cursor, wire::sign_head(head->server_seq, head->log_hash, ctx_.server_key));
+  return out;
 }
 
 }  // namespace tram::server::api

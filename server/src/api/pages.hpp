@@ -3,7 +3,11 @@
 // waiting for the writer, so pulls do not queue behind pushes), with the log's signed head.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "context.hpp"
+#include "snapshot_ahead.hpp"
 
 namespace tram::server::api {
 
@@ -14,7 +18,18 @@ class Pages {
   Response snapshot(const Request& req, const UserRecord& user);
 
  private:
+  // Where a snapshot page starts: its cursor, "<since>.<table index>.<hex of the last id>".
+  struct SnapshotAt {
+    bool first = true;  // no cursor: the snapshot is taken now
+    uint64_t since = 0;
+    size_t table = 0;
+    std::string after;
+  };
+  static std::optional<SnapshotAt> parse_snapshot_cursor(const std::string& cursor);
+  Result<SnapshotAhead::Page> snapshot_page(const Principal& who, SnapshotAt at, size_t limit);
+
   Context& ctx_;
+  SnapshotAhead ahead_;  // last: its thread, which makes pages with ctx_, stops first
 };
 
 }  // namespace tram::server::api
