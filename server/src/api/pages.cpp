@@ -89,11 +89,13 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
   auto at = parse_snapshot_cursor(cursor);
   if (!at) return error(400, "malformed", "cursor is the \"cursor\" of the previous snapshot page");
   const Principal who = user.principal();
-  // What a page depends on besides the data: the reader's scope, the cursor and the limit.
-  std::string key = user.id + "\n" + std::to_string(static_cast<int>(who.role)) + (who.all_units ? "*" : "");
-  for (const auto& u : who.units) key += "\n" + u;
-  key += "\n@" + cursor + "\n#" + std::to_string(limit);
-  std::optional<SnapshotAhead::Page> page = ahead_.take(key);
+  // What a page depends on besides the data: the reader and its scope (each part prefixed with
+  // its length, so that no two readers share a key), the cursor and the limit.
+  std::string reader = std::to_string(static_cast<int>(who.role)) + (who.all_units ? "*" : "-");
+  for (const std::string* part : {&user.id, &who.name}) reader += std::to_string(part->size()) + ":" + *part;
+  for (const auto& u : who.units) reader += std::to_string(u.size()) + ":" + u;
+  const auto key_of = [&](const std::string& from) { return reader + "@" + from + "#" + std::to_string(limit); };
+  std::optional<SnapshotAhead::Page> page = ahead_.take(key_of(cursor));
   if (page) {
     // Made ahead: served only when nothing was logged since, so it is the page this request
     // would have made.
@@ -111,8 +113,7 @@ Response Pages::snapshot(const Request& req, const UserRecord& user) {
   // The next page, made while this one travels, unless the writer is busy: a page made while
   // change sets are being merged would most likely be out of date before it is asked for.
   if (!page->next_cursor.empty() && ctx_.metrics.writer_waiting() == 0) {
-    const std::string next_key = key.substr(0, key.rfind("\n@")) + "\n@" + page->next_cursor + "\n#" + std::to_string(limit);
-    ahead_.prepare(next_key, [this, who, next = *parse_snapshot_cursor(page->next_cursor), limit] {
+    ahead_.prepare(key_of(page->next_cursor), [this, who, next = *parse_snapshot_cursor(page->next_cursor), limit] {
       return snapshot_page(who, next, limit);
     });
   }
