@@ -1,5 +1,8 @@
 #include "snapshot_ahead.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace tram::server::api {
@@ -51,6 +54,9 @@ void SnapshotAhead::prepare(std::string key, Make make) {
 }
 
 void SnapshotAhead::run() {
+  // Pages made ahead use what the requests leave of the CPU: on a server busy with many
+  // devices' first syncs, a page made ahead may be dropped unused, and must not slow the rest.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || queued_; });

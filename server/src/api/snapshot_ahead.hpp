@@ -46,7 +46,7 @@ class SnapshotAhead {
   void prepare(std::string key, Make make);
 
  private:
-  static constexpr size_t kKeep = 8;                         // pages kept, newest
+  static constexpr size_t kKeep = 16;                        // pages kept, newest (a few MiB)
   static constexpr std::chrono::seconds kFresh{10};          // a page older is dropped
   static constexpr std::chrono::seconds kWaitForMaking{5};   // then the request makes its own
   struct Ready {
