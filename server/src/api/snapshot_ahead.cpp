@@ -65,13 +65,20 @@ void SnapshotAhead::run() {
     queued_.reset();
     making_ = key;
     lock.unlock();
-    auto page = make();  // a storage error: the request makes its own and reports it
+    // A storage error, or an exception (out of memory): no page; the request makes its own
+    // and reports what it meets. Nothing may escape this thread: it would end the server.
+    std::optional<Result<Page>> page;
+    try {
+      page.emplace(make());
+    } catch (...) {
+      page.reset();
+    }
     lock.lock();
     making_.clear();
-    if (page.ok()) {
+    if (page && page->ok()) {
       const auto now = std::chrono::steady_clock::now();
       std::erase_if(ready_, [&](const Ready& r) { return r.key == key || now - r.made >= kFresh; });
-      ready_.push_back({std::move(key), std::move(page).value(), now});
+      ready_.push_back({std::move(key), std::move(*page).value(), now});
       while (ready_.size() > kKeep) ready_.pop_front();
     }
     cv_.notify_all();
