@@ -40,16 +40,21 @@ TEST_F(ServerTest, PushGetsAVerifiableReceiptAndPullReturnsTheRow) {
   EXPECT_EQ(pulled_rows(page, "unit").size(), 75u);
 }
 
+// Minh's reports `ids` of commune 03808 in one change set, and An's report a-1 of ward 03646.
+void push_reports(TestDevice& minh, TestDevice& an, std::initializer_list<const char*> ids) {
+  std::vector<Op> mine;
+  for (const char* id : ids) mine.push_back(put(id, report("03808")));
+  ASSERT_EQ(results(minh.push({minh.make(std::move(mine)).signed_cs}))[0].status, "accepted");
+  ASSERT_EQ(results(an.push({an.make({put("a-1", report("03646"))}).signed_cs}))[0].status, "accepted");
+}
+
 // A fresh device's snapshot (protocol §8.3): every readable row exactly once, table by table in
 // id order, in scope at every page size, resumable from any page's cursor; what changes while it
 // is paged arrives through the pull from its "next"; a forged cursor is refused.
 TEST_F(ServerTest, SnapshotInIdOrderScopedResumableThenPull) {
   auto minh = device("minh", 1);
   auto an = device("an", 3);
-  std::vector<Op> mine;
-  for (const char* id : {"m-3", "m-1", "m-2"}) mine.push_back(put(id, report("03808")));
-  ASSERT_EQ(results(minh->push({minh->make(std::move(mine)).signed_cs}))[0].status, "accepted");
-  ASSERT_EQ(results(an->push({an->make({put("a-1", report("03646"))}).signed_cs}))[0].status, "accepted");
+  ASSERT_NO_FATAL_FAILURE(push_reports(*minh, *an, {"m-3", "m-1", "m-2"}));
   struct Seen {
     std::vector<std::pair<std::string, std::string>> rows;  // (table, id) in arrival order
     uint64_t next = 0;
@@ -128,10 +133,7 @@ TEST_F(ServerTest, SnapshotInIdOrderScopedResumableThenPull) {
 TEST_F(ServerTest, SnapshotPagesMadeAheadAreExactlyThePagesAskedFor) {
   auto minh = device("minh", 1);
   auto an = device("an", 3);
-  std::vector<Op> mine;
-  for (const char* id : {"m-1", "m-2", "m-3"}) mine.push_back(put(id, report("03808")));
-  ASSERT_EQ(results(minh->push({minh->make(std::move(mine)).signed_cs}))[0].status, "accepted");
-  ASSERT_EQ(results(an->push({an->make({put("a-1", report("03646"))}).signed_cs}))[0].status, "accepted");
+  ASSERT_NO_FATAL_FAILURE(push_reports(*minh, *an, {"m-1", "m-2", "m-3"}));
   const uint16_t port = server_->port();
   auto page = [](TestDevice& d, const std::string& cursor) {
     return d.raw("GET", "/v1/snapshot?limit=10&cursor=" + cursor, "", {});

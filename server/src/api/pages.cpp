@@ -22,11 +22,13 @@ Status add_row(wire::PageWriter& page, ReadSnapshot& snap, bool any_conflicts, u
   return {};
 }
 
-// The page's body with the head of the log as the snapshot sees it, signed.
+// The page's body with the head of the log as the snapshot sees it, signed; that head in
+// *signed_head when asked (a snapshot page made ahead is served only while it is current).
 Result<std::string> finish(wire::PageWriter& page, ReadSnapshot& snap, const DeviceKey& key, uint64_t next, bool more,
-                           const std::optional<std::string>& cursor) {
+                           const std::optional<std::string>& cursor, LogHead* signed_head = nullptr) {
   auto head = snap.head();
   if (!head.ok()) return head.status();
+  if (signed_head) *signed_head = *head;
   return page.finish(next, more, cursor, wire::sign_head(head->server_seq, head->log_hash, key));
 }
 
@@ -171,11 +173,12 @@ Result<SnapshotAhead::Page> Pages::snapshot_page(const Principal& who, SnapshotA
   SnapshotAhead::Page out;
   const bool more = at.table < schema.tables.size();
   if (more) out.next_cursor = std::to_string(at.since) + "." + std::to_string(at.table) + "." + to_hex_string(at.after);
-  auto head = s.head();
-  if (!head.ok()) return head.status();
-  out.server_seq = head->server_seq;
-  out.log_hash = head->log_hash;
-  out.body = page.finish(at.since, more, out.next_cursor, wire::sign_head(head->server_seq, head->log_hash, ctx_.server_key));
+  LogHead head;
+  auto body = finish(page, s, ctx_.server_key, at.since, more, out.next_cursor, &head);
+  if (!body.ok()) return body.status();
+  out.body = std::move(body).value();
+  out.server_seq = head.server_seq;
+  out.log_hash = head.log_hash;
   return out;
 }
 
