@@ -49,6 +49,7 @@ struct PushQueue::Batch {
   std::vector<ChangeSet> accepted;
   bool quarantined = false;
   bool done = false;
+  std::condition_variable wake;  // under queue_mu_: done, or this request is to lead next
   std::optional<Response> failure;  // storage failed: the whole group was rolled back
   LogHead committed;
 };
@@ -110,18 +111,18 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
     ++ctx_.metrics.writer_waiting();
     while (!batch.done) {
       if (leading_) {
-        written_.wait(q);
+        batch.wake.wait(q);
         continue;
       }
       // The lead ends however this scope ends (an exception too): the others must not wait for
-      // a leader that is gone.
+      // a leader that is gone. The request first in the queue leads next.
       struct EndLead {
         PushQueue& self;
         std::unique_lock<std::mutex>& q;
         ~EndLead() {
           if (!q.owns_lock()) q.lock();
           self.leading_ = false;
-          self.written_.notify_all();
+          if (!self.queue_.empty()) self.queue_.front()->wake.notify_one();
         }
       };
       try {
@@ -134,6 +135,7 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
         // Still queued (the group was never taken): no later leader may write a batch whose
         // request is gone. Under queue_mu_, relocked by EndLead.
         if (!batch.done) std::erase(queue_, &batch);
+        if (!leading_ && !queue_.empty()) queue_.front()->wake.notify_one();  // EndLead may have woken this one
         --ctx_.metrics.writer_waiting();
         throw;
       }
@@ -203,10 +205,13 @@ void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
   }
   lock.unlock();
   {
-    // `done` is read under queue_mu_ by the waiting requests (push()); after this, a batch may
-    // be gone (its request answered).
+    // `done` is read under queue_mu_ by the waiting requests (push()); once the lock is
+    // released, a batch may be gone (its request answered): notified under the lock.
     std::lock_guard q(queue_mu_);
-    for (Batch* b : group) b->done = true;
+    for (Batch* b : group) {
+      b->done = true;
+      b->wake.notify_one();
+    }
   }
   if (!failed && notice.server_seq > 0 && notifier_) notifier_(notice);
 }

@@ -46,7 +46,10 @@ class PushQueue {
   std::mutex queue_mu_;
   std::vector<Batch*> queue_;        // pushes waiting for the writer
   bool leading_ = false;             // a request is writing the queue (under queue_mu_)
-  std::condition_variable written_;  // a leader finished: batches are done, or one must lead
+  // No shared condition variable: each waiting request has its own (Batch::wake), notified when
+  // its batch is written or when it is to lead next. One for all woke every waiting request
+  // (up to the handler threads, 64) after each commit, and the herd cost more CPU than the
+  // checks it made.
   std::function<void(const ChangeNotice&)> notifier_;
   std::optional<LogWatermark> watermark_file_;
   Watermark watermark_;  // the highest head written to watermark_file_
