@@ -4,24 +4,53 @@
 #include <zlib.h>
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace tram {
 namespace {
 
 // libdeflate compresses and inflates whole buffers two to three times faster than zlib (our
-// bodies are whole buffers); a compressor holds tables worth reusing, so one per thread and level.
+// bodies are whole buffers). A compressor holds tables worth reusing (hundreds of KiB at level
+// 1, cleared on every call): kept in one pool per level, last returned first out, so that the
+// next call, from whichever thread, finds them still in the cache. One per thread (the server has
+// 64 handler threads) left each call to touch cold tables: 53 µs to compress a 3 KB change set
+// under load, 10 µs warm.
 struct CompressorDeleter {
   void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
 };
 struct DecompressorDeleter {
   void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
 };
+using CompressorPtr = std::unique_ptr<libdeflate_compressor, CompressorDeleter>;
 
-libdeflate_compressor* compressor(int level) {
-  thread_local std::unique_ptr<libdeflate_compressor, CompressorDeleter> by_level[13];
-  auto& c = by_level[level];
-  if (!c) c.reset(libdeflate_alloc_compressor(level));
-  return c.get();
+class CompressorPool {
+ public:
+  CompressorPtr take(int level) {
+    {
+      std::lock_guard lock(mu_);
+      auto& idle = idle_[level];
+      if (!idle.empty()) {
+        CompressorPtr c = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
+    return CompressorPtr(libdeflate_alloc_compressor(level));
+  }
+  void give_back(int level, CompressorPtr c) {
+    std::lock_guard lock(mu_);
+    idle_[level].push_back(std::move(c));  // as many as were ever in use at once
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<CompressorPtr> idle_[13];
+};
+
+CompressorPool& compressors() {
+  static auto* pool = new CompressorPool;  // never destroyed: threads may compress during exit
+  return *pool;
 }
 
 // zlib's streaming inflate: for what libdeflate will not take in one go (several gzip members,
@@ -59,10 +88,12 @@ std::optional<std::string> inflate_stream(std::string_view data, size_t max_out)
 }  // namespace
 
 std::string gzip_compress(std::string_view data, int level) {
-  libdeflate_compressor* c = compressor(level < 1 ? 1 : level > 12 ? 12 : level);
+  level = level < 1 ? 1 : level > 12 ? 12 : level;
+  CompressorPtr c = compressors().take(level);
   if (!c) return {};
-  std::string out(libdeflate_gzip_compress_bound(c, data.size()), '\0');
-  const size_t n = libdeflate_gzip_compress(c, data.data(), data.size(), out.data(), out.size());
+  std::string out(libdeflate_gzip_compress_bound(c.get(), data.size()), '\0');
+  const size_t n = libdeflate_gzip_compress(c.get(), data.data(), data.size(), out.data(), out.size());
+  compressors().give_back(level, std::move(c));
   out.resize(n);
   return out;
 }
