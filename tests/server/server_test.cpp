@@ -433,9 +433,20 @@ TEST_F(ServerTest, AttachmentsResumeVerifyAndStayInScope) {
   auto wrong = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=0", photo.substr(0, chunk), {});
   EXPECT_EQ(wrong.status, 409);
   EXPECT_NE(wrong.body.find("\"received\":131072"), std::string::npos) << wrong.body;
+  // A chunk that repeats the held bytes and goes beyond them (the device resumed before the
+  // server stored what arrived of a cut chunk): only its new bytes are appended.
+  auto overlap = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(chunk), photo.substr(chunk, 2 * chunk), {});
+  EXPECT_EQ(overlap.status, 200) << overlap.body;
+  EXPECT_NE(overlap.body.find("\"received\":196608"), std::string::npos) << overlap.body;
+  // One whose repeated bytes differ from those held: refused, nothing stored.
+  std::string altered = photo.substr(2 * chunk, 2 * chunk);
+  altered[5] = static_cast<char>(altered[5] ^ 1);
+  auto differs = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(2 * chunk), altered, {});
+  EXPECT_EQ(differs.status, 409);
+  EXPECT_NE(differs.body.find("\"received\":196608"), std::string::npos) << differs.body;
   auto st = minh->raw("GET", "/v1/attachments/" + hex + "/status", "", {});
-  ASSERT_NE(st.body.find("\"received\":131072"), std::string::npos) << st.body;
-  for (size_t off = 2 * chunk; off < photo.size(); off += chunk) {
+  ASSERT_NE(st.body.find("\"received\":196608"), std::string::npos) << st.body;
+  for (size_t off = 3 * chunk; off < photo.size(); off += chunk) {
     const bool last = off + chunk >= photo.size();
     auto r = minh->raw("PUT", "/v1/attachments/" + hex + "?offset=" + std::to_string(off) + (last ? "&final=1" : ""),
                        photo.substr(off, chunk), {});

@@ -142,26 +142,40 @@ Response Attachments::handle(const Request& req, const std::string& rest, const 
   const std::string off = query_param(req.target, "offset");
   if (off.empty() || !decimal(off)) return error(400, "malformed", "PUT needs ?offset=N (bytes already confirmed)");
   const uint64_t offset = std::stoull(off);
-  if (offset != received) {
+  // A chunk that starts below the count and goes beyond it, repeating exactly the bytes held
+  // there: the device resumed before this server stored the part of its previous, cut chunk
+  // that arrived (a half-open connection). Only the new bytes are appended, so the chunk is not
+  // refused and sent a third time.
+  std::string_view chunk = req.body;
+  if (offset < received && received - offset < chunk.size()) {
+    std::ifstream held(partial, std::ios::binary);
+    held.seekg(static_cast<std::streamoff>(offset));
+    std::string repeated(received - offset, '\0');
+    held.read(repeated.data(), static_cast<std::streamsize>(repeated.size()));
+    if (held.gcount() == static_cast<std::streamsize>(repeated.size()) && chunk.starts_with(repeated)) {
+      chunk.remove_prefix(repeated.size());
+    }
+  }
+  if (offset + (req.body.size() - chunk.size()) != received) {
     Response r = error(409, "offset_mismatch", "resume at " + std::to_string(received));
-    json::Writer body;
-    body.begin_object().key("error").begin_object().key("code").string("offset_mismatch");
-    body.key("message").string("resume at the received offset").end_object().key("received").number(received).end_object();
-    r.body = body.take();
+    json::Writer answer;
+    answer.begin_object().key("error").begin_object().key("code").string("offset_mismatch");
+    answer.key("message").string("resume at the received offset").end_object().key("received").number(received).end_object();
+    r.body = answer.take();
     return r;
   }
-  if (received + req.body.size() > config.max_attachment_bytes) {
+  if (received + chunk.size() > config.max_attachment_bytes) {
     fs::remove(partial, ec);
     return error(413, "too_large", "attachments are limited to " + std::to_string(config.max_attachment_bytes) + " bytes");
   }
   fs::create_directories(dir / "partial", ec);
   {
     std::ofstream out(partial, std::ios::binary | std::ios::app);
-    out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     out.flush();
     if (!out) return error(503, "storage", "cannot write the attachment");
   }
-  const uint64_t now_received = received + req.body.size();
+  const uint64_t now_received = received + chunk.size();
   if (query_param(req.target, "final") != "1") return state(now_received, false);
   // The last chunk: the whole file must hash to its name, or this device's upload is discarded.
   std::ifstream in(partial, std::ios::binary);
