@@ -7,6 +7,7 @@
 
 #include "test_support.hpp"
 #include "tram/engine/device_chain.hpp"
+#include "tram/engine/reference_rows.hpp"
 #include "tram/engine/schema_loader.hpp"
 #include "tram/engine/seed.hpp"
 #include "tram/engine/store.hpp"
@@ -159,6 +160,40 @@ TEST_F(IndicatorValues, PercentCountAndNoMeasure) {
   EXPECT_EQ(st.message(), "Kết quả: không được là số âm (đã nhập -5)");
   EXPECT_TRUE(check(official, on("CT-MOC", 0.5)).ok());  // an indicator with no measure
   EXPECT_TRUE(check(official, on("CT-NONE", 7.25)).ok());  // an indicator this replica does not hold
+}
+
+// The server's writer authorizes a group of change sets through ReferenceRows: reference rows
+// read once per transaction. What a change set of the group writes is read afresh after it.
+TEST_F(IndicatorValues, ReferenceRowsRememberedUntilAChangeSetWritesThem) {
+  indicator("CT-PT", "count", "hộ");
+  ReferenceRows rows(*store);
+  EXPECT_EQ(authorize(official, cs(on("CT-PT", 150)), rows).code(), Errc::ok);  // 150 households
+  // The administrator makes it a percentage, in the same transaction: 150 is now out of range.
+  auto m = must(device.make({Op{"indicator", "CT-PT", OpKind::put, {{4, text("percent")}, {8, text("%")}}, {}}}));
+  ASSERT_TRUE(authorize(admin, m.cs, rows).ok());
+  ApplyItem item{&m.cs, m.id, ClockTrust::trusted};
+  ASSERT_TRUE(store->apply({&item, 1}).ok());
+  // Not yet forgotten: the remembered row (this is what forget() is for).
+  EXPECT_EQ(authorize(official, cs(on("CT-PT", 150)), rows).code(), Errc::ok);
+  rows.forget(m.cs);
+  Status st = authorize(official, cs(on("CT-PT", 150)), rows);
+  EXPECT_EQ(st.code(), Errc::invalid_value);
+  EXPECT_EQ(st.message(), "Kết quả: tỷ lệ phần trăm phải từ 0 đến 100 (đã nhập 150)");
+  // Rows of other tables are read through, never remembered: a report accepted after a first
+  // check is then an update (the official may not change its immutable unit).
+  EXPECT_TRUE(authorize(official, cs(on("CT-PT", 50, std::nullopt, "r9")), rows).ok());
+  accept(official, on("CT-PT", 50, std::nullopt, "r9"));
+  auto moved = put({{id("unit_code"), text("03646")}}, "r9");
+  EXPECT_NE(authorize(official, cs(std::move(moved)), rows).code(), Errc::ok);
+  // The rows read are the store's own.
+  const TableDef& ind = *schema.table("indicator");
+  const RowState now = **rows.get_row("indicator", "CT-PT");
+  for (size_t k = 0; k < ind.fields.size(); ++k) {
+    if (ind.fields[k].name == "kind") {
+      EXPECT_EQ(now.fields[k].value, text("percent"));
+    }
+  }
+  EXPECT_FALSE(rows.get_row("indicator", "CT-NONE")->has_value());
 }
 
 // The seed's own indicators, as the server holds them after `tram-server seed`.

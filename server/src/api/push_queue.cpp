@@ -5,6 +5,7 @@
 
 #include "responses.hpp"
 #include "tram/engine/gzip.hpp"
+#include "tram/engine/reference_rows.hpp"
 #include "tram/engine/wire.hpp"
 #include "tram/engine/wire_writer.hpp"
 
@@ -220,8 +221,9 @@ std::optional<Response> PushQueue::write_group(const std::vector<Batch*>& group,
   Storage& storage = ctx_.storage;
   const int64_t now = ctx_.clock.now_ms();
   if (Status st = storage.begin(); !st.ok()) return error(503, "storage", st.message());
+  ReferenceRows rows(storage.rows());  // for this transaction only
   for (Batch* b : group) {
-    if (auto failed = write_batch(*b, now)) return failed;
+    if (auto failed = write_batch(*b, now, rows)) return failed;
   }
   if (Status st = storage.commit(); !st.ok()) {
     return error(503, "storage", "not committed, nothing was accepted: " + st.message());
@@ -239,7 +241,7 @@ std::optional<Response> PushQueue::write_group(const std::vector<Batch*>& group,
   return std::nullopt;
 }
 
-std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
+std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now, ReferenceRows& rows) {
   Storage& storage = ctx_.storage;
   const DeviceRecord& device = b.who->device;
   const UserRecord& user = b.who->user;
@@ -276,7 +278,7 @@ std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
                    judge_clock(cs.hlc, now, ctx_.config.max_drift_ms), {}, {}};
         // The change set's author is the authenticated user, never a name the device picks.
         const bool author_ok = cs.author == user.id;
-        Status auth = author_ok ? authorize(who, cs, storage.rows())
+        Status auth = author_ok ? authorize(who, cs, rows)
                                 : Status(Errc::author_mismatch, "author \"" + cs.author + "\" is not this device's user \"" +
                                                                     user.id + "\"");
         if (auth.code() == Errc::storage_error) return error(503, "storage", auth.message());
@@ -287,6 +289,7 @@ std::optional<Response> PushQueue::write_batch(Batch& b, int64_t now) {
         }
         auto entry = storage.record(d, now);
         if (!entry.ok()) return error(503, "storage", entry.status().message());
+        rows.forget(cs);
         chain = ChainHead{cs.seq, c.id};
         b.receipts.emplace_back(k, *entry);
         break;

@@ -14,6 +14,10 @@
 
 #include "context.hpp"
 
+namespace tram {
+class ReferenceRows;
+}
+
 namespace tram::server::api {
 
 class PushQueue {
@@ -36,7 +40,8 @@ class PushQueue {
   std::optional<Response> write_group(const std::vector<Batch*>& group, ChangeNotice& notice);
   // Places one request's change sets in its device's chain, authorizes and records them inside
   // the group's transaction. Returns the response for a storage failure.
-  std::optional<Response> write_batch(Batch& batch, int64_t now);
+  // `rows`: the transaction's rows, reference rows remembered across the group.
+  std::optional<Response> write_batch(Batch& batch, int64_t now, ReferenceRows& rows);
   // Which units' rows the accepted change sets touched (under the writer's lock: may read rows).
   void notice_units(const std::vector<ChangeSet>& accepted, ChangeNotice& notice);
   // After each commit: the highest head ever signed moves up (never down).
