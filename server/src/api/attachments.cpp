@@ -147,6 +147,7 @@ Response Attachments::handle(const Request& req, const std::string& rest, const 
   // that arrived (a half-open connection). Only the new bytes are appended, so the chunk is not
   // refused and sent a third time.
   std::string_view chunk = req.body;
+  bool at_count = offset == received;
   if (offset < received && received - offset < chunk.size()) {
     std::ifstream held(partial, std::ios::binary);
     held.seekg(static_cast<std::streamoff>(offset));
@@ -154,9 +155,10 @@ Response Attachments::handle(const Request& req, const std::string& rest, const 
     held.read(repeated.data(), static_cast<std::streamsize>(repeated.size()));
     if (held.gcount() == static_cast<std::streamsize>(repeated.size()) && chunk.starts_with(repeated)) {
       chunk.remove_prefix(repeated.size());
+      at_count = true;
     }
   }
-  if (offset + (req.body.size() - chunk.size()) != received) {
+  if (!at_count) {
     Response r = error(409, "offset_mismatch", "resume at " + std::to_string(received));
     json::Writer answer;
     answer.begin_object().key("error").begin_object().key("code").string("offset_mismatch");

@@ -70,8 +70,7 @@ void SnapshotAhead::run() {
     std::optional<Result<Page>> page;
     try {
       page.emplace(make());
-    } catch (...) {
-      page.reset();
+    } catch (...) {  // page stays empty
     }
     lock.lock();
     making_.clear();
