@@ -109,6 +109,7 @@ class Store::Impl {
   std::map<std::string, TableSql, std::less<>> tables_;
   std::optional<sql::Statement> applied_at_, mark_applied_, add_conflict_;
   int64_t apply_ord_ = 0;
+  bool chains_outside_ = false;  // see Store::keep_chains_outside
   uint32_t conflicts_written_ = 0;
 };
 
@@ -442,6 +443,13 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
   const int64_t ord_before = apply_ord_;
   conflicts_written_ = 0;
   for (const ApplyItem& item : items) {
+    if (chains_outside_) {
+      Status st;
+      for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item);
+      if (!st.ok()) return st;
+      ++out.applied;
+      continue;
+    }
     // Marking and the already-applied check are one statement: INSERT OR IGNORE changes
     // nothing for an id that is there already.
     sql::Statement& mark = *mark_applied_;
@@ -494,6 +502,7 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Result<ApplyOutcome> Store::apply(std::span<const ApplyItem> items) { return impl_->apply(items); }
+void Store::keep_chains_outside() { impl_->chains_outside_ = true; }
 
 Result<std::optional<RowState>> Store::get_row(std::string_view table, std::string_view row) {
   auto it = impl_->tables_.find(table);

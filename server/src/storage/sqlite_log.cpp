@@ -1,6 +1,6 @@
 // SqliteStorage, the writer's batch: begin, record (merge an accepted change set, bump the row
-// versions it touches, note the attachments it names, append its entry to the hash-chained log and
-// move its device's chain head), commit; and the writer's reads of the log and of chain heads
+// versions it touches, note the attachments it names, append its entry to the hash-chained log,
+// which moves its device's chain head), commit; and the writer's reads of the log and of chain heads
 // inside its transaction.
 #include "sqlite_rows.hpp"
 #include "sqlite_storage.hpp"
@@ -141,13 +141,7 @@ Result<LogEntry> SqliteStorage::record(const Decision& d, int64_t now_ms) {
   const std::string& bytes = d.stored_bytes ? *d.stored_bytes : d.signed_cs->bytes;
   st->bind_blob(11, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   st->bind_blob(12, d.signed_cs->sig);
-  TRAM_RETURN_IF_ERROR(st->run());
-  auto& dev = head_update_;
-  dev->reset();
-  dev->bind_int(1, static_cast<int64_t>(e.seq));
-  dev->bind_blob(2, e.id);
-  dev->bind_blob(3, e.device);
-  TRAM_RETURN_IF_ERROR(dev->run());
+  TRAM_RETURN_IF_ERROR(st->run());  // and so the device's chain head moves (kDeviceColumns)
   pending_head_ = LogHead{e.server_seq, e.log_hash};
   return e;
 }

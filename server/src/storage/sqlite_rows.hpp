@@ -25,7 +25,14 @@ std::array<uint8_t, N> blob(const sql::Statement& st, int col) {
 std::string join(const std::vector<std::string>& v);
 std::vector<std::string> split(std::string_view s);
 
-inline constexpr std::string_view kDeviceColumns = "SELECT key, user, state, head_seq, head_id, enrolled_ms FROM _srv_devices";
+// A device's chain head is its last entry in the log (accepted or not), found through the
+// log's (device, seq) index: a push then writes no device row, which with many devices was one
+// page at a random place per change set. (The columns head_seq and head_id of _srv_devices are
+// no longer written.) Columns other than _srv_devices' are qualified: callers append "WHERE
+// key = ?" or "ORDER BY user".
+inline constexpr std::string_view kDeviceColumns =
+    "SELECT d.key, d.user, d.state, l.seq, l.id, d.enrolled_ms FROM _srv_devices d"
+    " LEFT JOIN _srv_log l ON l.device = d.key AND l.seq = (SELECT MAX(seq) FROM _srv_log WHERE device = d.key)";
 // The next device row of a statement selecting kDeviceColumns; nullopt when done.
 Result<std::optional<DeviceRecord>> next_device(sql::Statement& st);
 // One device, read on `db` (the writer's connection inside its transaction, or a reader's).

@@ -25,6 +25,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   std::unique_ptr<SqliteStorage> s(new SqliteStorage(std::move(store).value()));
   s->path_ = path;
   s->schema_ = &s->store_->schema();
+  // The log keeps every device's chain (unique on device and seq), and the writer applies only
+  // the next change set of a chain.
+  s->store_->keep_chains_outside();
   // The server's writer and `tram-server admin …` write the same file: see set_immediate_transactions.
   s->store_->db().set_immediate_transactions(true);
   // Statement journals (the savepoint each change set is applied under) in memory, not in a
@@ -76,7 +79,6 @@ Status SqliteStorage::init() {
   TRAM_RETURN_IF_ERROR(prep(log_insert_, "INSERT INTO _srv_log(server_seq, device, seq, id, accepted, code, message,"
                                          " received_ms, clock_ahead, log_hash, bytes, sig)"
                                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  TRAM_RETURN_IF_ERROR(prep(head_update_, "UPDATE _srv_devices SET head_seq = ?, head_id = ? WHERE key = ?"));
   TRAM_RETURN_IF_ERROR(prep(attachment_use_, "INSERT OR IGNORE INTO _srv_attachment_uses(hash, tbl, row_id) VALUES (?, ?, ?)"));
   return reload_counters();
 }

@@ -83,7 +83,7 @@ class SqliteStorage final : public Storage {
 
   std::unique_ptr<Store> store_;
   std::optional<sql::Transaction> tx_;
-  std::optional<sql::Statement> rowver_, log_insert_, head_update_, attachment_use_;
+  std::optional<sql::Statement> rowver_, log_insert_, attachment_use_;
   Status reload_counters();
   LogHead head_, pending_head_;
   uint64_t row_version_ = 0, pending_row_version_ = 0;

@@ -47,6 +47,11 @@ class Store final : public RowReader {
   // Validates every write against the schema first: nothing is applied when one is invalid.
   // Applying a change set a second time changes nothing.
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
+  // For a caller that keeps every device's chain itself and applies only the next change set of
+  // a chain (the server, whose log is keyed by device and seq): apply() then writes no
+  // _tram_applied row, one page at a random place per change set fewer, and applying a change
+  // set twice is the caller's to prevent.
+  void keep_chains_outside();
 
   // A row as stored (including tombstones); nullopt when never seen.
   Result<std::optional<RowState>> get_row(std::string_view table, std::string_view row) override;
