@@ -172,9 +172,22 @@ Response PushQueue::push(const std::string& body, const Caller& who) {
   out.begin_object().key("results").begin_array();
   for (const std::string& item : batch.item_json) out.raw(item);
   out.end_array().key("head");
-  wire::write_head(out, wire::sign_head(batch.committed.server_seq, batch.committed.log_hash, ctx_.server_key));
+  wire::write_head(out, signed_head(batch.committed));
   out.end_object();
   return ok(out.take());
+}
+
+wire::Head PushQueue::signed_head(const LogHead& committed) {
+  {
+    std::lock_guard l(head_mu_);
+    if (last_head_ && last_head_->server_seq == committed.server_seq && last_head_->log == committed.log_hash) {
+      return *last_head_;
+    }
+  }
+  wire::Head head = wire::sign_head(committed.server_seq, committed.log_hash, ctx_.server_key);
+  std::lock_guard l(head_mu_);
+  if (!last_head_ || last_head_->server_seq < head.server_seq) last_head_ = head;
+  return head;
 }
 
 void PushQueue::commit_queued(std::unique_lock<std::mutex>& lock) {
