@@ -166,6 +166,60 @@ TEST_F(ServiceTest, EnrolsPushesWithVerifiedReceiptsAndPullsWhatItPushed) {
   EXPECT_EQ(got.content_type, "application/octet-stream");
 }
 
+// The server keeps a device's chain head as its last entry in the log, accepted or rejected with
+// a receipt: a new session, the device list and the next push all see it.
+TEST_F(ServiceTest, ADevicesChainHeadIsItsLastLoggedChangeSetAcceptedOrNot) {
+  std::array<uint8_t, 32> seed{};
+  seed[0] = 3;
+  const DeviceKey key = DeviceKey::from_seed(seed);
+  const std::string token = enrol_and_open(key);
+  // GET /v1/me: "seq", the last sequence recorded, accepted or rejected with a receipt (protocol.md).
+  auto session_seq = [&] {
+    Response me = call("GET", "/v1/me", {}, token);
+    EXPECT_EQ(me.status, 200) << me.body;
+    dom::parser p;
+    uint64_t seq = 99;
+    EXPECT_FALSE(p.parse(me.body)["seq"].get_uint64().get(seq)) << me.body;
+    return seq;
+  };
+  auto listed = [&]() -> ChainHead {
+    auto all = service_->devices();
+    EXPECT_TRUE(all.ok());
+    for (const DeviceRecord& d : *all) {
+      if (d.key == key.public_key()) return d.head;
+    }
+    ADD_FAILURE() << "device not listed";
+    return {};
+  };
+  EXPECT_EQ(session_seq(), 0u);
+  EXPECT_EQ(listed().seq, 0u);
+
+  HybridClock hlc(clock_, 5 * 60 * 1000);
+  DeviceChain chain(DeviceKey::from_seed(seed), hlc, "minh", "svc-test", 1);
+  auto note = [&](const char* row, const char* unit) {
+    auto made = chain.make({Op{"note", row, OpKind::put, {{1, Value{Text{unit}}}, {2, Value{Text{"Đã họp"}}}}, {}}});
+    EXPECT_TRUE(made.ok());
+    return made->signed_cs;
+  };
+  // The second is outside minh's commune: rejected, with a receipt, and still in the chain.
+  const std::vector<SignedChangeSet> two{note("h1", "03808"), note("h2", "03811")};
+  Response push = call("POST", "/v1/push", wire::write_push_body(two), token);
+  ASSERT_EQ(push.status, 200) << push.body;
+  EXPECT_NE(push.body.find("\"status\":\"accepted\""), std::string::npos) << push.body;
+  EXPECT_NE(push.body.find("\"status\":\"rejected\""), std::string::npos) << push.body;
+  EXPECT_EQ(session_seq(), 2u);
+  EXPECT_EQ(listed().seq, 2u);
+  EXPECT_EQ(listed().last, two[1].id());
+
+  // The next change set links to the rejected one and is accepted; the head follows it.
+  const SignedChangeSet third = note("h3", "03808");
+  Response next = call("POST", "/v1/push", wire::write_push_body({third}), token);
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_NE(next.body.find("\"status\":\"accepted\""), std::string::npos) << next.body;
+  EXPECT_EQ(session_seq(), 3u);
+  EXPECT_EQ(listed().last, third.id());
+}
+
 TEST_F(ServiceTest, RefusesWhatItShouldWithTheErrorEnvelope) {
   Response none = call("GET", "/v1/pull");
   EXPECT_EQ(none.status, 401);
