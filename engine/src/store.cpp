@@ -95,6 +95,7 @@ class Store::Impl {
   Status add_missing_columns(const TableDef& t);
   Result<std::optional<Hash>> applied_at(const PublicKey& device, uint64_t seq);
   Result<ApplyOutcome> apply(std::span<const ApplyItem> items);
+  Result<bool> mark_new(const ApplyItem& item);
   Status validate(const ApplyItem& item) const;
   Status apply_op(const Op& op, const ApplyItem& item);
   Status load(TableSql& t, std::string_view id, Row& row);
@@ -435,6 +436,28 @@ Status Store::Impl::apply_op(const Op& op, const ApplyItem& item) {
   return write(t, op.row, row);
 }
 
+// Marking and the already-applied check are one statement: INSERT OR IGNORE changes nothing
+// for a (device, seq) that is there already. True: marked now, to be applied.
+Result<bool> Store::Impl::mark_new(const ApplyItem& item) {
+  sql::Statement& mark = *mark_applied_;
+  mark.reset();
+  mark.bind_blob(1, item.cs->device);
+  mark.bind_int(2, static_cast<int64_t>(item.cs->seq));
+  mark.bind_blob(3, item.id);
+  mark.bind_int(4, item.cs->hlc.packed);
+  mark.bind_int(5, item.clock == ClockTrust::ahead ? 1 : 0);
+  mark.bind_int(6, apply_ord_ + 1);
+  TRAM_RETURN_IF_ERROR(mark.run());
+  if (db_.changes() != 0) return true;
+  // (device, seq) is taken: the same change set again, or another one (a fork that the chain
+  // check should have stopped before it got here).
+  auto prior = applied_at(item.cs->device, item.cs->seq);
+  if (!prior.ok()) return prior.status();
+  if (*prior == item.id) return false;
+  return Status(Errc::fork_detected,
+                "device " + to_hex(item.cs->device) + " seq " + std::to_string(item.cs->seq) + " was applied with other bytes");
+}
+
 Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
   for (const ApplyItem& item : items) TRAM_RETURN_IF_ERROR(validate(item));
   auto tx = sql::Transaction::begin(db_);
@@ -443,37 +466,16 @@ Result<ApplyOutcome> Store::Impl::apply(std::span<const ApplyItem> items) {
   const int64_t ord_before = apply_ord_;
   conflicts_written_ = 0;
   for (const ApplyItem& item : items) {
-    if (chains_outside_) {
-      Status st;
-      for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item);
-      if (!st.ok()) return st;
-      ++out.applied;
-      continue;
-    }
-    // Marking and the already-applied check are one statement: INSERT OR IGNORE changes
-    // nothing for an id that is there already.
-    sql::Statement& mark = *mark_applied_;
-    mark.reset();
-    mark.bind_blob(1, item.cs->device);
-    mark.bind_int(2, static_cast<int64_t>(item.cs->seq));
-    mark.bind_blob(3, item.id);
-    mark.bind_int(4, item.cs->hlc.packed);
-    mark.bind_int(5, item.clock == ClockTrust::ahead ? 1 : 0);
-    mark.bind_int(6, apply_ord_ + 1);
-    Status st = mark.run();
-    if (st.ok() && db_.changes() == 0) {
-      // (device, seq) is taken: the same change set again, or another one (a fork that the
-      // chain check should have stopped before it got here).
-      auto prior = applied_at(item.cs->device, item.cs->seq);
-      if (prior.ok() && *prior == item.id) {
+    Status st;
+    if (!chains_outside_) {
+      auto fresh = mark_new(item);
+      if (fresh.ok() && !*fresh) {
         ++out.already_applied;
         continue;
       }
-      st = prior.ok() ? Status(Errc::fork_detected, "device " + to_hex(item.cs->device) + " seq " +
-                                                        std::to_string(item.cs->seq) + " was applied with other bytes")
-                      : prior.status();
+      st = fresh.status();
+      ++apply_ord_;
     }
-    ++apply_ord_;
     for (size_t i = 0; st.ok() && i < item.cs->ops.size(); ++i) st = apply_op(item.cs->ops[i], item);
     if (!st.ok()) {
       apply_ord_ = ord_before;
